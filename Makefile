@@ -1,0 +1,30 @@
+# The two commands in the README's first lines; .ci/run runs `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: run test lint bench clean
+
+run: $(STAMP)
+	$(BIN)/callassist replay tests/fixtures/ami/transfer_and_hold.ami --trunks PJSIP/2001
+	$(BIN)/callassist replay tests/fixtures/ami/dropped_mid_call_network.ami --trunks PJSIP/2001
+
+test: $(STAMP)
+	$(BIN)/ruff check app telephony tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "callassist needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

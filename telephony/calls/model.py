@@ -1,0 +1,206 @@
+"""What the tracker knows about calls, and the updates it reports.
+
+A channel is one Asterisk channel (its Uniqueid); a call is every channel sharing a Linkedid,
+as the customer lives it. Updates are past tense: they say what happened, never what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+AmiHeaders = Mapping[str, str]
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"  # answered, ended by a person
+    ABANDONED = "abandoned"  # the customer gave up before an agent answered
+    MISSED = "missed"  # the centre never answered
+    DROPPED = "dropped"  # cut by the network, the media path or the PBX
+    FAILED = "failed"  # could not be set up at all
+
+
+class EndedBy(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+    UNKNOWN = "unknown"
+
+
+@dataclass(slots=True)
+class HangupRequest:
+    """The first request to end a channel: the far end (BYE, CANCEL, decline) or the driver."""
+
+    by_driver: bool
+    seq: int  # position in the event stream, to order requests when times tie or are unknown
+    at: float | None
+
+
+@dataclass(slots=True)
+class Channel:
+    uniqueid: str
+    name: str
+    endpoint: str
+    on_trunk: bool
+    created_at: float | None = None
+    caller_num: str | None = None
+    originated: bool = False  # placed by an AMI Originate (its DialBegin had no caller)
+    dialled_by: str | None = None  # Uniqueid of the channel whose Dial created this one
+    dial_string: str | None = None
+    was_up: bool = False
+    bridge: str | None = None
+    last_bridge: str | None = None
+    connected: bool = False  # has been in one bridge with the customer
+    request: HangupRequest | None = None
+    driver_hangup: bool = False  # the channel driver gave up on it (no RTP, for one)
+    hangup_cause: int | None = None
+    hung_up: bool = False
+    hung_up_at: float | None = None
+    lost: bool = False  # vanished while the AMI link was down; no Hangup was seen
+    hold_since: float | None = None
+    on_hold: bool = False
+    hold_seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class Call:
+    call_id: str
+    channels: dict[str, Channel] = field(default_factory=dict)
+    origin: str | None = None  # Uniqueid of the channel that started the call
+    customer_leg: str | None = None
+    started_at: float | None = None
+    answered: bool = False
+    answered_at: float | None = None
+    ended_at: float | None = None
+    agents: list[str] = field(default_factory=list)
+    queue: str | None = None
+    transfers: int = 0
+    recording: str | None = None
+    last_dial_status: str | None = None
+    customer_peers: list[str] = field(default_factory=list)  # legs bridged with the customer
+    # in its current (or last) bridge, in the order they joined it
+    aliases: list[str] = field(default_factory=list)  # merged calls' Linkedids
+    times_known: bool = True  # every event of the call came with a time
+    ended_in_gap: bool = False  # ended while the AMI link was down
+
+    def reference_leg(self) -> Channel | None:
+        """The customer's leg; for an internal call, the leg that started it."""
+        uniqueid = self.customer_leg or self.origin or next(iter(self.channels), None)
+        return self.channels.get(uniqueid) if uniqueid else None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How and why a call ended, from its events alone."""
+
+    outcome: Outcome
+    ended_by: EndedBy
+    hangup_cause: int | None
+    drop_reason: str | None
+    ending_leg: str | None  # Uniqueid of the leg that ended it; None when the PBX did
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """A finished call, with exactly the fields of the replay contract (DESIGN.md)."""
+
+    call_id: str
+    direction: Direction
+    customer: str | None
+    agent: str | None
+    agents: tuple[str, ...]
+    queue: str | None
+    started_at: float | None
+    answered_at: float | None
+    ended_at: float | None
+    ring_seconds: float | None
+    talk_seconds: float | None
+    hold_seconds: float | None
+    hangup_cause: int | None
+    ended_by: EndedBy
+    outcome: Outcome
+    drop_reason: str | None
+    transfers: int
+    recording: str | None
+
+    def contract(self) -> dict[str, object]:
+        """The record as the JSON object ``callassist replay --json`` prints."""
+        fields = asdict(self)
+        fields["agents"] = list(self.agents)
+        fields["direction"] = str(self.direction)
+        fields["ended_by"] = str(self.ended_by)
+        fields["outcome"] = str(self.outcome)
+        return fields
+
+
+@dataclass(frozen=True, slots=True)
+class LegEnd:
+    """How one leg of a finished call ended: what the line watch needs to spot faults."""
+
+    endpoint: str
+    role: Literal["customer", "agent"]
+    hangup_cause: int | None
+    driver_hangup: bool
+    decisive: bool  # its cause is the call's hangup_cause
+
+
+@dataclass(frozen=True, slots=True)
+class CallRinging:
+    call_id: str
+    at: float | None
+    agent: str
+    channel: str
+    customer: str | None
+    queue: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered:
+    call_id: str
+    at: float | None
+    agent: str
+    customer: str | None
+    queue: str | None
+    first: bool  # False when a further agent joins, after a transfer for one
+
+
+@dataclass(frozen=True, slots=True)
+class CallHeld:
+    call_id: str
+    at: float | None
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallUnheld:
+    call_id: str
+    at: float | None
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred:
+    call_id: str
+    at: float | None
+    kind: Literal["blind", "attended"]
+    target: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    call_id: str
+    at: float | None
+    record: CallRecord
+    legs: tuple[LegEnd, ...]
+    ended_in_gap: bool
+
+
+CallUpdate = CallRinging | CallAnswered | CallHeld | CallUnheld | CallTransferred | CallEnded

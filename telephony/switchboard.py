@@ -1,0 +1,39 @@
+"""The pure core in one piece: AMI events in, call updates and fault signals out.
+
+Replay and the live pipeline both feed this, so what a recorded stream yields offline is what
+the service does with the same events live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from telephony.calls.model import AmiHeaders, CallEnded, CallUpdate
+from telephony.calls.tracker import CallTracker
+from telephony.calls.trunks import TrunkPlan
+from telephony.lines.watch import FaultSignal, LineWatch, WatchRules
+
+Signal = CallUpdate | FaultSignal
+
+
+class Switchboard:
+    def __init__(self, trunks: TrunkPlan | None = None, rules: WatchRules | None = None) -> None:
+        self.tracker = CallTracker(trunks)
+        self.watch = LineWatch(rules)
+
+    def feed(self, event: AmiHeaders, at: float | None) -> list[Signal]:
+        signals: list[Signal] = []
+        for update in self.tracker.feed(event, at):
+            signals.append(update)
+            if isinstance(update, CallEnded):
+                signals += self.watch.call_ended(update)
+        signals += self.watch.feed(event, at)
+        return signals
+
+    def reconcile(self, live: Iterable[AmiHeaders], at: float | None) -> list[Signal]:
+        signals: list[Signal] = []
+        for update in self.tracker.reconcile(live, at):
+            signals.append(update)
+            if isinstance(update, CallEnded):
+                signals += self.watch.call_ended(update)
+        return signals
