@@ -1,8 +1,9 @@
 """Recorded AMI streams: ``NAME.ami`` (the bytes as read from the socket) and ``NAME.times.tsv``.
 
-The .times.tsv has one row per message (idx, t_mono, offset, length, first_line); t_mono is
-when the message arrived, in seconds since connect, and idx counts messages from the banner (0). An event's time is its ``Timestamp``
-header when Asterisk sent one, else its row's t_mono, else unknown (None).
+The .times.tsv has one row per message (idx, t_mono, offset, length, first_line): t_mono is
+when the message arrived, in seconds since connect; idx counts messages, the banner being 0.
+An event's time is its ``Timestamp`` header when Asterisk sent one, else its row's t_mono,
+else unknown (None).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ class NotAnAmiStream(ValueError):
 @dataclass(frozen=True, slots=True)
 class CapturedMessage:
     index: int  # position in the stream; the banner is 0
-    offset: int  # byte offset of the message in the .ami file
     at: float | None
     headers: AmiMessage
 
@@ -73,23 +73,21 @@ def read_capture(path: Path, report: CaptureReport | None = None) -> Iterator[Ca
     times = load_arrival_times(times_path(path))
     report.has_times = times is not None
     decoder = AmiDecoder()
-    index = 0
     with path.open("rb") as handle:
         head = handle.read(len(b"Asterisk Call Manager/"))
         if not is_ami_banner(head):
             raise NotAnAmiStream(f"{path}: not an AMI stream (no 'Asterisk Call Manager/' banner)")
         chunk = head + handle.read(READ_CHUNK - len(head))
         while chunk:
-            for offset, headers in decoder.feed(chunk):
-                index += 1
+            for index, headers in decoder.feed(chunk):
                 arrival = times.get(index) if times else None
-                yield CapturedMessage(index, offset, event_time(headers, arrival), headers)
+                yield CapturedMessage(index, event_time(headers, arrival), headers)
             chunk = handle.read(READ_CHUNK)
-    _finish_report(report, decoder, index)
+    _finish_report(report, decoder)
 
 
-def _finish_report(report: CaptureReport, decoder: AmiDecoder, messages: int) -> None:
-    report.messages = messages
+def _finish_report(report: CaptureReport, decoder: AmiDecoder) -> None:
+    messages = report.messages = decoder.messages
     report.malformed = decoder.malformed
     framer = decoder.framer
     tail = framer.unfinished

@@ -203,6 +203,7 @@ class CallTracker:
         for uniqueid, channel in other.channels.items():
             survivor.channels[uniqueid] = channel
             self._owner[uniqueid] = survivor.call_id
+            channel.connected = False  # it talked to the other call's leg, not our customer
         survivor.transfers += other.transfers
         survivor.queue = survivor.queue or other.queue
         survivor.recording = survivor.recording or other.recording
@@ -223,7 +224,10 @@ class CallTracker:
     # -- handlers -------------------------------------------------------------------------
 
     def _on_newchannel(self, event: AmiHeaders, at: float | None) -> None:
-        if event.get("Uniqueid", "") in self._owner or not event.get("Linkedid"):
+        if event.get("Uniqueid", "") in self._owner:
+            return
+        if not (event.get("Linkedid") and event.get("Uniqueid") and event.get("Channel")):
+            self.anomalies += 1
             return
         call = self._call_for(event["Linkedid"])
         channel = self._add_channel(call, event, "", at)
@@ -239,7 +243,7 @@ class CallTracker:
         dest, call = self._lookup(event.get("DestUniqueid"))
         if dest is None or call is None:
             linkedid = event.get("DestLinkedid") or event.get("Linkedid")
-            if not linkedid or not event.get("DestUniqueid"):
+            if not (linkedid and event.get("DestUniqueid") and event.get("DestChannel")):
                 self.anomalies += 1
                 return
             call = self._call_for(linkedid)

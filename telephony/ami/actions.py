@@ -1,0 +1,115 @@
+"""AMI actions the product sends, as header dicts, and the filters it installs at login."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+ActionHeaders = Mapping[str, str | list[str]]
+
+# Every event the product uses: the call tracker's, the line watch's and the link's own.
+# The link installs one filter for them at login so Asterisk sends nothing else;
+# tests/unit/test_link_filters.py keeps this list in step with the handlers.
+WANTED_EVENTS = (
+    "AgentCalled",
+    "AgentComplete",
+    "AgentConnect",
+    "AttendedTransfer",
+    "BlindTransfer",
+    "BridgeDestroy",
+    "BridgeEnter",
+    "BridgeLeave",
+    "ContactStatus",
+    "DialBegin",
+    "DialEnd",
+    "FullyBooted",
+    "Hangup",
+    "HangupRequest",
+    "Hold",
+    "Newchannel",
+    "Newstate",
+    "OriginateResponse",
+    "PeerStatus",
+    "QueueCallerAbandon",
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "Registry",
+    "Shutdown",
+    "SoftHangupRequest",
+    "Unhold",
+)
+# VarSet is half of all AMI traffic; only these variables matter (the recording's file name,
+# and the variables callassist sets on the calls it places).
+WANTED_VARIABLES = ("MIXMONITOR_FILENAME", "CALLASSIST_")
+# Event classes (manager.conf "read" classes) those events belong to.
+EVENT_CLASSES = "call,agent,system,dialplan"
+
+
+def event_filters(events: Iterable[str], variables: Iterable[str]) -> list[str]:
+    """Asterisk's legacy whitelist filters (POSIX extended regex over the whole event text).
+
+    The legacy form works on every Asterisk since 10. POSIX regex has no \\r, so a name is
+    ended by a non-letter instead: ``Hangup`` must not let ``HangupRequest`` through, and
+    ``HangupRequest`` has its own alternative.
+    """
+    names = "|".join(sorted(events))
+    filters = [f"Event: ({names})[^A-Za-z]"]
+    wanted = "|".join(variables)
+    if wanted:
+        filters.append(f"Variable: ({wanted})")
+    return filters
+
+
+def login(username: str, secret: str, event_classes: str) -> dict[str, str]:
+    return {"Action": "Login", "Username": username, "Secret": secret, "Events": event_classes}
+
+
+def add_filter(expression: str) -> dict[str, str]:
+    return {"Action": "Filter", "Operation": "Add", "Filter": expression}
+
+
+def ping() -> dict[str, str]:
+    return {"Action": "Ping"}
+
+
+def core_show_channels() -> dict[str, str]:
+    return {"Action": "CoreShowChannels"}
+
+
+def originate(
+    *,
+    channel: str,
+    context: str,
+    exten: str,
+    caller_id: str,
+    channel_id: str,
+    variables: Mapping[str, str] | None = None,
+    timeout_ms: int = 30000,
+) -> dict[str, str | list[str]]:
+    """An asynchronous Originate carrying our own ChannelId (the new channel's Uniqueid).
+
+    With the Uniqueid chosen by us, a restarted service can find the call it placed among the
+    live channels instead of guessing; that is what makes a callback exactly-once.
+    """
+    action: dict[str, str | list[str]] = {
+        "Action": "Originate",
+        "Channel": channel,
+        "Context": context,
+        "Exten": exten,
+        "Priority": "1",
+        "CallerID": caller_id,
+        "ChannelId": channel_id,
+        "Timeout": str(timeout_ms),
+        "Async": "true",
+    }
+    if variables:
+        action["Variable"] = [f"{name}={value}" for name, value in variables.items()]
+    return action
+
+
+def check_headers(action: ActionHeaders) -> None:
+    """Refuse a value that would end its line early: it could smuggle in a second action."""
+    for key, value in action.items():
+        values = value if isinstance(value, list) else [value]
+        for text in [key, *values]:
+            if "\r" in text or "\n" in text:
+                raise ValueError(f"AMI header {key!r} holds a line break")
