@@ -1,0 +1,311 @@
+"""The AMI actions the simulator answers, with Asterisk 22's replies, word for word.
+
+Each handler takes the session the action came on and the action's headers, writes the
+reply, and says whether the session goes on (False: Asterisk closes the connection, after a
+failed Login or a Logoff). Texts and field orders are manager.c's, so a client tested here
+parses what the real PBX sends, errors included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from telephony.calls.causes import CAUSES
+from telephony.simulator import messages
+from telephony.simulator.channels import SNAPSHOT_FIELDS, Channel, duration_text
+from telephony.simulator.delivery import parse_event_mask
+from telephony.simulator.messages import Action, Field, error, header, success
+
+if TYPE_CHECKING:
+    from telephony.simulator.session import AmiSession
+
+Handler = Callable[["AmiSession", Action], Awaitable[bool]]
+
+# What Asterisk lets an unauthenticated session do; anything else is "Permission denied".
+_BEFORE_LOGIN = frozenset({"login", "logoff", "challenge"})
+_NORMAL_CLEARING = 16
+_LIST_COMMANDS_HINT = "Use Action: ListCommands to show available commands."
+
+
+async def dispatch(session: AmiSession, action: Action) -> bool:
+    """Answer one action; False when the session must be closed."""
+    name = header(action, "Action")
+    if not name:
+        session.send(error(action, "Missing action in request"))
+        return True
+    key = name.lower()
+    if not session.logged_in and key not in _BEFORE_LOGIN:
+        session.send(error(action, "Permission denied"))
+        return True
+    handler = _HANDLERS.get(key)
+    if handler is None:
+        session.send(error(action, f"Invalid/unknown command: {name}. {_LIST_COMMANDS_HINT}"))
+        return True
+    return await handler(session, action)
+
+
+async def _login(session: AmiSession, action: Action) -> bool:
+    if session.logged_in:
+        session.send(success(action, "Already authenticated"))
+        return True
+    if not _credentials_match(session, action):
+        session.send(error(action, "Authentication failed"))
+        return False
+    mask = parse_event_mask(header(action, "Events"))
+    if mask is not None:
+        session.event_mask = mask
+    session.send(success(action, "Authentication accepted"))
+    if "system" in session.event_mask:
+        session.send(_fully_booted(session.server.uptime))
+    session.logged_in = True
+    session.server.login_succeeded()
+    return True
+
+
+def _credentials_match(session: AmiSession, action: Action) -> bool:
+    """Plain Secret, or MD5 of the session's challenge + secret (``AuthType: MD5``)."""
+    server = session.server
+    if header(action, "Username").lower() != server.username.lower():
+        return False
+    if header(action, "AuthType").lower() == "md5":
+        if not session.challenge:
+            return False
+        expected = hashlib.md5(  # AMI's challenge scheme is MD5 by definition
+            (session.challenge + server.secret).encode("utf-8")
+        ).hexdigest()
+        return secrets.compare_digest(header(action, "Key").lower(), expected)
+    return secrets.compare_digest(header(action, "Secret"), server.secret)
+
+
+def _fully_booted(uptime: int) -> bytes:
+    return messages.encode(
+        [
+            ("Event", "FullyBooted"),
+            ("Privilege", "system,all"),
+            ("Uptime", str(uptime)),
+            ("LastReload", str(uptime)),
+            ("Status", "Fully Booted"),
+        ]
+    )
+
+
+async def _challenge(session: AmiSession, action: Action) -> bool:
+    if header(action, "AuthType").lower() != "md5":
+        session.send(error(action, "Must specify AuthType"))
+        return True
+    if not session.challenge:
+        session.challenge = str(secrets.randbelow(2**31))
+    session.send(messages.response(action, "Success", ("Challenge", session.challenge)))
+    return True
+
+
+async def _logoff(session: AmiSession, action: Action) -> bool:
+    session.send(messages.response(action, "Goodbye", message="Thanks for all the fish."))
+    return False
+
+
+async def _ping(session: AmiSession, action: Action) -> bool:
+    if session.server.answer_pings:
+        pong = ("Ping", "Pong"), ("Timestamp", messages.stamp(time.time()))
+        session.send(messages.response(action, "Success", *pong))
+    return True
+
+
+async def _events(session: AmiSession, action: Action) -> bool:
+    mask = parse_event_mask(header(action, "EventMask"))
+    if mask is None:
+        session.send(error(action, "Invalid event mask"))
+        return True
+    session.event_mask = mask
+    state = "On" if mask else "Off"
+    session.send(messages.response(action, "Success", ("Events", state)))
+    return True
+
+
+async def _filter(session: AmiSession, action: Action) -> bool:
+    if header(action, "Operation").lower() != "add":
+        session.send(error(action, "Unknown operation"))
+        return True
+    try:
+        session.event_filters.add(header(action, "Filter"))
+    except re.error:
+        message = "Filter did not compile.  Check the syntax of the filter given."
+        session.send(error(action, message))
+        return True
+    session.send(success(action, "Filter Added Successfully"))
+    return True
+
+
+async def _core_show_channels(session: AmiSession, action: Action) -> bool:
+    live = session.server.channels
+    now = time.monotonic()
+    rows = [
+        messages.list_item(
+            "CoreShowChannel", action, _core_show_fields(channel, live.age(uid, now))
+        )
+        for uid, channel in live.table.items()
+    ]
+    complete = messages.list_complete("CoreShowChannelsComplete", action, len(rows))
+    session.send(b"".join([messages.list_start(action, "Channels will follow"), *rows, complete]))
+    return True
+
+
+def _core_show_fields(channel: Channel, age: int) -> list[Field]:
+    return [
+        *_snapshot(channel),
+        ("Application", channel["Application"]),
+        ("ApplicationData", channel["ApplicationData"]),
+        ("Duration", duration_text(age)),
+        ("BridgeId", channel["BridgeId"]),
+    ]
+
+
+async def _status(session: AmiSession, action: Action) -> bool:
+    live = session.server.channels
+    wanted = header(action, "Channel")
+    channels = list(live.table.values())
+    if wanted:
+        found = live.find(wanted)
+        if found is None:
+            session.send(error(action, "No such channel"))
+            return True
+        channels = [found]
+    now = time.monotonic()
+    rows = [_status_event(action, ch, live.age(ch["Uniqueid"], now)) for ch in channels]
+    complete = messages.list_complete(
+        "StatusComplete", action, len(rows), ("Items", str(len(rows)))
+    )
+    start = messages.list_start(action, "Channel status will follow")
+    session.send(b"".join([start, *rows, complete]))
+    return True
+
+
+def _status_event(action: Action, channel: Channel, age: int) -> bytes:
+    """One ``Event: Status``; the media fields are what a PCMU-only PJSIP lab reports."""
+    action_id = header(action, "ActionID")
+    return messages.encode(
+        [
+            ("Event", "Status"),
+            ("Privilege", "Call"),
+            *_snapshot(channel),
+            ("Type", channel["Channel"].partition("/")[0]),
+            ("DNID", ""),
+            ("EffectiveConnectedLineNum", channel["ConnectedLineNum"]),
+            ("EffectiveConnectedLineName", channel["ConnectedLineName"]),
+            ("TimeToHangup", "0"),
+            ("BridgeID", channel["BridgeId"]),
+            ("Application", channel["Application"]),
+            ("Data", channel["ApplicationData"]),
+            ("Nativeformats", "(ulaw)"),
+            ("Readformat", "ulaw"),
+            ("Readtrans", ""),
+            ("Writeformat", "ulaw"),
+            ("Writetrans", ""),
+            ("Callgroup", "0"),
+            ("Pickupgroup", "0"),
+            ("Seconds", str(age)),
+            *([("ActionID", action_id)] if action_id else []),
+        ]
+    )
+
+
+def _snapshot(channel: Channel) -> list[Field]:
+    return [(key, channel[key]) for key in SNAPSHOT_FIELDS]
+
+
+async def _originate(session: AmiSession, action: Action) -> bool:
+    """Acknowledged at once; the call's own events are the ``on_originate`` hook's job."""
+    channel = header(action, "Channel")
+    if not channel:
+        session.send(error(action, "Channel not specified"))
+        return True
+    if "/" not in channel:
+        session.send(error(action, "Invalid channel"))
+        return True
+    if session.server.answer_originates:
+        session.send(success(action, "Originate successfully queued"))
+    session.server.originate_requested(action)
+    return True
+
+
+async def _hangup(session: AmiSession, action: Action) -> bool:
+    """Acknowledge, then emit the channel's Hangup (which also drops it from the live list)."""
+    name = header(action, "Channel")
+    if not name:
+        session.send(error(action, "No channel specified"))
+        return True
+    channel = session.server.channels.find(name)
+    if channel is None:
+        session.send(error(action, "No such channel"))
+        return True
+    session.send(success(action, "Channel Hungup"))
+    cause = _cause(header(action, "Cause"))
+    cause_text = CAUSES[cause].text if cause in CAUSES else "Unknown"
+    await session.server.emit(
+        {
+            "Event": "Hangup",
+            "Privilege": "call,all",
+            **dict(_snapshot(channel)),
+            "Cause": str(cause),
+            "Cause-txt": cause_text,
+        }
+    )
+    return True
+
+
+def _cause(text: str) -> int:
+    """Asterisk ignores a Cause outside 1-127 and hangs up with the channel's own cause."""
+    try:
+        cause = int(text)
+    except ValueError:
+        return _NORMAL_CLEARING
+    return cause if 0 < cause <= 127 else _NORMAL_CLEARING
+
+
+async def _redirect(session: AmiSession, action: Action) -> bool:
+    """Move the channel's dialplan position; the dialplan it lands in is not simulated."""
+    name, context, exten, priority = (
+        header(action, key) for key in ("Channel", "Context", "Exten", "Priority")
+    )
+    problem = _redirect_problem(name, context, exten, priority)
+    if problem:
+        session.send(error(action, problem))
+        return True
+    channel = session.server.channels.find(name)
+    if channel is None:
+        session.send(error(action, f"Channel does not exist: {name}"))
+        return True
+    channel.update(Context=context, Exten=exten, Priority=priority)
+    session.send(success(action, "Redirect successful"))
+    return True
+
+
+def _redirect_problem(name: str, context: str, exten: str, priority: str) -> str | None:
+    for value, what in ((name, "Channel"), (context, "Context"), (exten, "Exten")):
+        if not value:
+            return f"{what} not specified"
+    if not priority:
+        return "Priority not specified"
+    if not priority.isdigit() or int(priority) < 1:
+        return "Priority is invalid"  # no dialplan here to look a label up in
+    return None
+
+
+_HANDLERS: dict[str, Handler] = {
+    "login": _login,
+    "challenge": _challenge,
+    "logoff": _logoff,
+    "ping": _ping,
+    "events": _events,
+    "filter": _filter,
+    "coreshowchannels": _core_show_channels,
+    "status": _status,
+    "originate": _originate,
+    "hangup": _hangup,
+    "redirect": _redirect,
+}
