@@ -1,0 +1,132 @@
+"""The pure core reads no clock and does no I/O: it imports only the standard library and
+itself, and never touches time, files, sockets or the console (DESIGN.md, "one direction of
+flow"). Checked on the source with ast, so an import inside a function counts too."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PURE_MODULES = sorted(
+    [
+        *(ROOT / "telephony" / "calls").glob("*.py"),
+        *(ROOT / "telephony" / "lines").glob("*.py"),
+        ROOT / "telephony" / "switchboard.py",
+    ]
+)
+PURE_PACKAGES = ("telephony.calls", "telephony.lines", "telephony.switchboard")
+CLOCKS_AND_IO = frozenset(
+    {
+        "time",
+        "datetime",
+        "socket",
+        "asyncio",
+        "os",
+        "random",
+        "io",
+        "pathlib",
+        "subprocess",
+        "threading",
+    }
+)
+IO_BUILTINS = frozenset({"open", "print", "input"})
+
+
+def imported_modules(tree: ast.AST, package: str) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the module's own package
+                parts = package.split(".")
+                base = parts[: len(parts) - (node.level - 1)]
+                found.append(".".join([*base, node.module] if node.module else base))
+            else:
+                found.append(node.module or "")
+    return found
+
+
+def package_of(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).parent.parts)
+
+
+def problems_in(source: str, package: str = "telephony.calls") -> list[str]:
+    """What makes a module impure: foreign imports, clocks or I/O modules, I/O builtins."""
+    tree = ast.parse(source)
+    problems: list[str] = []
+    for module in imported_modules(tree, package):
+        top = module.split(".")[0]
+        if top in CLOCKS_AND_IO:
+            problems.append(f"imports {module} (a clock or I/O)")
+        elif module.startswith("telephony."):
+            if not module.startswith(PURE_PACKAGES):
+                problems.append(f"imports {module}, which is not part of the pure core")
+        elif top not in sys.stdlib_module_names:
+            problems.append(f"imports {module}, which is not in the standard library")
+    for node in ast.walk(tree):
+        called = node.func if isinstance(node, ast.Call) else None
+        if isinstance(called, ast.Name) and called.id in IO_BUILTINS:
+            problems.append(f"line {node.lineno}: calls {called.id}()")
+        if isinstance(node, ast.Name) and node.id == "__import__":
+            problems.append(f"line {node.lineno}: uses __import__")
+    return problems
+
+
+def test_the_pure_modules_are_all_found() -> None:
+    names = {p.relative_to(ROOT).as_posix() for p in PURE_MODULES}
+    assert {
+        "telephony/calls/tracker.py",
+        "telephony/calls/outcome.py",
+        "telephony/calls/model.py",
+        "telephony/calls/causes.py",
+        "telephony/calls/trunks.py",
+        "telephony/lines/watch.py",
+        "telephony/switchboard.py",
+    } <= names
+
+
+@pytest.mark.parametrize("path", PURE_MODULES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_pure_module_imports_only_the_standard_library_and_does_no_io(path: Path) -> None:
+    assert problems_in(path.read_text(encoding="utf-8"), package_of(path)) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import time",
+        "from datetime import datetime",
+        "import os.path",
+        "from asyncio import sleep",
+        "def f():\n    import socket",
+        "import panoramisk",
+        "from telephony.capture import read_capture",
+        "from telephony.ami.wire import AmiDecoder",
+        "from app.cli import main",
+        "def f():\n    return open('x')",
+        "print('hello')",
+        "x = input()",
+        "m = __import__('time')",
+        "from ..ami import wire",
+        "from .. import capture",
+    ],
+)
+def test_the_purity_check_catches_an_impure_module(source: str) -> None:
+    assert problems_in(source) != []
+
+
+def test_the_purity_check_accepts_the_standard_library_and_the_core() -> None:
+    source = (
+        "from __future__ import annotations\n"
+        "import re\n"
+        "from collections import deque\n"
+        "from telephony.calls.model import Call\n"
+        "from telephony.lines.watch import LineWatch\n"
+        "from .causes import describe\n"
+        "from ..lines import watch\n"
+    )
+    assert problems_in(source) == []

@@ -1,0 +1,335 @@
+"""Line faults from ContactStatus, PeerStatus, Registry and finished calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephony.calls.model import (
+    CallEnded,
+    CallRecord,
+    Direction,
+    EndedBy,
+    LegEnd,
+    Outcome,
+)
+from telephony.lines.watch import (
+    DROP_CLUSTER,
+    MEDIA_TIMEOUT,
+    NETWORK_CAUSE,
+    RECOVERED,
+    REGISTRATION_FAILED,
+    REGISTRATION_REJECTED,
+    UNREACHABLE,
+    UNREGISTERED,
+    FaultSignal,
+    LineWatch,
+    WatchRules,
+)
+
+# -- events as the captures show them -------------------------------------------------------
+
+
+def peer_status(peer: str, status: str) -> dict[str, str]:
+    return {
+        "Event": "PeerStatus",
+        "Privilege": "system,all",
+        "ChannelType": "PJSIP",
+        "Peer": peer,
+        "PeerStatus": status,
+    }
+
+
+def contact_status(endpoint: str, status: str, port: int = 5072) -> dict[str, str]:
+    return {
+        "Event": "ContactStatus",
+        "Privilege": "system,all",
+        "URI": f"sip:{endpoint}@127.0.0.1:{port}",
+        "ContactStatus": status,
+        "AOR": endpoint,
+        "EndpointName": endpoint,
+        "RoundtripUsec": "0",
+    }
+
+
+def registry(status: str, cause: str = "") -> dict[str, str]:
+    """Asterisk 22's Registry event, as res_pjsip_outbound_registration sends it."""
+    event = {
+        "Event": "Registry",
+        "Privilege": "system,all",
+        "ChannelType": "PJSIP",
+        "Username": "sip:callcentre@sip.carrier.example",
+        "Domain": "sip:sip.carrier.example",
+        "Status": status,
+    }
+    if cause:
+        event["Cause"] = cause
+    return event
+
+
+def kinds(signals: list[FaultSignal]) -> list[tuple[str, str]]:
+    return [(s.fault, s.location) for s in signals]
+
+
+# -- reachability -----------------------------------------------------------------------------
+
+
+def test_peer_status_and_contact_status_for_one_fault_make_one_signal() -> None:
+    # As in dropped_mid_call_network: PeerStatus then ContactStatus, 0.2 ms apart.
+    watch = LineWatch()
+    signals = watch.feed(peer_status("PJSIP/2001", "Unreachable"), 17.20)
+    signals += watch.feed(contact_status("2001", "Unreachable", 5090), 17.21)
+
+    assert kinds(signals) == [(UNREACHABLE, "PJSIP/2001")]
+    assert signals[0].at == 17.20
+
+
+def test_contact_status_alone_locates_the_fault_by_endpoint_name_else_aor() -> None:
+    watch = LineWatch()
+    event = contact_status("1002", "Unreachable")
+    del event["EndpointName"]
+    assert kinds(watch.feed(event, 1.0)) == [(UNREACHABLE, "PJSIP/1002")]
+
+
+def test_a_repeated_unreachable_is_not_signalled_again() -> None:
+    watch = LineWatch()
+    signals = watch.feed(peer_status("PJSIP/1002", "Unreachable"), 1.0)
+    signals += watch.feed(peer_status("PJSIP/1002", "Unreachable"), 6.0)
+    assert kinds(signals) == [(UNREACHABLE, "PJSIP/1002")]
+
+
+def test_contact_removed_is_unregistered() -> None:
+    # As in registration_unregister_reregister: PeerStatus Unreachable, ContactStatus Removed.
+    watch = LineWatch()
+    signals = watch.feed(peer_status("PJSIP/1002", "Unreachable"), 4.2087)
+    signals += watch.feed(contact_status("1002", "Removed"), 4.2094)
+    assert kinds(signals) == [(UNREACHABLE, "PJSIP/1002"), (UNREGISTERED, "PJSIP/1002")]
+
+
+@pytest.mark.parametrize(
+    "fault_events",
+    [
+        [peer_status("PJSIP/1002", "Unreachable")],
+        [contact_status("1002", "Unreachable")],
+        [contact_status("1002", "Removed")],
+        [peer_status("PJSIP/1002", "Unreachable"), contact_status("1002", "Removed")],
+    ],
+    ids=["peer unreachable", "contact unreachable", "contact removed", "both"],
+)
+@pytest.mark.parametrize(
+    "recovery",
+    [peer_status("PJSIP/1002", "Reachable"), contact_status("1002", "Reachable")],
+    ids=["peer reachable", "contact reachable"],
+)
+def test_reachable_after_a_fault_is_recovered_once(
+    fault_events: list[dict[str, str]], recovery: dict[str, str]
+) -> None:
+    watch = LineWatch()
+    for event in fault_events:
+        watch.feed(event, 1.0)
+    signals = watch.feed(contact_status("1002", "NonQualified"), 11.0)
+    signals += watch.feed(recovery, 12.0)
+    signals += watch.feed(peer_status("PJSIP/1002", "Reachable"), 12.001)
+    signals += watch.feed(contact_status("1002", "Reachable"), 12.002)
+
+    assert kinds(signals) == [(RECOVERED, "PJSIP/1002")]
+    assert signals[0].at == 12.0
+    assert watch.faulted == {}
+
+
+def test_reachable_without_a_fault_before_it_signals_nothing() -> None:
+    watch = LineWatch()
+    assert watch.feed(peer_status("PJSIP/1001", "Reachable"), 1.0) == []
+    assert watch.feed(contact_status("1001", "Reachable"), 1.0) == []
+
+
+def test_faults_on_different_endpoints_are_separate() -> None:
+    watch = LineWatch()
+    signals = watch.feed(peer_status("PJSIP/1001", "Unreachable"), 1.0)
+    signals += watch.feed(peer_status("PJSIP/1002", "Unreachable"), 1.0)
+    signals += watch.feed(peer_status("PJSIP/1001", "Reachable"), 2.0)
+    assert kinds(signals) == [
+        (UNREACHABLE, "PJSIP/1001"),
+        (UNREACHABLE, "PJSIP/1002"),
+        (RECOVERED, "PJSIP/1001"),
+    ]
+    assert watch.faulted == {"PJSIP/1002": UNREACHABLE}
+
+
+# -- outbound registrations -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "fault"),
+    [("Rejected", REGISTRATION_REJECTED), ("Failed", REGISTRATION_FAILED)],
+)
+def test_registry_rejected_or_failed_is_a_fault_and_registered_recovers_it(
+    status: str, fault: str
+) -> None:
+    watch = LineWatch()
+    failed = watch.feed(registry(status, cause="403 Forbidden"), 1.0)
+    recovered = watch.feed(registry("Registered"), 60.0)
+
+    assert [s.fault for s in failed] == [fault]
+    assert "sip.carrier.example" in failed[0].location
+    assert failed[0].detail == "403 Forbidden"
+    assert kinds(recovered) == [(RECOVERED, failed[0].location)]
+
+
+def test_registry_registered_without_a_fault_signals_nothing() -> None:
+    assert LineWatch().feed(registry("Registered"), 1.0) == []
+
+
+def test_registry_rejected_twice_is_one_signal() -> None:
+    watch = LineWatch()
+    signals = watch.feed(registry("Rejected"), 1.0) + watch.feed(registry("Rejected"), 31.0)
+    assert len(signals) == 1
+
+
+# -- finished calls ---------------------------------------------------------------------------
+
+
+def finished_call(
+    *legs: LegEnd,
+    at: float = 100.0,
+    outcome: Outcome = Outcome.DROPPED,
+    cause: int | None = 44,
+) -> CallEnded:
+    record = CallRecord(
+        call_id=f"1795478{at:.0f}.7",
+        direction=Direction.INBOUND,
+        customer="+15551230100",
+        agent="PJSIP/1001",
+        agents=("PJSIP/1001",),
+        queue=None,
+        started_at=at - 20,
+        answered_at=at - 18,
+        ended_at=at,
+        ring_seconds=2.0,
+        talk_seconds=18.0,
+        hold_seconds=0.0,
+        hangup_cause=cause,
+        ended_by=EndedBy.SYSTEM if outcome is Outcome.DROPPED else EndedBy.CUSTOMER,
+        outcome=outcome,
+        drop_reason=None,
+        transfers=0,
+        recording=None,
+    )
+    return CallEnded(record.call_id, at, record, legs, False)
+
+
+def test_a_leg_the_driver_hung_up_is_a_media_timeout_and_the_other_legs_are_not() -> None:
+    # As in dropped_mid_call_network: the trunk leg had no RTP (driver, 44); the agent's 16.
+    ended = finished_call(
+        LegEnd("PJSIP/2001", "customer", 44, driver_hangup=True, decisive=True),
+        LegEnd("PJSIP/1001", "agent", 44, driver_hangup=False, decisive=False),
+    )
+    signals = LineWatch().call_ended(ended)
+
+    assert kinds(signals) == [(MEDIA_TIMEOUT, "PJSIP/2001")]
+    assert signals[0].detail == 44
+    assert signals[0].at == ended.at
+
+
+def test_a_fault_cause_on_the_ending_leg_is_a_network_cause() -> None:
+    # As in agent_hangup_with_cause: the agent's BYE carried cause 41.
+    ended = finished_call(
+        LegEnd("PJSIP/2001", "customer", 16, driver_hangup=False, decisive=False),
+        LegEnd("PJSIP/1001", "agent", 41, driver_hangup=False, decisive=True),
+        cause=41,
+    )
+    signals = LineWatch().call_ended(ended)
+
+    assert kinds(signals) == [(NETWORK_CAUSE, "PJSIP/1001")]
+    assert signals[0].detail == 41
+
+
+def test_a_fault_cause_on_a_leg_that_did_not_end_the_call_is_not_a_network_cause() -> None:
+    ended = finished_call(
+        LegEnd("PJSIP/2001", "customer", 16, driver_hangup=False, decisive=True),
+        LegEnd("PJSIP/1001", "agent", 38, driver_hangup=False, decisive=False),
+        outcome=Outcome.COMPLETED,
+        cause=16,
+    )
+    assert LineWatch().call_ended(ended) == []
+
+
+def test_a_normal_cause_on_the_ending_leg_is_no_fault() -> None:
+    ended = finished_call(
+        LegEnd("PJSIP/2001", "customer", 16, driver_hangup=False, decisive=True),
+        LegEnd("PJSIP/1001", "agent", 16, driver_hangup=False, decisive=False),
+        outcome=Outcome.COMPLETED,
+        cause=16,
+    )
+    assert LineWatch().call_ended(ended) == []
+
+
+def test_a_driver_hangup_is_reported_as_media_timeout_not_also_as_network_cause() -> None:
+    ended = finished_call(
+        LegEnd("PJSIP/2001", "customer", 44, driver_hangup=True, decisive=True),
+    )
+    assert [s.fault for s in LineWatch().call_ended(ended)] == [MEDIA_TIMEOUT]
+
+
+# -- drop clusters ----------------------------------------------------------------------------
+
+
+def dropped_on_trunk(at: float) -> CallEnded:
+    return finished_call(
+        LegEnd("PJSIP/2001", "customer", 16, driver_hangup=False, decisive=False),
+        at=at,
+        cause=16,
+    )
+
+
+def clusters(signals: list[FaultSignal]) -> list[FaultSignal]:
+    return [s for s in signals if s.fault == DROP_CLUSTER]
+
+
+def test_drop_cluster_fires_once_when_the_threshold_is_reached_within_the_window() -> None:
+    watch = LineWatch(WatchRules(drop_cluster_size=3, drop_cluster_window=600.0))
+    fired = [clusters(watch.call_ended(dropped_on_trunk(at))) for at in (0.0, 100.0, 200.0)]
+    later = clusters(watch.call_ended(dropped_on_trunk(250.0)))
+
+    assert fired[:2] == [[], []]
+    assert kinds(fired[2]) == [(DROP_CLUSTER, "PJSIP/2001")]
+    assert fired[2][0].at == 200.0
+    assert fired[2][0].detail == 3
+    assert later == []
+
+
+def test_drops_spread_beyond_the_window_make_no_cluster() -> None:
+    watch = LineWatch(WatchRules(drop_cluster_size=3, drop_cluster_window=600.0))
+    signals: list[FaultSignal] = []
+    for at in (0.0, 400.0, 800.0, 1200.0, 1600.0):
+        signals += watch.call_ended(dropped_on_trunk(at))
+    assert clusters(signals) == []
+
+
+def test_a_new_cluster_after_a_quiet_period_fires_again() -> None:
+    watch = LineWatch(WatchRules(drop_cluster_size=2, drop_cluster_window=60.0))
+    signals: list[FaultSignal] = []
+    for at in (0.0, 10.0, 500.0, 1000.0, 1010.0):
+        signals += clusters(watch.call_ended(dropped_on_trunk(at)))
+    assert [s.at for s in signals] == [10.0, 1010.0]
+
+
+def test_calls_that_were_not_dropped_do_not_count_towards_a_cluster() -> None:
+    watch = LineWatch(WatchRules(drop_cluster_size=2, drop_cluster_window=600.0))
+    signals: list[FaultSignal] = []
+    for at in (0.0, 10.0, 20.0):
+        ended = finished_call(
+            LegEnd("PJSIP/2001", "customer", 16, driver_hangup=False, decisive=True),
+            at=at,
+            outcome=Outcome.COMPLETED,
+            cause=16,
+        )
+        signals += watch.call_ended(ended)
+    assert signals == []
+
+
+def test_unknown_events_are_ignored() -> None:
+    watch = LineWatch()
+    assert watch.feed({"Event": "Newchannel"}, 1.0) == []
+    assert watch.feed({}, None) == []
+    assert watch.feed({"Event": "PeerStatus"}, 1.0) == []
+    assert watch.feed({"Event": "ContactStatus", "ContactStatus": "Unreachable"}, 1.0) == []
