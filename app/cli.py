@@ -11,6 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+import uvicorn
+from pydantic import ValidationError
+
+from app.db.engine import Database, display_url, upgrade
+from app.demo import DEMO_TRUNKS, DEMO_USERS, ensure_demo_users
+from app.logs import configure as configure_logging
+from app.main import create_app
+from app.services.users import Role, UserError, add_user
+from app.settings import Settings
 from telephony.calls.model import CallRecord
 from telephony.calls.trunks import TrunkPlan
 from telephony.capture import NotAnAmiStream
@@ -31,6 +40,37 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG, description="Call-handling assistant for Asterisk call centres."
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    for name, run, summary in (
+        ("serve", _run_serve, "attach to the PBX in CALLASSIST_AMI_URL and serve the API"),
+        ("demo", _run_demo, "serve with a built-in simulated PBX and demo users (no PBX needed)"),
+    ):
+        command = commands.add_parser(name, help=summary, description=summary)
+        command.add_argument("--host", default="127.0.0.1", help="address to listen on")
+        command.add_argument("--port", type=int, default=8000, help="port to listen on")
+        command.set_defaults(run=run)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    db.add_parser("upgrade", help="apply the schema migrations").set_defaults(run=_run_db_upgrade)
+
+    users = commands.add_parser("user", help="users and roles").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    add = users.add_parser("add", help="add a user (the password is read from stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--endpoint", help="an agent's phone, e.g. PJSIP/1001")
+    add.add_argument("--display-name", help="the name the console and greeting use")
+    add.add_argument("--position", help="said in the greeting, e.g. 'customer service agent'")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from one line of standard input",
+    )
+    add.set_defaults(run=_run_user_add)
+
     replay_cmd = commands.add_parser(
         "replay",
         help="replay a recorded AMI stream: the calls and line faults it holds",
@@ -52,6 +92,102 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay_cmd.set_defaults(run=_run_replay)
     return parser
+
+
+def _settings(command: str, **overrides: object) -> Settings | None:
+    """Settings from the environment; errors named without echoing any value (secrets)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        for problem in error.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in problem["loc"]) or "settings"
+            variable = f"CALLASSIST_{where.upper()}" if problem["loc"] else where
+            print(f"{PROG} {command}: error: {variable}: {problem['msg']}", file=sys.stderr)
+        return None
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    settings = _settings("serve")
+    if settings is None:
+        return 2
+    try:
+        settings.check_can_serve()
+    except ValueError as error:
+        print(f"{PROG} serve: error: {error}", file=sys.stderr)
+        return 2
+    return _serve(settings, args.host, args.port)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    overrides: dict[str, object] = {"demo": True}
+    if "CALLASSIST_DATABASE_URL" not in os.environ:
+        overrides["database_url"] = "sqlite:///callassist-demo.db"
+    if "CALLASSIST_TRUNKS" not in os.environ:
+        overrides["trunks"] = DEMO_TRUNKS
+    settings = _settings("demo", **overrides)
+    if settings is None:
+        return 2
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    with database.session() as session:
+        passwords = ensure_demo_users(session)
+    database.dispose()
+    print(f"callassist demo: http://{args.host}:{args.port}  (a simulated PBX makes the calls)")
+    print(f"database: {display_url(settings.database_url)}")
+    print("log in as (passwords are new at every start):")
+    for user in DEMO_USERS:
+        print(
+            f"  {user.username:<11} {passwords[user.username]:<14} {user.role.value:<11}"
+            f" {user.endpoint or ''}"
+        )
+    sys.stdout.flush()
+    return _serve(settings, args.host, args.port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    configure_logging()
+    upgrade(settings.database_url)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host=host, port=port, ws="websockets-sansio", log_config=None
+        )
+    )
+    server.run()
+    return 0
+
+
+def _run_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings("db upgrade", demo=True)
+    if settings is None:
+        return 2
+    upgrade(settings.database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def _run_user_add(args: argparse.Namespace) -> int:
+    settings = _settings("user add", demo=True)
+    if settings is None:
+        return 2
+    password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    with database.session() as session:
+        try:
+            user = add_user(
+                session,
+                args.name,
+                Role(args.role),
+                password,
+                endpoint=args.endpoint,
+                display_name=args.display_name,
+                position=args.position,
+            )
+        except UserError as error:
+            print(f"{PROG} user add: error: {error}", file=sys.stderr)
+            return 2
+    print(f"added {user.role} {user.username}" + (f" on {user.endpoint}" if user.endpoint else ""))
+    return 0
 
 
 def _run_replay(args: argparse.Namespace) -> int:

@@ -137,8 +137,8 @@ class LinkConfig:
 
     @property
     def address(self) -> str:
-        """Where the link goes, fit for logs and pages: no secret in it."""
-        return f"ami://{self.username}@{self.host}:{self.port}"
+        """Where the link goes, fit for logs and pages: no credential in it."""
+        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,7 @@ class Call:
     answered_at: float | None = None
     ended_at: float | None = None
     agents: list[str] = field(default_factory=list)
+    rung: list[str] = field(default_factory=list)  # agent endpoints the call rang at, in order
     queue: str | None = None
     transfers: int = 0
     recording: str | None = None
@@ -139,6 +140,24 @@ class CallRecord:
         fields["ended_by"] = str(self.ended_by)
         fields["outcome"] = str(self.outcome)
         return fields
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCall:
+    """A call in progress as people see it: who is calling, who it rings at, who talks."""
+
+    call_id: str
+    direction: Direction
+    customer: str | None
+    queue: str | None
+    started_at: float | None
+    answered_at: float | None
+    agents: tuple[str, ...]  # connected with the customer, in order
+    ringing: tuple[str, ...]  # agent endpoints ringing now
+    parties: tuple[str, ...]  # every agent endpoint it rang at or reached: who may see it
+    on_hold: bool
+    transfers: int
+    recording: str | None
 
 
 @dataclass(frozen=True, slots=True)

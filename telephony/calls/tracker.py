@@ -39,6 +39,7 @@ from telephony.calls.model import (
     Direction,
     HangupRequest,
     LegEnd,
+    LiveCall,
     Verdict,
 )
 from telephony.calls.outcome import classify
@@ -87,6 +88,26 @@ class CallTracker:
 
     def handles(self, event_name: str) -> bool:
         return event_name in self._handlers
+
+    def snapshot(self, call_id: str) -> LiveCall | None:
+        """A call in progress as people see it; None once it has ended."""
+        call = self._calls.get(self._alias.get(call_id, call_id))
+        if call is None:
+            return None
+        return LiveCall(
+            call_id=call.call_id,
+            direction=_direction(call),
+            customer=_customer(call),
+            queue=call.queue,
+            started_at=call.started_at,
+            answered_at=call.answered_at,
+            agents=tuple(call.agents),
+            ringing=_ringing(call),
+            parties=tuple(dict.fromkeys([*call.rung, *call.agents])),
+            on_hold=any(leg.on_hold for leg in call.channels.values()),
+            transfers=call.transfers,
+            recording=call.recording,
+        )
 
     def feed(self, event: AmiHeaders, at: float | None) -> list[CallUpdate]:
         """Take one AMI event (its headers and its time); return what it changed."""
@@ -256,6 +277,8 @@ class CallTracker:
         if self.trunks.inferred:
             _infer_customer(call, dest)
         if dest.uniqueid != call.customer_leg:
+            if dest.endpoint not in call.rung:
+                call.rung.append(dest.endpoint)
             self._out.append(
                 CallRinging(call.call_id, at, dest.endpoint, dest.name, _customer(call), call.queue)
             )
@@ -494,6 +517,20 @@ def build_record(call: Call, verdict: Verdict) -> CallRecord:
         drop_reason=verdict.drop_reason,
         transfers=call.transfers,
         recording=call.recording,
+    )
+
+
+def _ringing(call: Call) -> tuple[str, ...]:
+    """Agent endpoints being rung now: legs the PBX placed that have not answered or ended."""
+    placed = (
+        leg
+        for leg in call.channels.values()
+        if leg.uniqueid != call.customer_leg and (leg.dialled_by is not None or leg.originated)
+    )
+    return tuple(
+        dict.fromkeys(
+            leg.endpoint for leg in placed if not (leg.connected or leg.hung_up or leg.was_up)
+        )
     )
 
 

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
 from telephony.capture import CapturedMessage, read_capture
 from telephony.simulator import messages
@@ -39,6 +40,12 @@ DEFAULT_WRITE_TIMEOUT = 2.0
 DEFAULT_PIECE_PAUSE = 0.005
 # What a recorder's own login leaves at the head of a capture; not part of the traffic.
 _PREAMBLE_EVENTS = frozenset({"FullyBooted", "SuccessfulAuth"})
+# play_capture(timestamps="recorded") stamps an event at this base plus its recorded time: a
+# fixed base (late 2026, like the lab's clock), so that every play of a capture carries the
+# same Timestamps and a live client computes the durations an offline replay does.
+RECORDED_TIMESTAMP_BASE = 1795000000.0
+
+Timestamps = Literal["server", "recorded"]
 
 
 class AmiServer:
@@ -172,20 +179,33 @@ class AmiServer:
     # -- driving the PBX side -------------------------------------------------------------
 
     async def emit(
-        self, headers: Mapping[str, str], *, chunks: Sequence[int] | None = None
+        self,
+        headers: Mapping[str, str],
+        *,
+        chunks: Sequence[int] | Callable[[], int] | None = None,
+        timestamp: float | None = None,
+        piece_pause: float | None = None,
     ) -> None:
         """Send one event to every logged-in session whose mask and filters let it through.
 
-        ``chunks`` splits the bytes into TCP writes of those lengths (the rest goes last),
-        flushed and spaced apart so the client reads them separately.
+        ``chunks`` splits the bytes into TCP writes of those lengths (the rest goes last), or
+        of lengths drawn from a callable until the event is covered; each piece is flushed,
+        and pieces are ``piece_pause`` apart (default: the server's) so that a client reads
+        them separately. ``timestamp`` stamps the event with that time, whatever
+        ``timestampevents`` says (a replay's recorded time).
         """
         self.channels.observe(headers, time.monotonic())
-        data = messages.event(headers, timestamp=time.time() if self.timestampevents else None)
+        if timestamp is None and self.timestampevents:
+            timestamp = time.time()
+        data = messages.event(headers, timestamp=timestamp)
         text = data.decode("utf-8", "replace")
         targets = [session for session in self.sessions if session.wants(headers, text)]
         if chunks:
-            pieces = _split(data, chunks)
-            await asyncio.gather(*(session.send_in_pieces(pieces) for session in targets))
+            sizes = _draw_sizes(chunks, len(data)) if callable(chunks) else chunks
+            pieces = _split(data, sizes)
+            await asyncio.gather(
+                *(session.send_in_pieces(pieces, pause=piece_pause) for session in targets)
+            )
         else:
             await self._write(targets, data)
 
@@ -199,23 +219,56 @@ class AmiServer:
             session.abort()
         await asyncio.gather(*self._session_tasks, return_exceptions=True)
 
-    async def play_capture(self, path: Path, *, speed: float = 0.0) -> int:
+    async def play_capture(
+        self,
+        path: Path,
+        *,
+        speed: float = 0.0,
+        timestamps: Timestamps = "server",
+        timestamp_base: float = RECORDED_TIMESTAMP_BASE,
+        hold_when_disconnected: bool = False,
+        write_sizes: Callable[[], int] | None = None,
+    ) -> int:
         """Stream a recorded capture's events through ``emit``; returns how many were sent.
 
         Responses are left out (they answered the recorder's own actions), and so is the
         FullyBooted/SuccessfulAuth of the recorder's login. ``speed`` 0 sends as fast as the
         clients take them; 1.0 keeps the recorded gaps; 2.0 halves them.
+
+        ``timestamps``: "server" stamps events as ``timestampevents`` says; "recorded" stamps
+        each with ``timestamp_base`` + its recorded time, so a live client's durations equal
+        an offline replay's. ``hold_when_disconnected`` pauses the stream while no session is
+        logged in and goes on, with the next event and the recorded gaps, once one is: a
+        test can cut the link mid-call, between two events, without losing any (an event
+        cut while being written is lost, as on a real link).
+        ``write_sizes`` sends each event in TCP writes of the sizes it returns, flushed one by
+        one with no pause, as a busy PBX's small writes arrive.
         """
         if speed < 0:
             raise ValueError(f"speed must be 0 or more, not {speed}")
+        if timestamps not in ("server", "recorded"):
+            raise ValueError(f'timestamps must be "server" or "recorded", not {timestamps!r}')
         recorded = await asyncio.to_thread(lambda: list(read_capture(path)))
         pacer = _Pacer(speed)
         sent = 0
         for message in _traffic(recorded):
             await pacer.wait_for(message.at)
-            await self.emit(message.headers)
+            if hold_when_disconnected:
+                pacer.delay(await self._until_someone_listens())
+            stamp = None
+            if timestamps == "recorded" and message.at is not None:
+                stamp = timestamp_base + message.at
+            await self.emit(message.headers, chunks=write_sizes, timestamp=stamp, piece_pause=0.0)
             sent += 1
         return sent
+
+    async def _until_someone_listens(self) -> float:
+        """Wait until a logged-in session is connected; how long that took, in seconds."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not any(s.logged_in and not s.closing for s in self.sessions):
+            await self._progress.wait()
+        return loop.time() - started
 
     async def _write(self, sessions: Iterable[AmiSession], data: bytes) -> None:
         targets = list(sessions)
@@ -226,6 +279,19 @@ class AmiServer:
 
 async def _run_hook(hook: OriginateHook, action: dict[str, str]) -> None:
     await hook(action)
+
+
+def _draw_sizes(draw: Callable[[], int], length: int) -> list[int]:
+    """Sizes from ``draw`` until they cover ``length`` bytes."""
+    sizes: list[int] = []
+    covered = 0
+    while covered < length:
+        size = draw()
+        if size <= 0:
+            raise ValueError(f"write sizes must be positive, not {size}")
+        sizes.append(size)
+        covered += size
+    return sizes
 
 
 def _split(data: bytes, sizes: Sequence[int]) -> list[bytes]:
@@ -258,6 +324,12 @@ class _Pacer:
     def __init__(self, speed: float) -> None:
         self._speed = speed
         self._origin: tuple[float, float] | None = None  # (recorded time, loop time)
+
+    def delay(self, seconds: float) -> None:
+        """Shift what is still to come by ``seconds`` (the stream was held that long)."""
+        if self._origin is not None and seconds > 0:
+            recorded_start, loop_start = self._origin
+            self._origin = (recorded_start, loop_start + seconds)
 
     async def wait_for(self, at: float | None) -> None:
         if not self._speed or at is None:

@@ -74,16 +74,20 @@ class AmiSession:
             return
         self._write(data)
 
-    async def send_in_pieces(self, pieces: list[bytes]) -> None:
-        """One message as separate TCP writes, flushed and spaced apart, nothing in between."""
+    async def send_in_pieces(self, pieces: list[bytes], *, pause: float | None = None) -> None:
+        """One message as separate TCP writes, flushed and spaced apart, nothing in between.
+
+        ``pause`` between pieces defaults to the server's ``piece_pause``; 0 only flushes.
+        """
+        pause = self.server.piece_pause if pause is None else pause
         async with self._split_lock:
             self._held = []
             try:
                 for index, piece in enumerate(pieces):
                     if self.closing:
                         break
-                    if index:
-                        await asyncio.sleep(self.server.piece_pause)
+                    if index and pause > 0:
+                        await asyncio.sleep(pause)
                     self._write(piece)
                     await self.flush()
             finally:

@@ -1,0 +1,80 @@
+"""Call records: the list with filters and paging, one call with its timeline, CSV."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+
+from app.api.deps import CurrentUser, ReviewerUser, SessionDep, viewer_of
+from app.api.schemas import CallDetail, CallPage
+from app.services.calls import CallFilters, get_call, iter_csv, list_calls
+
+router = APIRouter(prefix="/api", tags=["calls"])
+
+Outcome = Literal["completed", "abandoned", "missed", "dropped", "failed"]
+When = Annotated[
+    float | datetime | None,
+    Query(description="epoch seconds, or an ISO 8601 date/time (UTC when no zone is given)"),
+]
+
+
+def _filters(
+    *,
+    since: When = None,
+    until: When = None,
+    agent: Annotated[str | None, Query(max_length=128, description="PJSIP/1001")] = None,
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+    outcome: Outcome | None = None,
+    queue: Annotated[str | None, Query(max_length=128)] = None,
+    has_complaint: bool | None = None,
+) -> CallFilters:
+    return CallFilters(
+        since=_epoch(since),
+        until=_epoch(until),
+        agent=agent,
+        customer=customer,
+        outcome=outcome,
+        queue=queue,
+        has_complaint=has_complaint,
+    )
+
+
+def _epoch(value: float | datetime | None) -> float | None:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    return value
+
+
+FiltersDep = Annotated[CallFilters, Depends(_filters)]
+
+
+@router.get("/calls", response_model=CallPage, summary="Find calls, newest first")
+def calls(
+    user: CurrentUser,
+    session: SessionDep,
+    filters: FiltersDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    items, total = list_calls(session, filters, viewer_of(user), limit=limit, offset=offset)
+    return {"items": items, "total": total}
+
+
+@router.get("/calls.csv", summary="The calls the same filters find, as CSV (QA, supervisors)")
+def calls_csv(user: ReviewerUser, session: SessionDep, filters: FiltersDep) -> StreamingResponse:
+    return StreamingResponse(
+        iter_csv(session, filters, viewer_of(user)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
+    )
+
+
+@router.get("/calls/{call_pk}", response_model=CallDetail, summary="One call with its timeline")
+def call(call_pk: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    found = get_call(session, call_pk, viewer_of(user))
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_pk} that you may see")
+    return found

@@ -1,0 +1,166 @@
+"""The database tables (SQLModel), and nothing else. The schema itself is Alembic's.
+
+Times are epoch seconds (float): the tracker's event times, which come from Asterisk's
+Timestamp header or the arrival time, so records and timelines compare without conversion.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    display_name: str = Field(max_length=128)
+    role: str = Field(max_length=16)  # agent, qa, it, supervisor, admin
+    endpoint: str | None = Field(default=None, max_length=128, unique=True)  # agents: PJSIP/1001
+    position: str | None = Field(default=None, max_length=128)  # said in the greeting
+    password_hash: str = Field(max_length=256)
+    active: bool = True
+    created_at: float
+
+
+class CallRow(SQLModel, table=True):
+    """One call as the customer lived it: the replay contract's fields and its state."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_calls_started_at_id", "started_at", "id"),
+        Index("ix_calls_outcome_started_at", "outcome", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(max_length=64, unique=True)  # the Linkedid
+    status: str = Field(default="live", max_length=8)  # live, ended
+    direction: str | None = Field(default=None, max_length=8)
+    customer: str | None = Field(default=None, max_length=64, index=True)
+    agent: str | None = Field(default=None, max_length=128, index=True)
+    queue: str | None = Field(default=None, max_length=128, index=True)
+    started_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    ring_seconds: float | None = None
+    talk_seconds: float | None = None
+    hold_seconds: float | None = None
+    hangup_cause: int | None = None
+    ended_by: str | None = Field(default=None, max_length=8)
+    outcome: str | None = Field(default=None, max_length=16)
+    drop_reason: str | None = Field(default=None, max_length=512)
+    transfers: int = 0
+    recording: str | None = Field(default=None, max_length=512)
+    ended_in_gap: bool = False  # ended while the service was not listening
+    updated_at: float
+
+
+class CallParty(SQLModel, table=True):
+    """An agent endpoint a call rang at or was connected to: who may see the call."""
+
+    __tablename__ = "call_parties"
+    __table_args__ = (UniqueConstraint("call_pk", "endpoint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_pk: int = Field(foreign_key="calls.id", ondelete="CASCADE", index=True)
+    endpoint: str = Field(max_length=128, index=True)
+    connected: bool = False  # talked with the customer (else only rang)
+    position: int = 0  # order of connection, for the agents list
+
+
+class CallEvent(SQLModel, table=True):
+    """One entry of a call's timeline. ``key`` makes writing it twice harmless."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (UniqueConstraint("call_pk", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_pk: int = Field(foreign_key="calls.id", ondelete="CASCADE", index=True)
+    key: str = Field(max_length=160)
+    kind: str = Field(max_length=24)  # ringing, answered, hold, unhold, transferred, ended
+    at: float | None = None
+    endpoint: str | None = Field(default=None, max_length=128)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Complaint(SQLModel, table=True):
+    __tablename__ = "complaints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_pk: int | None = Field(default=None, foreign_key="calls.id", index=True)
+    customer: str | None = Field(default=None, max_length=64, index=True)
+    content: str
+    category: str = Field(max_length=64)
+    severity: str = Field(max_length=16)  # low, medium, high, critical
+    status: str = Field(default="received", max_length=16)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    due_at: float | None = None
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: float
+    updated_at: float
+
+
+class Callback(SQLModel, table=True):
+    """A task to call a customer back (a dropped, abandoned or missed call)."""
+
+    __tablename__ = "callbacks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_pk: int | None = Field(default=None, foreign_key="calls.id", index=True)
+    customer: str = Field(max_length=64, index=True)
+    reason: str = Field(max_length=16)  # dropped, abandoned, missed
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: float | None = None
+    agent: str | None = Field(default=None, max_length=128)
+    created_at: float
+    updated_at: float
+
+
+class Incident(SQLModel, table=True):
+    """A line fault: a kind, where, how bad, where it stands."""
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    location: str = Field(max_length=256, index=True)
+    level: str = Field(max_length=4)  # I (highest) to IV
+    status: str = Field(default="open", max_length=16)
+    summary: str = ""
+    opened_at: float
+    updated_at: float
+
+
+class IncidentEvent(SQLModel, table=True):
+    __tablename__ = "incident_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=24)  # detected, reported, acknowledged, progress, ...
+    at: float
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    note: str = ""
+
+
+class CallScriptSession(SQLModel, table=True):
+    """One agent's progress through one call script on one call."""
+
+    __tablename__ = "call_script_sessions"
+    __table_args__ = (UniqueConstraint("call_pk", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_pk: int = Field(foreign_key="calls.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="users.id")
+    call_script: str = Field(max_length=128)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: float
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's Core table, typed, for the bulk upserts of the recorder."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table

@@ -1,0 +1,226 @@
+"""The recorder: call updates become durable call records and timeline entries.
+
+Writes are idempotent, so delivery can be at-least-once: a call row is keyed by its
+Linkedid, a timeline entry by (call, key) where the key names the fact (``answered:PJSIP/1001``,
+``ended``), not the moment it was seen. Replaying the same events, or re-reading a live call
+after a reconnect or a restart, writes nothing new. An ended call is never put back to live.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from app.db.tables import CallEvent, CallParty, CallRow, table_of
+from telephony.calls.causes import describe
+from telephony.calls.model import (
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallRecord,
+    CallRinging,
+    CallTransferred,
+    CallUnheld,
+    CallUpdate,
+    LiveCall,
+)
+
+LIVE, ENDED = "live", "ended"
+CALLS, PARTIES, EVENTS = table_of(CallRow), table_of(CallParty), table_of(CallEvent)
+GAP_REASON = "ended while callassist was not listening: how it ended was not seen"
+
+
+@dataclass(frozen=True, slots=True)
+class CallChange:
+    """One tracker update, with the call as it stood then (None once it has ended)."""
+
+    update: CallUpdate
+    live: LiveCall | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCallsSeen:
+    """After a (re)connect: these calls are in progress; any other call still marked live in
+    the database ended while nobody listened (a restart, a long outage)."""
+
+    call_ids: frozenset[str]
+    at: float
+
+
+RecordJob = CallChange | LiveCallsSeen
+
+
+def store(session: Session, jobs: Sequence[RecordJob]) -> None:
+    """Write a batch of jobs in one transaction, in order."""
+    for job in jobs:
+        if isinstance(job, LiveCallsSeen):
+            _close_unseen(session, job)
+        elif isinstance(job.update, CallEnded):
+            _store_ended(session, job.update)
+        else:
+            _store_progress(session, job.update, job.live)
+    session.commit()
+
+
+def _store_progress(session: Session, change: CallUpdate, live: LiveCall | None) -> None:
+    if live is None:
+        return
+    call_pk = _upsert_live_call(session, live)
+    if isinstance(change, CallRinging):
+        _add_party(session, call_pk, change.agent, connected=False, position=0)
+    elif isinstance(change, CallAnswered):
+        position = live.agents.index(change.agent) + 1 if change.agent in live.agents else 0
+        _add_party(session, call_pk, change.agent, connected=True, position=position)
+    entry = timeline_entry(change)
+    if entry is not None:
+        _add_event(session, call_pk, entry)
+
+
+def timeline_entry(change: CallUpdate) -> dict[str, Any] | None:
+    """A timeline row for an update; its key names the fact, so a repeat is a no-op."""
+    endpoint: str | None
+    if isinstance(change, CallRinging):
+        key, kind, endpoint = f"ringing:{change.channel}", "ringing", change.agent
+        detail: dict[str, Any] = {"queue": change.queue}
+    elif isinstance(change, CallAnswered):
+        key, kind, endpoint = f"answered:{change.agent}", "answered", change.agent
+        detail = {"first": change.first}
+    elif isinstance(change, CallHeld | CallUnheld):
+        kind = "hold" if isinstance(change, CallHeld) else "unhold"
+        key, endpoint, detail = f"{kind}:{change.endpoint}:{_stamp(change.at)}", change.endpoint, {}
+    elif isinstance(change, CallTransferred):
+        key = f"transferred:{change.kind}:{change.target}:{_stamp(change.at)}"
+        kind, endpoint = "transferred", change.target
+        detail = {"kind": change.kind, "target": change.target}
+    else:
+        return None
+    return {"key": key, "kind": kind, "at": change.at, "endpoint": endpoint, "detail": detail}
+
+
+def _store_ended(session: Session, ended: CallEnded) -> None:
+    record = ended.record
+    values = record_values(record)
+    values.update(status=ENDED, ended_in_gap=ended.ended_in_gap, updated_at=time.time())
+    call_pk = _upsert(session, CALLS, values, update=values)
+    for position, agent in enumerate(record.agents, start=1):
+        _add_party(session, call_pk, agent, connected=True, position=position)
+    detail = {
+        "outcome": str(record.outcome),
+        "ended_by": str(record.ended_by),
+        "hangup_cause": record.hangup_cause,
+        "cause": describe(record.hangup_cause),
+        "drop_reason": record.drop_reason,
+        "ended_in_gap": ended.ended_in_gap,
+    }
+    _add_event(session, call_pk, _ended_entry(record.ended_at, detail))
+
+
+def _close_unseen(session: Session, seen: LiveCallsSeen) -> None:
+    """Calls the database still has as live but the PBX no longer has: close them, flagged."""
+    stale = session.execute(
+        select(CALLS.c.id, CALLS.c.answered_at).where(
+            CALLS.c.status == LIVE, CALLS.c.call_id.not_in(seen.call_ids)
+        )
+    ).all()
+    for call_pk, answered_at in stale:
+        outcome = "completed" if answered_at is not None else "missed"
+        closed = {
+            "outcome": outcome,
+            "ended_by": "unknown",
+            "ended_in_gap": True,
+            "drop_reason": GAP_REASON,
+        }
+        session.execute(
+            update(CALLS)
+            .where(CALLS.c.id == call_pk, CALLS.c.status == LIVE)
+            .values(status=ENDED, ended_at=seen.at, updated_at=time.time(), **closed)
+        )
+        _add_event(session, call_pk, _ended_entry(seen.at, closed))
+
+
+def _ended_entry(at: float | None, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"key": "ended", "kind": "ended", "at": at, "endpoint": None, "detail": detail}
+
+
+def record_values(record: CallRecord) -> dict[str, Any]:
+    """The call row's columns from a finished call's record."""
+    contract = record.contract()
+    contract.pop("agents")
+    return contract
+
+
+def _upsert_live_call(session: Session, live: LiveCall) -> int:
+    values: dict[str, Any] = {
+        "call_id": live.call_id,
+        "status": LIVE,
+        "direction": str(live.direction),
+        "customer": live.customer,
+        "queue": live.queue,
+        "started_at": live.started_at,
+        "answered_at": live.answered_at,
+        "agent": live.agents[0] if live.agents else None,
+        "transfers": live.transfers,
+        "recording": live.recording,
+        "updated_at": time.time(),
+    }
+    changed = {k: v for k, v in values.items() if k != "call_id"}
+    return _upsert(session, CALLS, values, update=changed, only_if=CALLS.c.status == LIVE)
+
+
+def _upsert(
+    session: Session,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    update: dict[str, Any],
+    only_if: ColumnElement[bool] | None = None,
+) -> int:
+    """Insert a call row or update it in place; return its primary key."""
+    statement = _insert(session, table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["call_id"], set_=update, where=only_if
+    )
+    session.execute(statement)
+    call_pk = session.scalar(select(table.c.id).where(table.c.call_id == values["call_id"]))
+    if call_pk is None:  # cannot happen: the row was just written in this transaction
+        raise LookupError(f"call {values['call_id']} vanished while being stored")
+    return int(call_pk)
+
+
+def _add_party(
+    session: Session, call_pk: int, endpoint: str, *, connected: bool, position: int
+) -> None:
+    table = PARTIES
+    statement = _insert(session, table).values(
+        call_pk=call_pk, endpoint=endpoint, connected=connected, position=position
+    )
+    if connected:
+        statement = statement.on_conflict_do_update(
+            index_elements=["call_pk", "endpoint"],
+            set_={"connected": True, "position": position},
+            where=and_(table.c.connected.is_(False)),
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=["call_pk", "endpoint"])
+    session.execute(statement)
+
+
+def _add_event(session: Session, call_pk: int, entry: dict[str, Any]) -> None:
+    statement = _insert(session, EVENTS).values(call_pk=call_pk, **entry)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["call_pk", "key"]))
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """INSERT ... ON CONFLICT in the session's own dialect (SQLite and PostgreSQL share it)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _stamp(at: float | None) -> str:
+    return "?" if at is None else f"{at:.3f}"

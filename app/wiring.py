@@ -1,0 +1,105 @@
+"""The composition root: builds every adapter and service once, starts and stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.db.engine import Database
+from app.db.writer import RecordWriter
+from app.demo import DemoPbx
+from app.hub import Hub
+from app.pipeline import Pipeline
+from app.settings import Settings
+from app.tokens import TokenSigner
+from telephony.ami.link import AmiLink, LinkConfig
+from telephony.switchboard import Switchboard
+
+log = logging.getLogger("callassist")
+
+
+@dataclass(eq=False)
+class Services:
+    """Everything the routers reach, built in one place."""
+
+    settings: Settings
+    database: Database
+    signer: TokenSigner
+    hub: Hub
+    writer: RecordWriter
+    pipeline: Pipeline | None
+    link: AmiLink | None
+    demo_pbx: DemoPbx | None = None
+    started_at: float = field(default_factory=time.time)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        """Stop taking events, store what was taken, then close the link and the database."""
+        if self.link is not None:
+            self.link.close()
+        for task in self.tasks[1:]:  # the pipeline and the demo traffic, not the writer yet
+            task.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.writer.flush(), timeout=10)
+        self.tasks[0].cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.link is not None:
+            await self.link.wait_closed()
+        if self.demo_pbx is not None:
+            await self.demo_pbx.stop()
+        self.database.dispose()
+
+
+async def start_services(settings: Settings) -> Services:
+    database = Database(settings.database_url)
+    key = (
+        settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(48)
+    )
+    writer = RecordWriter(database)
+    hub = Hub()
+    demo_pbx = DemoPbx(settings.trunk_plan) if settings.demo else None
+    config: LinkConfig | None = settings.link_config()
+    if demo_pbx is not None:
+        config = await demo_pbx.start()
+    link = AmiLink(config) if config is not None else None
+    pipeline = None
+    if link is not None:
+        board = Switchboard(settings.trunk_plan, settings.watch_rules)
+        pipeline = Pipeline(link, board, hub, writer)
+    services = Services(
+        settings,
+        database,
+        TokenSigner(key, settings.token_minutes),
+        hub,
+        writer,
+        pipeline,
+        link,
+        demo_pbx,
+    )
+    services.tasks.append(asyncio.create_task(writer.run(), name="record-writer"))
+    if link is not None and pipeline is not None:
+        link.start()
+        services.tasks.append(asyncio.create_task(pipeline.run(), name="pipeline"))
+    else:
+        log.warning("no PBX configured (CALLASSIST_AMI_URL): no live calls will arrive")
+    if demo_pbx is not None:
+        services.tasks.append(asyncio.create_task(demo_pbx.run_traffic(), name="demo-traffic"))
+    return services
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services = await start_services(app.state.settings)
+    app.state.services = services
+    try:
+        yield
+    finally:
+        await services.stop()

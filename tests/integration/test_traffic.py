@@ -1,0 +1,578 @@
+"""Simulated call traffic: recorded calls re-stamped for other people, played side by side.
+
+What the demo and the service's integration tests rely on: each scenario, played for other
+customers and agents, concurrently, over real TCP, still gives the tracker the outcome its
+source capture gives (shared/ami/README.md rules, compared as tests/expected.py compares);
+an Originate is answered with a real callback carrying the action's ids; and a recorded
+stream can be cut mid-call without losing an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from telephony.ami.wire import AmiDecoder
+from telephony.calls.model import CallEnded, CallRecord
+from telephony.calls.trunks import TrunkPlan, endpoint_of
+from telephony.capture import CapturedMessage, read_capture
+from telephony.lines.watch import FaultSignal
+from telephony.simulator import AmiServer
+from telephony.simulator.scenarios import ALL_BUSY, ORIGINATE, SCENARIOS, load_template
+from telephony.simulator.server import RECORDED_TIMESTAMP_BASE
+from telephony.simulator.templates import (
+    LAB_AGENTS,
+    IdMint,
+    build_template,
+)
+from telephony.simulator.traffic import Traffic
+from telephony.switchboard import Switchboard
+from tests.conftest import CAPTURES, LAB_TRUNKS
+from tests.expected import DURATION_FIELDS, DURATION_TOLERANCE, load_expected
+
+TRAFFIC_SCENARIOS = sorted(name for name in SCENARIOS if name != ORIGINATE)
+CUSTOMER = ("+8613800138000", "张三")
+OTHER_CUSTOMER = ("+8613912345678", "李四")
+READ_TIMEOUT = 10.0
+MARK = {"Event": "UserEvent", "UserEvent": "traffic-test-mark"}  # no Privilege: all get it
+
+
+# -- what a scenario must give ----------------------------------------------------------------
+
+
+def expectation(scenario: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The source capture's expected call (its first, for the burst) and faults."""
+    template = load_template(scenario)
+    calls, faults = load_expected(CAPTURES / f"{template.source}.expected.jsonl")
+    call = next((c for c in calls if c["call_id"] == template.call_id), None)
+    return call, faults
+
+
+def check_call(
+    record: CallRecord,
+    want: Mapping[str, Any],
+    agents: Mapping[str, str],
+    customer: str,
+    *,
+    speed: float = 1.0,
+) -> list[str]:
+    """How ``record`` differs from the recorded call ``want`` played for other people."""
+    got = record.contract()
+    problems = [
+        f"{name}: {got[name]!r} != {want[name]!r}"
+        for name in ("outcome", "ended_by", "hangup_cause", "direction", "queue", "transfers")
+        if got[name] != want[name]
+    ]
+    mapped_agents = [agents[a] for a in want["agents"]]
+    if list(record.agents) != mapped_agents:
+        problems.append(f"agents: {list(record.agents)} != {mapped_agents}")
+    mapped_agent = agents[want["agent"]] if want["agent"] else None
+    if record.agent != mapped_agent:
+        problems.append(f"agent: {record.agent!r} != {mapped_agent!r}")
+    if record.customer != customer:
+        problems.append(f"customer: {record.customer!r} != {customer!r}")
+    for name in DURATION_FIELDS:
+        value, wanted = getattr(record, name), want[name]
+        scaled = None if value is None else value * speed
+        if (scaled is None) != (wanted is None) or (
+            scaled is not None and abs(scaled - wanted) > DURATION_TOLERANCE
+        ):
+            problems.append(f"{name}: {value!r} x{speed} != {wanted!r}")
+    return problems
+
+
+def missing_faults(
+    faults: Iterable[FaultSignal], want: Iterable[Mapping[str, Any]], agents: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    got = Counter((f.fault, f.location) for f in faults)
+    needed = Counter((w["fault"], agents.get(w["location"], w["location"])) for w in want)
+    return [key for key, count in needed.items() if got[key] < count]
+
+
+def feed(
+    events: Iterable[tuple[dict[str, str], float | None]],
+) -> tuple[list[CallRecord], list[FaultSignal], Switchboard]:
+    board = Switchboard(TrunkPlan.parse(LAB_TRUNKS))
+    records: list[CallRecord] = []
+    faults: list[FaultSignal] = []
+    for headers, at in events:
+        for signal in board.feed(headers, at):
+            if isinstance(signal, CallEnded):
+                records.append(signal.record)
+            elif isinstance(signal, FaultSignal):
+                faults.append(signal)
+    return records, faults, board
+
+
+def agents_for(count: int, base: int) -> list[str]:
+    return [f"PJSIP/{base + i}" for i in range(count)]
+
+
+# -- a plain AMI client that keeps every event ------------------------------------------------
+
+
+class EventClient:
+    """Logs in with all events on and keeps every event it reads, in order."""
+
+    def __init__(self, server: AmiServer) -> None:
+        self.server = server
+        self.events: list[dict[str, str]] = []
+        self.arrived = asyncio.Event()
+        self._decoder = AmiDecoder()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        self._decoder = AmiDecoder()
+        self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.server.port)
+        logins = self.server.logins
+        self._writer.write(b"Action: Login\r\nUsername: callassist\r\nSecret: secret\r\n\r\n")
+        await self._writer.drain()
+        self._task = asyncio.create_task(self._read())
+        await self.server.wait_logged_in(logins + 1)
+
+    async def _read(self) -> None:
+        assert self._reader is not None
+        while data := await self._reader.read(65536):
+            for _, message in self._decoder.feed(data):
+                if "Event" in message and message["Event"] != "FullyBooted":
+                    self.events.append(message)
+                    self.arrived.set()
+
+    async def wait_for(self, predicate: Any, timeout: float = READ_TIMEOUT) -> None:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            while not predicate(self.events):
+                self.arrived.clear()
+                await self.arrived.wait()
+
+    async def catch_up(self) -> list[dict[str, str]]:
+        """Every event emitted so far (a marker goes out last and is awaited), the marker cut."""
+        await self.server.emit(MARK)
+        await self.wait_for(lambda events: bool(events) and is_mark(events[-1]))
+        return [e for e in self.events if not is_mark(e)]
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await self._task
+
+
+def is_mark(event: Mapping[str, str]) -> bool:
+    return event.get("UserEvent") == MARK["UserEvent"]
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[AmiServer]:
+    ami = AmiServer(timestampevents=True)
+    await ami.start()
+    try:
+        yield ami
+    finally:
+        await ami.close()
+
+
+@pytest_asyncio.fixture
+async def client(server: AmiServer) -> AsyncIterator[EventClient]:
+    reader = EventClient(server)
+    await reader.connect()
+    try:
+        yield reader
+    finally:
+        await reader.close()
+
+
+def stamped_times(events: Iterable[dict[str, str]]) -> list[tuple[dict[str, str], float | None]]:
+    return [(e, float(e["Timestamp"]) if "Timestamp" in e else None) for e in events]
+
+
+# -- re-stamping, without the network --------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", TRAFFIC_SCENARIOS)
+def test_a_restamped_scenario_gives_its_captures_outcome_for_other_people(scenario: str) -> None:
+    template = load_template(scenario)
+    agents = agents_for(len(template.agents), 3101)
+    call = template.stamp(customer=CUSTOMER, agents=agents, mint=IdMint(), epoch=1795600000.0)
+
+    records, faults, board = feed(
+        (event.headers, RECORDED_TIMESTAMP_BASE + event.offset) for event in call.events
+    )
+
+    want_call, want_faults = expectation(scenario)
+    assert missing_faults(faults, want_faults, call.agents) == []
+    assert not board.tracker.live_calls
+    if want_call is None:
+        assert records == []
+        assert call.call_id is None
+        return
+    assert len(records) == 1
+    assert records[0].call_id == call.call_id
+    assert check_call(records[0], want_call, call.agents, CUSTOMER[0]) == []
+
+
+@pytest.mark.parametrize("scenario", TRAFFIC_SCENARIOS)
+def test_no_recorded_identity_survives_a_restamp(scenario: str) -> None:
+    template = load_template(scenario)
+    agents = agents_for(len(template.agents), 4201)
+    call = template.stamp(customer=CUSTOMER, agents=agents, mint=IdMint(), epoch=1795600000.0)
+
+    recorded = [*template.uniqueids, *template.channels, *template.uuids]
+    for agent in template.agents:
+        recorded += [agent, agent.partition("/")[2], LAB_AGENTS[agent]]
+    if template.customer is not None:
+        recorded += list(template.customer)
+    token = re.compile(
+        r"(?<![0-9A-Za-z.])(?:"
+        + "|".join(re.escape(t) for t in sorted(recorded, key=len, reverse=True))
+        + r")(?![0-9A-Za-z])(?!\.[0-9])"
+    )
+    leftovers = {
+        (key, value)
+        for event in call.events
+        for key, value in event.headers.items()
+        if token.search(value)
+    }
+    assert leftovers == set()
+    # The trunk is the trunk, and what was no identity is as recorded.
+    for before, after in zip(template.events, call.events, strict=True):
+        for key, value in before.fields:
+            if key in ("Event", "Privilege", "Context", "Cause", "DialStatus", "Queue"):
+                assert after.headers[key] == value
+            if key == "Channel" and value.startswith("PJSIP/2001-"):
+                assert endpoint_of(after.headers[key]) == "PJSIP/2001"
+            if key == "Uniqueid":
+                assert re.fullmatch(r"\d{10}\.\d+", after.headers[key])
+
+
+def test_substitution_is_by_whole_token_not_by_substring() -> None:
+    """``1001`` inside a Uniqueid, an SSRC, a port or a longer number is not the agent."""
+    channel = "PJSIP/1001-0000002a"
+    snapshot = {
+        "Channel": channel,
+        "CallerIDNum": "1001",
+        "CallerIDName": "Agent One",
+        "Exten": "1001",
+        "Uniqueid": "1795479001.5",
+        "Linkedid": "1795479001.5",
+    }
+    events = [
+        CapturedMessage(1, 0.0, {"Event": "Newchannel", "Privilege": "call,all", **snapshot}),
+        CapturedMessage(
+            2,
+            0.5,
+            {
+                "Event": "VarSet",
+                "Privilege": "dialplan,all",
+                **snapshot,
+                "Variable": "NOTES",
+                "Value": "1001 at sip:1001@127.0.0.1:10013 ssrc 0xca110010 ntp 1795479001.51001",
+            },
+        ),
+        CapturedMessage(3, 1.0, {"Event": "Hangup", "Privilege": "call,all", **snapshot}),
+    ]
+    template = build_template("probe", "synthetic", events, customer=None)
+    call = template.stamp(customer=CUSTOMER, agents=["PJSIP/7002"], mint=IdMint(), epoch=1.8e9)
+
+    first, varset = call.events[0].headers, call.events[1].headers
+    assert first["Channel"].startswith("PJSIP/7002-")
+    assert first["Channel"] != "PJSIP/7002-0000002a"
+    assert first["CallerIDNum"] == first["Exten"] == "7002"
+    assert first["CallerIDName"] == "Agent 7002"
+    assert re.fullmatch(r"1800000000\.\d+", first["Uniqueid"])
+    assert "7002" not in first["Uniqueid"].partition(".")[0]
+    assert varset["Value"] == (
+        "7002 at sip:7002@127.0.0.1:10013 ssrc 0xca110010 ntp 1795479001.51001"
+    )
+
+
+def test_agents_can_swap_places_in_one_pass() -> None:
+    template = load_template("transfer_and_hold")
+    call = template.stamp(
+        customer=CUSTOMER, agents=["PJSIP/1002", "PJSIP/1001"], mint=IdMint(), epoch=1.8e9
+    )
+
+    records, _, _ = feed((e.headers, e.offset) for e in call.events)
+
+    assert records[0].agents == ("PJSIP/1002", "PJSIP/1001")
+    assert records[0].transfers == 1
+
+
+# -- played over TCP ---------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_every_scenario_played_at_once_over_tcp_keeps_its_outcome(
+    server: AmiServer, client: EventClient
+) -> None:
+    speed = 12.0
+    needed = {name: len(load_template(name).agents) for name in TRAFFIC_SCENARIOS}
+    all_agents = agents_for(sum(needed.values()), 5001)
+    traffic = Traffic(server, agents=all_agents, rng=random.Random(7), speed=speed)
+    plan: list[tuple[str, list[str], tuple[str, str]]] = []
+    taken = 0
+    for index, name in enumerate(TRAFFIC_SCENARIOS):
+        plan.append(
+            (
+                name,
+                all_agents[taken : taken + needed[name]],
+                (f"+86139000{index:05d}", f"客户{index}"),
+            )
+        )
+        taken += needed[name]
+
+    call_ids = await asyncio.gather(
+        *(traffic.place(name, customer=who, agents=agents) for name, agents, who in plan)
+    )
+    events = await client.catch_up()
+
+    records, faults, _ = feed(stamped_times(events))
+    by_id = {record.call_id: record for record in records}
+    for (name, agents, who), call_id in zip(plan, call_ids, strict=True):
+        template = load_template(name)
+        agent_map = dict(zip(template.agents, agents, strict=True))
+        want_call, want_faults = expectation(name)
+        assert missing_faults(faults, want_faults, agent_map) == [], name
+        if want_call is None:
+            assert call_id == "", name
+            continue
+        assert call_id in by_id, name
+        assert check_call(by_id[call_id], want_call, agent_map, who[0], speed=speed) == [], name
+    assert len(records) == sum(1 for c in call_ids if c)
+    assert len(set(call_ids) - {""}) == len(records)
+    assert server.live_channels == {}
+    assert traffic.roster.busy == set()
+
+
+@pytest.mark.asyncio
+async def test_two_concurrent_plays_of_one_scenario_are_two_calls(
+    server: AmiServer, client: EventClient
+) -> None:
+    speed = 10.0
+    traffic = Traffic(
+        server, agents=["PJSIP/6001", "PJSIP/6002"], rng=random.Random(3), speed=speed
+    )
+
+    first, second = await asyncio.gather(
+        traffic.place("answered_customer_hangs_up", customer=CUSTOMER),
+        traffic.place("answered_customer_hangs_up", customer=OTHER_CUSTOMER),
+    )
+    records, _, _ = feed(stamped_times(await client.catch_up()))
+
+    assert first != second
+    assert {r.call_id for r in records} == {first, second}
+    by_id = {r.call_id: r for r in records}
+    assert {by_id[first].customer, by_id[second].customer} == {CUSTOMER[0], OTHER_CUSTOMER[0]}
+    assert {by_id[first].agent, by_id[second].agent} == {"PJSIP/6001", "PJSIP/6002"}
+    want, _ = expectation("answered_customer_hangs_up")
+    assert want is not None
+    for record in records:
+        agent_map = {"PJSIP/1001": record.agent or ""}
+        assert check_call(record, want, agent_map, record.customer or "", speed=speed) == []
+
+
+@pytest.mark.asyncio
+async def test_an_originate_is_answered_with_a_real_callback(
+    server: AmiServer, client: EventClient
+) -> None:
+    speed = 10.0
+    traffic = Traffic(server, agents=["PJSIP/6101"], rng=random.Random(5), speed=speed)
+    server.on_originate = traffic.answer_originate
+    ended: list[CallRecord] = []
+    channel_id = "cb-4f1c2a9e7d"
+    assert client._writer is not None
+    client._writer.write(
+        (
+            "Action: Originate\r\nActionID: cb-action-1\r\nChannel: PJSIP/6101\r\n"
+            "Context: from-agents\r\nExten: +8613912345678\r\nPriority: 1\r\n"
+            'CallerID: "李四" <+8613912345678>\r\n'
+            f"ChannelId: {channel_id}\r\nTimeout: 30000\r\nAsync: true\r\n"
+            "Variable: CALLASSIST_ATTEMPT=7\r\nVariable: CALLASSIST_CALLBACK=42\r\n\r\n"
+        ).encode()
+    )
+
+    def call_ended(events: list[dict[str, str]]) -> bool:
+        records, _, _ = feed(stamped_times(events))
+        ended[:] = records
+        return bool(records)
+
+    await client.wait_for(call_ended)
+    await traffic.drain()
+    events = await client.catch_up()
+
+    record = ended[0]
+    assert record.call_id == channel_id
+    assert record.agent == "PJSIP/6101"
+    assert record.customer == "+8613912345678"
+    assert record.direction == "outbound"
+    assert record.outcome == "completed"
+    assert record.ended_by == "agent"
+    want, _ = expectation(ORIGINATE)
+    assert want is not None
+    agent_map = {"PJSIP/1001": "PJSIP/6101"}
+    assert check_call(record, want, agent_map, "+8613912345678", speed=speed) == []
+    varsets = {
+        e["Variable"]: e["Value"]
+        for e in events
+        if e["Event"] == "VarSet" and e["Uniqueid"] == channel_id
+    }
+    assert varsets["CALLASSIST_ATTEMPT"] == "7"
+    assert varsets["CALLASSIST_CALLBACK"] == "42"
+    assert "CALLBACK_REASON" not in varsets  # the lab's own variable is not the action's
+    response = next(e for e in events if e["Event"] == "OriginateResponse")
+    assert response["ActionID"] == "cb-action-1"
+    assert response["Uniqueid"] == channel_id
+    assert response["Channel"].startswith("PJSIP/6101-")
+    newchannel = next(e for e in events if e["Event"] == "Newchannel")
+    assert newchannel["Uniqueid"] == newchannel["Linkedid"] == channel_id
+    assert server.live_channels == {}
+
+
+# -- a recorded stream that survives a cut ----------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_play_capture_holds_through_a_cut_and_keeps_recorded_timestamps(
+    server: AmiServer,
+) -> None:
+    capture = CAPTURES / "normal_inbound_caller_hangup.ami"
+    recorded = [m for m in read_capture(capture) if "Event" in m.headers][2:]
+    # Cut in the longest quiet spell of the call, while it is being talked.
+    gaps = [(later.at or 0) - (earlier.at or 0) for earlier, later in itertools.pairwise(recorded)]
+    cut_after = max(range(len(gaps)), key=gaps.__getitem__)
+    speed = 10.0
+    assert gaps[cut_after] / speed > 0.3
+    sizes = random.Random(11)
+    drawn: list[int] = []
+
+    def write_size() -> int:
+        drawn.append(sizes.randint(1, 48))
+        return drawn[-1]
+
+    first = EventClient(server)
+    await first.connect()
+    playing = asyncio.create_task(
+        server.play_capture(
+            capture,
+            speed=speed,
+            timestamps="recorded",
+            hold_when_disconnected=True,
+            write_sizes=write_size,
+        )
+    )
+    await first.wait_for(lambda events: len(events) > cut_after)
+    await server.drop_sessions()
+    await first.close()
+    await asyncio.sleep(gaps[cut_after] / speed + 0.2)  # the next event is due while cut off
+    assert not playing.done()
+    assert server.live_channels  # the call goes on at the PBX
+
+    second = EventClient(server)
+    await second.connect()
+    sent = await asyncio.wait_for(playing, READ_TIMEOUT)
+    await second.wait_for(lambda events: len(first.events) + len(events) >= sent)
+    await second.close()
+
+    received = first.events + second.events
+    assert sent == len(recorded) == len(received)
+    for got, want in zip(received, recorded, strict=True):
+        assert got["Timestamp"] == f"{RECORDED_TIMESTAMP_BASE + (want.at or 0):.6f}"
+        assert {k: v for k, v in got.items() if k != "Timestamp"} == want.headers
+    assert len(drawn) > 5 * len(recorded)  # every event went out in several small writes
+    records, _, _ = feed(stamped_times(received))
+    expected, _ = load_expected(CAPTURES / "normal_inbound_caller_hangup.expected.jsonl")
+    for name in DURATION_FIELDS:
+        assert getattr(records[0], name) == pytest.approx(expected[0][name], abs=0.01)
+
+
+# -- traffic that runs by itself --------------------------------------------------------------
+
+
+def overlapping_agents(events: Sequence[dict[str, str]], agents: set[str]) -> list[str]:
+    """Agents seen with live channels on two calls at once."""
+    live: dict[str, dict[str, str]] = {}  # agent -> Uniqueid -> Linkedid
+    problems: list[str] = []
+    for event in events:
+        name = event.get("Event")
+        if name not in ("Newchannel", "Hangup"):
+            continue
+        agent = endpoint_of(event["Channel"])
+        if agent not in agents:
+            continue
+        legs = live.setdefault(agent, {})
+        if name == "Newchannel":
+            others = set(legs.values()) - {event["Linkedid"]}
+            if others:
+                problems.append(f"{agent} on {event['Linkedid']} and {others}")
+            legs[event["Uniqueid"]] = event["Linkedid"]
+        else:
+            legs.pop(event["Uniqueid"], None)
+    return problems
+
+
+@pytest.mark.asyncio
+async def test_running_traffic_places_calls_that_all_end_and_never_double_book(
+    server: AmiServer, client: EventClient
+) -> None:
+    agents = ["PJSIP/6201", "PJSIP/6202", "PJSIP/6203"]
+    traffic = Traffic(
+        server, agents=agents, rng=random.Random(2026), calls_per_minute=900.0, speed=40.0
+    )
+
+    running = asyncio.create_task(traffic.run())
+    await asyncio.sleep(1.5)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    await asyncio.wait_for(traffic.drain(), READ_TIMEOUT)
+    events = await client.catch_up()
+
+    records, _, board = feed(stamped_times(events))
+    assert traffic.placed >= 8
+    assert len(records) >= 5
+    assert not board.tracker.live_calls
+    assert server.live_channels == {}
+    assert overlapping_agents(events, set(agents)) == []
+    # ... and the check does see an agent on two calls:
+    double = [
+        {
+            "Event": "Newchannel",
+            "Channel": "PJSIP/6201-00000001",
+            "Uniqueid": "1.1",
+            "Linkedid": "1.0",
+        },
+        {
+            "Event": "Newchannel",
+            "Channel": "PJSIP/6201-00000002",
+            "Uniqueid": "2.1",
+            "Linkedid": "2.0",
+        },
+    ]
+    assert overlapping_agents(double, set(agents)) != []
+    assert traffic.roster.busy == set()
+    customers = {r.customer for r in records}
+    assert customers <= {c[0] for c in traffic.customers}
+    assert any(r.outcome == "completed" for r in records)
+
+
+def test_traffic_refuses_an_unknown_scenario_and_a_trunk_as_agent() -> None:
+    server = AmiServer()
+    with pytest.raises(ValueError, match="unknown scenario"):
+        Traffic(server, agents=["PJSIP/1001"], rng=random.Random(1), mix={"no_such": 1.0})
+    with pytest.raises(ValueError, match="trunk"):
+        Traffic(server, agents=["PJSIP/2001"], rng=random.Random(1))
+    assert ALL_BUSY in SCENARIOS

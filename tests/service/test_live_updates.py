@@ -1,0 +1,70 @@
+"""Live calls reach the right people over a real WebSocket, snapshot first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from telephony.simulator.server import AmiServer
+from tests.conftest import CAPTURES
+from tests.service.harness import running_service
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_an_agent_sees_their_own_call_live_and_nobody_elses(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        async with (
+            service.websocket("agent1") as agent1,
+            service.websocket("agent2") as agent2,
+            service.websocket("supervisor") as supervisor,
+        ):
+            for client in (agent1, agent2, supervisor):
+                snapshot = await client.next()
+                assert snapshot["type"] == "snapshot"
+                assert snapshot["calls"] == []
+            await pbx.play_capture(CAPTURES / "normal_inbound_caller_hangup.ami")
+
+            ringing = await agent1.next("call.ringing")
+            assert ringing["agent"] == "PJSIP/1001"
+            assert ringing["call"]["customer"] == "+15551230100"
+            answered = await agent1.next("call.answered")
+            assert answered["first"] is True
+            ended = await agent1.next("call.ended")
+            assert ended["record"]["outcome"] == "completed"
+            assert ended["record"]["ended_by"] == "customer"
+            ids = [m["id"] for m in agent1.received]
+            assert ids == sorted(ids)
+
+            seen_by_supervisor = [m["type"] for m in await supervisor.quiet()]
+            assert seen_by_supervisor == ["call.ringing", "call.answered", "call.ended"]
+            assert [m["type"] for m in await agent2.quiet()] == []
+
+
+async def test_a_client_that_connects_mid_call_gets_the_call_in_its_snapshot(
+    database_url: str, pbx: AmiServer, tmp_path: Path
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        capture = (CAPTURES / "normal_inbound_caller_hangup.ami").read_bytes()
+        # Everything up to the customer's hang-up: the call is answered and still going.
+        cut = capture.index(b"Event: HangupRequest")
+        partial = tmp_path / "talking.ami"
+        partial.write_bytes(capture[:cut])
+        await pbx.play_capture(partial)
+        await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))
+        async with service.websocket("agent1") as agent1:
+            snapshot = await agent1.next("snapshot")
+            (call,) = snapshot["calls"]
+            assert call["agents"] == ["PJSIP/1001"]
+            assert call["customer"] == "+15551230100"
+            assert call["answered_at"] is not None
+        async with service.websocket("agent2") as agent2:
+            assert (await agent2.next("snapshot"))["calls"] == []
+        (record,) = await service.calls()
+        assert record["status"] == "live"
+        assert record["agents"] == ["PJSIP/1001"]
