@@ -4,11 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint bench clean
+.PHONY: demo test bench clean
 
-run: $(STAMP)
-	$(BIN)/callassist replay tests/fixtures/ami/transfer_and_hold.ami --trunks PJSIP/2001
-	$(BIN)/callassist replay tests/fixtures/ami/dropped_mid_call_network.ami --trunks PJSIP/2001
+demo: $(STAMP)
+	$(BIN)/callassist demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/ruff check app telephony tests bench

@@ -6,6 +6,7 @@ newcomer sees the real code path work with no PBX and no network beyond loopback
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from telephony.simulator.traffic import Traffic
 
 DEMO_TRUNKS = "PJSIP/2001"  # the captures' trunk, which the simulator's calls come in on
 CALLS_PER_MINUTE = 6.0
+FIRST_SCENARIO = "answered_customer_hangs_up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +88,12 @@ class DemoPbx:
         )
 
     async def run_traffic(self) -> None:
-        await self.server.wait_logged_in()
+        """Steady traffic once the service is attached; the first call comes at once, so a
+        newcomer who just logged in does not wait for the random arrivals."""
+        await self.server.wait_logged_in(timeout=60)
+        first = asyncio.create_task(self.traffic.place(FIRST_SCENARIO))
         await self.traffic.run()
+        await first
 
     async def stop(self) -> None:
         await self.traffic.close()  # calls in flight must not outlive the server
