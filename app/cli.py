@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from typing import TextIO
 import uvicorn
 from pydantic import ValidationError
 
-from app.db.engine import Database, display_url, upgrade
+from app.db.engine import Database, DatabaseUnavailable, display_url, upgrade
 from app.demo import DEMO_TRUNKS, DEMO_USERS, ensure_demo_users
 from app.logs import configure as configure_logging
 from app.main import create_app
@@ -115,6 +116,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"{PROG} serve: error: {error}", file=sys.stderr)
         return 2
+    if not _upgraded("serve", settings):
+        return 2
     return _serve(settings, args.host, args.port)
 
 
@@ -125,9 +128,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     if "CALLASSIST_TRUNKS" not in os.environ:
         overrides["trunks"] = DEMO_TRUNKS
     settings = _settings("demo", **overrides)
-    if settings is None:
+    if settings is None or not _upgraded("demo", settings):
         return 2
-    upgrade(settings.database_url)
     database = Database(settings.database_url)
     with database.session() as session:
         passwords = ensure_demo_users(session)
@@ -144,23 +146,33 @@ def _run_demo(args: argparse.Namespace) -> int:
     return _serve(settings, args.host, args.port)
 
 
+def _upgraded(command: str, settings: Settings) -> bool:
+    """Apply the migrations; a database that cannot be reached is one line, not a traceback."""
+    try:
+        upgrade(settings.database_url)
+    except DatabaseUnavailable as error:
+        print(f"{PROG} {command}: error: CALLASSIST_DATABASE_URL: {error}", file=sys.stderr)
+        return False
+    return True
+
+
 def _serve(settings: Settings, host: str, port: int) -> int:
     configure_logging()
-    upgrade(settings.database_url)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings), host=host, port=port, ws="websockets-sansio", log_config=None
         )
     )
-    server.run()
+    # uvicorn shuts down cleanly on Ctrl-C, then re-raises it; the shutdown is the answer.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     return 0
 
 
 def _run_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings("db upgrade", demo=True)
-    if settings is None:
+    if settings is None or not _upgraded("db upgrade", settings):
         return 2
-    upgrade(settings.database_url)
     print("database schema is up to date")
     return 0
 
@@ -170,7 +182,8 @@ def _run_user_add(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
-    upgrade(settings.database_url)
+    if not _upgraded("user add", settings):
+        return 2
     database = Database(settings.database_url)
     with database.session() as session:
         try:

@@ -19,7 +19,7 @@ MIN_SECRET_LENGTH = 32
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CALLASSIST_", extra="ignore")
 
-    database_url: str = "sqlite:///callassist.db"
+    database_url: str = Field(default="sqlite:///callassist.db", repr=False)  # may hold a password
     ami_url: SecretStr | None = None  # ami://user:secret@host:5038
     trunks: str = ""  # PJSIP/2001,PJSIP/carrier-*
     redis_url: str | None = None
@@ -40,6 +40,13 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be sqlite:///path.db or postgresql+psycopg://...")
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @field_validator("ami_url")
+    @classmethod
+    def _ami_url_parses(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            LinkConfig.from_url(url.get_secret_value())  # its errors never echo the secret
         return url
 
     @field_validator("secret_key")

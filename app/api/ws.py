@@ -7,9 +7,9 @@ Origin header is checked so that another site's page cannot ride on a user's log
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
@@ -34,7 +34,7 @@ async def live_updates(websocket: WebSocket, token: str | None = None) -> None:
         await websocket.close(POLICY_VIOLATION, "origin not allowed")
         return
     try:
-        user = await run_in_threadpool(_user, services, token)
+        user, expires_at = await run_in_threadpool(_user, services, token)
     except HTTPException as refused:
         await websocket.close(POLICY_VIOLATION, str(refused.detail))
         return
@@ -43,7 +43,7 @@ async def live_updates(websocket: WebSocket, token: str | None = None) -> None:
     try:
         # No await between subscribing and taking the snapshot: nothing can fall in between.
         await websocket.send_text(json.dumps(_snapshot(services, user), ensure_ascii=False))
-        await _serve(websocket, subscriber)
+        await _serve(websocket, subscriber, expires_at)
     except WebSocketDisconnect:
         pass
     finally:
@@ -51,20 +51,20 @@ async def live_updates(websocket: WebSocket, token: str | None = None) -> None:
 
 
 def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """No Origin: not a browser, nothing to protect. Else the allowed list, or our own origin."""
+    """No Origin: not a browser, nothing to protect. Else our own origin or an allowed one."""
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
-    if allowed:
-        return origin.rstrip("/") in allowed
     host = websocket.headers.get("host", "")
     scheme = "https" if websocket.url.scheme == "wss" else "http"
-    return origin.rstrip("/") == f"{scheme}://{host}"
+    return origin.rstrip("/") in {f"{scheme}://{host}", *allowed}
 
 
-def _user(services: Services, token: str | None) -> User:
+def _user(services: Services, token: str | None) -> tuple[User, float]:
+    """The token's user, and when the login runs out (the connection closes then too)."""
     with services.database.session() as session:
-        return user_from_token(services, session, token)
+        user = user_from_token(services, session, token)
+    return user, services.signer.verify(token or "").expires_at
 
 
 def _snapshot(services: Services, user: User) -> dict[str, Any]:
@@ -74,24 +74,26 @@ def _snapshot(services: Services, user: User) -> dict[str, Any]:
     return {"type": "snapshot", "id": services.hub.next_id(), "calls": calls, "link": str(link)}
 
 
-async def _serve(websocket: WebSocket, subscriber: Subscriber) -> None:
+async def _serve(websocket: WebSocket, subscriber: Subscriber, expires_at: float) -> None:
     sender = asyncio.create_task(_send(websocket, subscriber))
     receiver = asyncio.create_task(_receive(websocket))
     dropped = asyncio.create_task(subscriber.dropped.wait())
+    expired = asyncio.create_task(asyncio.sleep(max(0.0, expires_at - time.time())))
+    tasks = {sender, receiver, dropped, expired}
     try:
-        done, _ = await asyncio.wait(
-            {sender, receiver, dropped}, return_when=asyncio.FIRST_COMPLETED
-        )
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if dropped in done:
             await websocket.close(TRY_AGAIN_LATER, "too far behind; reconnect for a fresh snapshot")
-        for task in done:
-            if task is not dropped and not task.cancelled() and task.exception():
-                raise task.exception()  # type: ignore[misc]
+        elif expired in done:
+            await websocket.close(POLICY_VIOLATION, "the login has expired; log in again")
+        for task in done & {sender, receiver}:
+            error = task.exception()
+            if error is not None:
+                raise error
     finally:
-        for task in (sender, receiver, dropped):
+        for task in tasks:
             task.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.gather(sender, receiver, dropped, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _send(websocket: WebSocket, subscriber: Subscriber) -> None:
@@ -102,18 +104,22 @@ async def _send(websocket: WebSocket, subscriber: Subscriber) -> None:
 async def _receive(websocket: WebSocket) -> None:
     """Acknowledgements and pings from the client; anything else gets a plain error back."""
     while True:
-        text = await websocket.receive_text()
+        frame = await websocket.receive()
+        if frame["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(frame.get("code", 1000))
         try:
-            message = json.loads(text)
+            message = json.loads(frame.get("text") or frame.get("bytes") or b"")
             kind = message["type"]
         except (ValueError, TypeError, KeyError):
-            await websocket.send_text(
-                json.dumps({"type": "error", "detail": "expected a JSON object with a type"})
+            await _reply(
+                websocket, {"type": "error", "detail": "expected a JSON object with a type"}
             )
             continue
         if kind == "ping":
-            await websocket.send_text(json.dumps({"type": "pong"}))
+            await _reply(websocket, {"type": "pong"})
         elif kind != "ack":
-            await websocket.send_text(
-                json.dumps({"type": "error", "detail": f"unknown message type {kind!r}"})
-            )
+            await _reply(websocket, {"type": "error", "detail": f"unknown message type {kind!r}"})
+
+
+async def _reply(websocket: WebSocket, message: dict[str, Any]) -> None:
+    await websocket.send_text(json.dumps(message))

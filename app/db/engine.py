@@ -14,9 +14,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-__all__ = ["Database", "Session", "display_url", "upgrade"]
+__all__ = ["Database", "DatabaseUnavailable", "Session", "display_url", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or upgraded; the message holds no password."""
 
 
 class Database:
@@ -75,4 +79,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Bring the schema to the newest migration (`callassist db upgrade`)."""
-    command.upgrade(alembic_config(url), "head")
+    try:
+        command.upgrade(alembic_config(url), "head")
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or type(error).__name__).splitlines()[0]
+        raise DatabaseUnavailable(f"{display_url(url)}: {reason}") from None

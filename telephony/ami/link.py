@@ -120,13 +120,13 @@ class LinkConfig:
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> LinkConfig:
         """``ami://user:secret@host:5038``; a bad URL is refused without echoing the secret."""
-        parts = urlsplit(url)
-        if parts.scheme != "ami" or not parts.hostname or not parts.username:
-            raise ValueError("AMI URL must look like ami://user:secret@host:5038")
         try:
+            parts = urlsplit(url)
             port = parts.port or 5038
         except ValueError:
-            raise ValueError("AMI URL has an invalid port") from None
+            raise ValueError("the AMI URL is not a URL with a valid port") from None
+        if parts.scheme != "ami" or not parts.hostname or not parts.username:
+            raise ValueError("the AMI URL must look like ami://user:secret@host:5038")
         return cls(
             host=parts.hostname,
             port=port,

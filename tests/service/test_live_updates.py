@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from pathlib import Path
 
 import pytest
+import websockets
 
 from telephony.simulator.server import AmiServer
 from tests.conftest import CAPTURES
@@ -68,3 +72,22 @@ async def test_a_client_that_connects_mid_call_gets_the_call_in_its_snapshot(
         (record,) = await service.calls()
         assert record["status"] == "live"
         assert record["agents"] == ["PJSIP/1001"]
+
+
+async def test_the_live_connection_closes_when_the_login_expires(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        signer = service.services.signer
+        # A login issued a shift ago, with a second left to run.
+        shift = service.services.settings.token_minutes * 60
+        token = signer.issue("agent1", "agent", now=time.time() - shift + 1.5)
+        address = service.url.replace("http://", "ws://") + f"/ws?token={token}"
+        async with websockets.connect(address) as ws:
+            assert json.loads(await ws.recv())["type"] == "snapshot"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(5):
+                    await ws.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1008
+        assert "expired" in closed.value.rcvd.reason

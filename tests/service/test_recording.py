@@ -8,7 +8,6 @@ new, and records survive a restart, including a call that ended while the servic
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
 import json
@@ -90,7 +89,7 @@ def split_mid_call(capture: Path, folder: Path) -> tuple[Path, Path]:
     for name, (low, high) in (("a", (0, split)), ("b", (split, len(messages)))):
         part = folder / f"{capture.stem}-{name}.ami"
         banner = data[: data.index(b"\r\n") + 2]
-        chosen = [lines[0]] + lines[1 + low : 1 + high]
+        chosen = [lines[0], *lines[1 + low : 1 + high]]
         body = b"".join(_message_bytes(data, line) for line in chosen[1:])
         part.write_bytes(banner + body)
         renumbered = [f"{i}\t" + row.split("\t", 1)[1] for i, row in enumerate(chosen)]
@@ -165,7 +164,9 @@ async def test_every_capture_is_recorded_as_replay_prints_it_despite_small_write
                     if want[name] is None:
                         assert got[name] is None
                     else:
-                        assert got[name] == pytest.approx(RECORDED_TIMESTAMP_BASE + want[name], abs=1e-3)
+                        assert got[name] == pytest.approx(
+                            RECORDED_TIMESTAMP_BASE + want[name], abs=1e-3
+                        )
                 assert got["status"] == "ended" and got["ended_in_gap"] is False
         timelines = await _timeline_keys(service)
     with_calls = [c for c in CAPTURE_FILES if replayed(c)]
@@ -199,7 +200,9 @@ async def test_records_survive_a_restart_and_a_call_that_ended_meanwhile_is_clos
     database_url: str, pbx: AmiServer, tmp_path: Path
 ) -> None:
     finished = CAPTURES / "normal_inbound_agent_hangup.ami"
-    talking = _until(CAPTURES / "normal_inbound_caller_hangup.ami", b"Event: HangupRequest", tmp_path)
+    talking = _until(
+        CAPTURES / "normal_inbound_caller_hangup.ami", b"Event: HangupRequest", tmp_path
+    )
     async with running_service(database_url, pbx) as service:
         await pbx.wait_logged_in()
         await pbx.play_capture(finished, timestamps="recorded")

@@ -20,7 +20,9 @@ def log_in(
     session: SessionDep,
     services: ServicesDep,
 ) -> Token:
-    user = authenticate(session, form.username, form.password)
+    # A NUL cannot be in a stored name or password, and PostgreSQL refuses it in a query.
+    bad = "\x00" in form.username or "\x00" in form.password
+    user = None if bad else authenticate(session, form.username, form.password)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import CurrentUser, ReviewerUser, SessionDep, viewer_of
@@ -15,6 +15,10 @@ from app.services.calls import CallFilters, get_call, iter_csv, list_calls
 router = APIRouter(prefix="/api", tags=["calls"])
 
 Outcome = Literal["completed", "abandoned", "missed", "dropped", "failed"]
+# Row ids and offsets fit a 32-bit signed integer on every database we support.
+MAX_INT = 2**31 - 1
+# A number, an endpoint or a queue name never holds a control character (NUL breaks PostgreSQL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 When = Annotated[
     float | datetime | None,
     Query(description="epoch seconds, or an ISO 8601 date/time (UTC when no zone is given)"),
@@ -25,10 +29,12 @@ def _filters(
     *,
     since: When = None,
     until: When = None,
-    agent: Annotated[str | None, Query(max_length=128, description="PJSIP/1001")] = None,
-    customer: Annotated[str | None, Query(max_length=64)] = None,
+    agent: Annotated[
+        str | None, Query(max_length=128, pattern=PRINTABLE, description="PJSIP/1001")
+    ] = None,
+    customer: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     outcome: Outcome | None = None,
-    queue: Annotated[str | None, Query(max_length=128)] = None,
+    queue: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,
     has_complaint: bool | None = None,
 ) -> CallFilters:
     return CallFilters(
@@ -57,7 +63,7 @@ def calls(
     session: SessionDep,
     filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict[str, Any]:
     items, total = list_calls(session, filters, viewer_of(user), limit=limit, offset=offset)
     return {"items": items, "total": total}
@@ -73,7 +79,9 @@ def calls_csv(user: ReviewerUser, session: SessionDep, filters: FiltersDep) -> S
 
 
 @router.get("/calls/{call_pk}", response_model=CallDetail, summary="One call with its timeline")
-def call(call_pk: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def call(
+    call_pk: Annotated[int, Path(ge=1, le=MAX_INT)], user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
     found = get_call(session, call_pk, viewer_of(user))
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_pk} that you may see")
