@@ -2,8 +2,7 @@
 
 A client that falls so far behind that its queue fills is dropped rather than slowing the
 others; it reconnects and gets a fresh snapshot, so it never shows a stale call. Agents get
-the messages about calls at their own endpoint; the other roles get everything. A message
-addressed to one user goes to that user's clients only.
+the messages about calls and faults at their own endpoint; the other roles get everything.
 """
 
 from __future__ import annotations
@@ -58,9 +57,6 @@ class Hub:
         """Queue a message for every client that may see it; returns its id."""
         parties = None if audience is None else frozenset(audience)
         return self._send(message, (s for s in self._subscribers if s.sees(parties)))
-
-    def send_to_user(self, username: str, message: dict[str, Any]) -> int:
-        return self._send(message, (s for s in self._subscribers if s.username == username))
 
     def _send(self, message: dict[str, Any], subscribers: Iterable[Subscriber]) -> int:
         message_id = self.next_id()
