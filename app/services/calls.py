@@ -9,35 +9,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlmodel import Session, col
 
 from app.db.tables import CallEvent, CallParty, CallRow, Complaint
+from telephony.calls.model import CallRecord
 
 # The replay contract's fields (DESIGN.md), in its order, then the record's own.
-CONTRACT_FIELDS = (
-    "call_id",
-    "direction",
-    "customer",
-    "agent",
-    "agents",
-    "queue",
-    "started_at",
-    "answered_at",
-    "ended_at",
-    "ring_seconds",
-    "talk_seconds",
-    "hold_seconds",
-    "hangup_cause",
-    "ended_by",
-    "outcome",
-    "drop_reason",
-    "transfers",
-    "recording",
-)
+CONTRACT_FIELDS = tuple(f.name for f in fields(CallRecord))
 RECORD_FIELDS = ("id", *CONTRACT_FIELDS, "status", "ended_in_gap")
 CSV_BATCH = 2000
 
