@@ -170,7 +170,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
 
 
 def _run_db_upgrade(args: argparse.Namespace) -> int:
-    settings = _settings("db upgrade", demo=True)
+    settings = _settings("db upgrade")
     if settings is None or not _upgraded("db upgrade", settings):
         return 2
     print("database schema is up to date")
@@ -178,7 +178,7 @@ def _run_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _run_user_add(args: argparse.Namespace) -> int:
-    settings = _settings("user add", demo=True)
+    settings = _settings("user add")
     if settings is None:
         return 2
     password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")

@@ -103,7 +103,7 @@ class Pipeline:
         live = self.board.tracker.snapshot(signal.call_id)
         if live is None:
             return None
-        message = {**_fields(signal), "type": MESSAGE_TYPES[type(signal)], "call": live_view(live)}
+        message = {**asdict(signal), "type": MESSAGE_TYPES[type(signal)], "call": live_view(live)}
         self._hub.publish(message, live.parties)
         return CallChange(signal, live)
 
@@ -114,7 +114,3 @@ def live_view(live: LiveCall) -> dict[str, Any]:
     for name in ("agents", "ringing", "parties"):
         view[name] = list(view[name])
     return view
-
-
-def _fields(update: CallUpdate) -> dict[str, Any]:
-    return asdict(update)

@@ -39,18 +39,21 @@ class Services:
     link: AmiLink | None
     demo_pbx: DemoPbx | None = None
     started_at: float = field(default_factory=time.time)
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    writer_task: asyncio.Task[None] | None = None
+    feeders: list[asyncio.Task[Any]] = field(default_factory=list)  # pipeline, demo traffic
 
     async def stop(self) -> None:
         """Stop taking events, store what was taken, then close the link and the database."""
         if self.link is not None:
             self.link.close()
-        for task in self.tasks[1:]:  # the pipeline and the demo traffic, not the writer yet
+        for task in self.feeders:
             task.cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.writer.flush(), timeout=10)
-        self.tasks[0].cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        tasks = [*self.feeders, *([self.writer_task] if self.writer_task else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.link is not None:
             await self.link.wait_closed()
         if self.demo_pbx is not None:
@@ -84,14 +87,14 @@ async def start_services(settings: Settings) -> Services:
         link,
         demo_pbx,
     )
-    services.tasks.append(asyncio.create_task(writer.run(), name="record-writer"))
+    services.writer_task = asyncio.create_task(writer.run(), name="record-writer")
     if link is not None and pipeline is not None:
         link.start()
-        services.tasks.append(asyncio.create_task(pipeline.run(), name="pipeline"))
+        services.feeders.append(asyncio.create_task(pipeline.run(), name="pipeline"))
     else:
         log.warning("no PBX configured (CALLASSIST_AMI_URL): no live calls will arrive")
     if demo_pbx is not None:
-        services.tasks.append(asyncio.create_task(demo_pbx.run_traffic(), name="demo-traffic"))
+        services.feeders.append(asyncio.create_task(demo_pbx.run_traffic(), name="demo-traffic"))
     return services
 
 

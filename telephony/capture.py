@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telephony.ami.wire import AmiDecoder, AmiMessage, event_time, is_ami_banner
+from telephony.ami.wire import BANNER_PREFIX, AmiDecoder, AmiMessage, event_time, is_ami_banner
 
 READ_CHUNK = 1 << 20
 
@@ -74,7 +74,7 @@ def read_capture(path: Path, report: CaptureReport | None = None) -> Iterator[Ca
     report.has_times = times is not None
     decoder = AmiDecoder()
     with path.open("rb") as handle:
-        head = handle.read(len(b"Asterisk Call Manager/"))
+        head = handle.read(len(BANNER_PREFIX))
         if not is_ami_banner(head):
             raise NotAnAmiStream(f"{path}: not an AMI stream (no 'Asterisk Call Manager/' banner)")
         chunk = head + handle.read(READ_CHUNK - len(head))

@@ -63,18 +63,18 @@ class CallDetail(CallItem):
 
 
 class LinkStatus(BaseModel):
-    configured: bool
-    status: str
-    address: str | None  # host:port only; never a credential
-    connected_since: float | None
-    down_since: float | None
-    last_error: str | None
-    messages_received: int
-    malformed_skipped: int
-    events_dropped: int
-    reconnects: int
-    filters_installed: bool
-    pbx_restarts: int
+    configured: bool = False
+    status: str = "not configured"
+    address: str | None = None  # host:port only; never a credential
+    connected_since: float | None = None
+    down_since: float | None = None
+    last_error: str | None = None
+    messages_received: int = 0
+    malformed_skipped: int = 0
+    events_dropped: int = 0
+    reconnects: int = 0
+    filters_installed: bool = False
+    pbx_restarts: int = 0
 
 
 class DatabaseStatus(BaseModel):

@@ -17,35 +17,9 @@ router = APIRouter(tags=["status"])
 def link_status(services: Services) -> LinkStatus:
     link = services.link
     if link is None:
-        return LinkStatus(
-            configured=False,
-            status="not configured",
-            address=None,
-            connected_since=None,
-            down_since=None,
-            last_error=None,
-            messages_received=0,
-            malformed_skipped=0,
-            events_dropped=0,
-            reconnects=0,
-            filters_installed=False,
-            pbx_restarts=0,
-        )
-    state = link.snapshot()
-    return LinkStatus(
-        configured=True,
-        status=str(state.status),
-        address=link.settings.address,
-        connected_since=state.connected_since,
-        down_since=state.down_since,
-        last_error=state.last_error,
-        messages_received=state.messages_received,
-        malformed_skipped=state.malformed_skipped,
-        events_dropped=state.events_dropped,
-        reconnects=state.reconnects,
-        filters_installed=state.filters_installed,
-        pbx_restarts=state.pbx_restarts,
-    )
+        return LinkStatus()
+    state = LinkStatus.model_validate(link.snapshot(), from_attributes=True)
+    return state.model_copy(update={"configured": True, "address": link.settings.address})
 
 
 def database_status(services: Services) -> DatabaseStatus:
