@@ -19,7 +19,6 @@ from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 
 DEMO_TRUNKS = "PJSIP/2001"  # the captures' trunk, which the simulator's calls come in on
-CALLS_PER_MINUTE = 6.0
 FIRST_SCENARIO = "answered_customer_hangs_up"
 
 
@@ -68,7 +67,9 @@ def ensure_demo_users(session: Session) -> dict[str, str]:
 
 
 class DemoPbx:
-    def __init__(self, trunks: TrunkPlan, *, seed: int | None = None) -> None:
+    def __init__(
+        self, trunks: TrunkPlan, *, calls_per_minute: float = 6.0, seed: int | None = None
+    ) -> None:
         self._username = "callassist-demo"
         self._secret = secrets.token_urlsafe(24)
         self.server = AmiServer(username=self._username, secret=self._secret, host="127.0.0.1")
@@ -76,7 +77,7 @@ class DemoPbx:
             self.server,
             agents=AGENT_ENDPOINTS,
             rng=random.Random(seed),
-            calls_per_minute=CALLS_PER_MINUTE,
+            calls_per_minute=calls_per_minute,
         )
         self.server.on_originate = self.traffic.answer_originate
         self.trunks = trunks
@@ -91,6 +92,8 @@ class DemoPbx:
         """Steady traffic once the service is attached; the first call comes at once, so a
         newcomer who just logged in does not wait for the random arrivals."""
         await self.server.wait_logged_in(timeout=60)
+        if self.traffic.calls_per_minute == 0:
+            return  # calls come only when a test stages them
         first = asyncio.create_task(self.traffic.place(FIRST_SCENARIO))
         await self.traffic.run()
         await first

@@ -4,10 +4,12 @@ nothing is built at import time (the lifespan in app/wiring.py does it)."""
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import ws
-from app.api.routes import auth, calls, health, status
+from app.api.routes import auth, calls, console, health, shift_checks, status
 from app.settings import Settings
 from app.wiring import lifespan
 
@@ -22,6 +24,14 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    for router in (auth.router, calls.router, status.router, health.router, ws.router):
-        app.include_router(router)
+    routers = (auth, calls, console, shift_checks, status, health, ws)
+    for module in routers:
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/agent/")
+
+    # The pages are public (they log in through the API); last, so the API routes win.
+    app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True, check_dir=False))
     return app

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 from app.db.writer import RecordWriter
 from app.hub import Hub
+from app.pops import PopLedger
 from app.services.calls import Viewer
-from app.services.records import CallChange, LiveCallsSeen, RecordJob
+from app.services.records import CallChange, LiveCallsSeen, PopsMissed, RecordJob
 from telephony.ami.link import LinkEvent, LinkItem, LiveChannels
 from telephony.calls.model import (
     CallAnswered,
@@ -37,6 +38,7 @@ MESSAGE_TYPES: dict[type[CallUpdate], str] = {
     CallTransferred: "call.transferred",
     CallEnded: "call.ended",
 }
+POPS = (CallRinging, CallAnswered)  # what the agent's console acknowledges
 
 
 class ItemSource(Protocol):
@@ -45,12 +47,18 @@ class ItemSource(Protocol):
 
 class Pipeline:
     def __init__(
-        self, source: ItemSource, board: Switchboard, hub: Hub, writer: RecordWriter
+        self,
+        source: ItemSource,
+        board: Switchboard,
+        hub: Hub,
+        writer: RecordWriter,
+        pops: PopLedger | None = None,
     ) -> None:
         self._source = source
         self.board = board
         self._hub = hub
         self._writer = writer
+        self.pops = pops or PopLedger()
         self.outcomes: dict[str, int] = {}  # finished calls by outcome, for the metrics
 
     async def run(self) -> None:
@@ -63,19 +71,22 @@ class Pipeline:
         jobs: list[RecordJob] = []
         if isinstance(item, LinkEvent):
             signals = self.board.feed(item.headers, item.at)
+            received = item.received or item.at
         elif isinstance(item, LiveChannels):
             signals = self.board.reconcile(item.channels, item.at)
+            received = item.at
         else:
             self._hub.publish({"type": "link.down", "at": item.at, "reason": item.reason})
             return jobs
         for signal in signals:
-            job = self._publish(signal)
-            if job is not None:
-                jobs.append(job)
+            jobs.extend(self._publish(signal, received))
         if isinstance(item, LiveChannels):
             live = frozenset(call.call_id for call in self.board.tracker.live_calls)
             jobs.append(LiveCallsSeen(live, item.at))
         return jobs
+
+    def live_call(self, call_id: str) -> LiveCall | None:
+        return self.board.tracker.snapshot(call_id)
 
     def live_calls(self, viewer: Viewer) -> list[dict[str, Any]]:
         """The calls in progress this viewer may see, for a WebSocket snapshot."""
@@ -86,26 +97,48 @@ class Pipeline:
                 views.append(live_view(live))
         return views
 
-    def _publish(self, signal: Signal) -> RecordJob | None:
+    def _publish(self, signal: Signal, received: float) -> list[RecordJob]:
         if isinstance(signal, FaultSignal):
             # The agent whose own phone it is sees it too (check your headset, issue 6).
             fault: dict[str, Any] = {"type": "line.fault", **signal.contract()}
             self._hub.publish(fault, [signal.location])
-            return None
+            return []
         if isinstance(signal, CallEnded):
-            record = {**signal.record.contract(), "ended_in_gap": signal.ended_in_gap}
-            outcome = str(signal.record.outcome)
-            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-            parties = {leg.endpoint for leg in signal.legs if leg.role == "agent"}
-            message: dict[str, Any] = {"type": "call.ended", "call_id": signal.call_id}
-            self._hub.publish({**message, "at": signal.at, "record": record}, parties)
-            return CallChange(signal, None)
+            return self._publish_end(signal)
         live = self.board.tracker.snapshot(signal.call_id)
         if live is None:
-            return None
+            return []
         message = {**asdict(signal), "type": MESSAGE_TYPES[type(signal)], "call": live_view(live)}
-        self._hub.publish(message, live.parties)
-        return CallChange(signal, live)
+        if isinstance(signal, POPS):
+            message.update(ack=True, received_at=received)
+        message["id"] = self._hub.publish(message, live.parties)
+        if isinstance(signal, POPS):
+            listeners = self._hub.listeners(signal.agent)
+            self.pops.sent(
+                message, signal.call_id, signal.agent, received=received, at=received,
+                listeners=listeners,
+            )
+        return [CallChange(signal, live)]
+
+    def _publish_end(self, signal: CallEnded) -> list[RecordJob]:
+        record = {**signal.record.contract(), "ended_in_gap": signal.ended_in_gap}
+        outcome = str(signal.record.outcome)
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        parties = {leg.endpoint for leg in signal.legs if leg.role == "agent"}
+        message: dict[str, Any] = {"type": "call.ended", "call_id": signal.call_id}
+        self._hub.publish({**message, "at": signal.at, "record": record}, parties)
+        jobs: list[RecordJob] = [CallChange(signal, None)]
+        missed = self.pops.settle(signal.call_id)
+        if missed:
+            jobs.append(PopsMissed(signal.call_id, tuple(missed), signal.at))
+        return jobs
+
+    def resend_pops(self, now: float) -> int:
+        """Send again the pops no console acknowledged in time; returns how many."""
+        due = self.pops.due(now)
+        for pop in due:
+            self._hub.resend(pop.message, pop.endpoint, pop.resends)
+        return len(due)
 
 
 def live_view(live: LiveCall) -> dict[str, Any]:

@@ -13,11 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.call_scripts.loader import Catalog, load_catalog
 from app.db.engine import Database
 from app.db.writer import RecordWriter
 from app.demo import DemoPbx
 from app.hub import Hub
 from app.pipeline import Pipeline
+from app.pops import PopLedger
 from app.settings import Settings
 from app.tokens import TokenSigner
 from telephony.ami.link import AmiLink, LinkConfig
@@ -37,6 +39,7 @@ class Services:
     writer: RecordWriter
     pipeline: Pipeline | None
     link: AmiLink | None
+    catalog: Catalog
     demo_pbx: DemoPbx | None = None
     started_at: float = field(default_factory=time.time)
     writer_task: asyncio.Task[None] | None = None
@@ -68,7 +71,11 @@ async def start_services(settings: Settings) -> Services:
     )
     writer = RecordWriter(database)
     hub = Hub()
-    demo_pbx = DemoPbx(settings.trunk_plan) if settings.demo else None
+    demo_pbx = (
+        DemoPbx(settings.trunk_plan, calls_per_minute=settings.demo_calls_per_minute)
+        if settings.demo
+        else None
+    )
     config: LinkConfig | None = settings.link_config()
     if demo_pbx is not None:
         config = await demo_pbx.start()
@@ -76,7 +83,8 @@ async def start_services(settings: Settings) -> Services:
     pipeline = None
     if link is not None:
         board = Switchboard(settings.trunk_plan, settings.watch_rules)
-        pipeline = Pipeline(link, board, hub, writer)
+        pops = PopLedger(settings.pop_ack_seconds, settings.pop_resends)
+        pipeline = Pipeline(link, board, hub, writer, pops)
     services = Services(
         settings,
         database,
@@ -85,17 +93,27 @@ async def start_services(settings: Settings) -> Services:
         writer,
         pipeline,
         link,
+        load_catalog([settings.scripts_dir] if settings.scripts_dir else []),
         demo_pbx,
     )
+    for error in services.catalog.errors:
+        log.error("call script refused: %s", error)
     services.writer_task = asyncio.create_task(writer.run(), name="record-writer")
     if link is not None and pipeline is not None:
         link.start()
         services.feeders.append(asyncio.create_task(pipeline.run(), name="pipeline"))
+        services.feeders.append(asyncio.create_task(_resend_pops(pipeline), name="pop-resender"))
     else:
         log.warning("no PBX configured (CALLASSIST_AMI_URL): no live calls will arrive")
     if demo_pbx is not None:
         services.feeders.append(asyncio.create_task(demo_pbx.run_traffic(), name="demo-traffic"))
     return services
+
+
+async def _resend_pops(pipeline: Pipeline, every: float = 0.25) -> None:
+    while True:
+        await asyncio.sleep(every)
+        pipeline.resend_pops(time.time())
 
 
 @contextlib.asynccontextmanager

@@ -78,5 +78,19 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
 ReviewerUser = Annotated[User, Depends(require_roles(Role.QA, Role.SUPERVISOR, Role.ADMIN))]
 
 
+def agent_at_phone(user: CurrentUser) -> User:
+    """The console is for an agent with a phone: its calls are the ones ringing there."""
+    if user.role != Role.AGENT.value:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the console is for agents")
+    if not user.endpoint:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "no phone is assigned to your login: ask a supervisor"
+        )
+    return user
+
+
+AgentUser = Annotated[User, Depends(agent_at_phone)]
+
+
 def viewer_of(user: User) -> Viewer:
     return Viewer(user.role, user.endpoint)

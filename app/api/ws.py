@@ -43,7 +43,7 @@ async def live_updates(websocket: WebSocket, token: str | None = None) -> None:
     try:
         # No await between subscribing and taking the snapshot: nothing can fall in between.
         await websocket.send_text(json.dumps(_snapshot(services, user), ensure_ascii=False))
-        await _serve(websocket, subscriber, expires_at)
+        await _serve(websocket, services, subscriber, expires_at)
     except WebSocketDisconnect:
         pass
     finally:
@@ -74,9 +74,11 @@ def _snapshot(services: Services, user: User) -> dict[str, Any]:
     return {"type": "snapshot", "id": services.hub.next_id(), "calls": calls, "link": str(link)}
 
 
-async def _serve(websocket: WebSocket, subscriber: Subscriber, expires_at: float) -> None:
+async def _serve(
+    websocket: WebSocket, services: Services, subscriber: Subscriber, expires_at: float
+) -> None:
     sender = asyncio.create_task(_send(websocket, subscriber))
-    receiver = asyncio.create_task(_receive(websocket))
+    receiver = asyncio.create_task(_receive(websocket, services, subscriber))
     dropped = asyncio.create_task(subscriber.dropped.wait())
     expired = asyncio.create_task(asyncio.sleep(max(0.0, expires_at - time.time())))
     tasks = {sender, receiver, dropped, expired}
@@ -101,7 +103,7 @@ async def _send(websocket: WebSocket, subscriber: Subscriber) -> None:
         await websocket.send_text(await subscriber.queue.get())
 
 
-async def _receive(websocket: WebSocket) -> None:
+async def _receive(websocket: WebSocket, services: Services, subscriber: Subscriber) -> None:
     """Acknowledgements and pings from the client; anything else gets a plain error back."""
     while True:
         frame = await websocket.receive()
@@ -116,9 +118,17 @@ async def _receive(websocket: WebSocket) -> None:
             )
             continue
         if kind == "ping":
-            await _reply(websocket, {"type": "pong"})
-        elif kind != "ack":
+            await _reply(websocket, {"type": "pong", "sent": message.get("sent")})
+        elif kind == "ack":
+            _acknowledge(services, subscriber, message.get("id"))
+        else:
             await _reply(websocket, {"type": "error", "detail": f"unknown message type {kind!r}"})
+
+
+def _acknowledge(services: Services, subscriber: Subscriber, message_id: object) -> None:
+    """A pop reached the console; acknowledgements of other messages need nothing."""
+    if services.pipeline is not None and isinstance(message_id, int):
+        services.pipeline.pops.acked(message_id, subscriber.endpoint, time.time())
 
 
 async def _reply(websocket: WebSocket, message: dict[str, Any]) -> None:

@@ -55,6 +55,7 @@ class CallRow(SQLModel, table=True):
     transfers: int = 0
     recording: str | None = Field(default=None, max_length=512)
     ended_in_gap: bool = False  # ended while the service was not listening
+    pops_missed: int = 0  # agents whose console never acknowledged this call's pop
     updated_at: float
 
 
@@ -91,6 +92,7 @@ class Complaint(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     call_pk: int | None = Field(default=None, foreign_key="calls.id", index=True)
+    call_id: str | None = Field(default=None, max_length=64, index=True)  # filed during a call
     customer: str | None = Field(default=None, max_length=64, index=True)
     content: str
     category: str = Field(max_length=64)
@@ -147,17 +149,63 @@ class IncidentEvent(SQLModel, table=True):
 
 
 class CallScriptSession(SQLModel, table=True):
-    """One agent's progress through one call script on one call."""
+    """One agent's progress through one call script on one call.
+
+    Keyed by the call's Linkedid, not the call row: the console opens it the moment the
+    agent answers, which may be before the recorder has written the call.
+    """
 
     __tablename__ = "call_script_sessions"
-    __table_args__ = (UniqueConstraint("call_pk", "user_id"),)
+    __table_args__ = (UniqueConstraint("call_id", "user_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    call_pk: int = Field(foreign_key="calls.id", ondelete="CASCADE", index=True)
-    user_id: int = Field(foreign_key="users.id")
+    call_id: str = Field(max_length=64, index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    agent: str = Field(max_length=128)  # the agent's endpoint when it was opened
     call_script: str = Field(max_length=128)
+    language: str = Field(max_length=16)
+    status: str = Field(max_length=8)  # active, wrap_up, done
+    version: int = 0  # bumped by every applied action: concurrent actions retry, never clobber
+    disposition: str | None = Field(default=None, max_length=64, index=True)
+    handed_over_from: str | None = Field(default=None, max_length=128)
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: float
     updated_at: float
+
+
+class CallScriptAction(SQLModel, table=True):
+    """An applied agent action: the session's audit trail, and what makes re-sends harmless."""
+
+    __tablename__ = "call_script_actions"
+    __table_args__ = (UniqueConstraint("session_id", "action_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="call_script_sessions.id", ondelete="CASCADE", index=True)
+    action_id: str = Field(max_length=64)  # chosen by the console
+    kind: str = Field(max_length=16)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: float  # when the agent did it (the console's clock, bounded by the server's)
+    received_at: float
+
+
+class ShiftCheck(SQLModel, table=True):
+    """The equipment check at the start of a shift: phone, AMI link, round trip."""
+
+    __tablename__ = "shift_checks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    endpoint: str | None = Field(default=None, max_length=128)
+    checked_at: float
+    ok: bool
+    registered: bool | None = None
+    reachable: bool | None = None
+    contact_status: str | None = Field(default=None, max_length=32)
+    contact_roundtrip_ms: float | None = None
+    link_up: bool
+    link_status: str = Field(max_length=32)
+    rtt_ms: float | None = None
+    problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 def table_of(model: type[SQLModel]) -> Table:

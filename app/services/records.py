@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.db.tables import CallEvent, CallParty, CallRow, table_of
+from app.pops import MissedPop
 from telephony.calls.causes import describe
 from telephony.calls.model import (
     CallAnswered,
@@ -53,7 +54,16 @@ class LiveCallsSeen:
     at: float
 
 
-RecordJob = CallChange | LiveCallsSeen
+@dataclass(frozen=True, slots=True)
+class PopsMissed:
+    """Agents whose console never acknowledged the pop of a call that has now ended."""
+
+    call_id: str
+    missed: tuple[MissedPop, ...]
+    at: float | None
+
+
+RecordJob = CallChange | LiveCallsSeen | PopsMissed
 
 
 def store(session: Session, jobs: Sequence[RecordJob]) -> None:
@@ -61,6 +71,8 @@ def store(session: Session, jobs: Sequence[RecordJob]) -> None:
     for job in jobs:
         if isinstance(job, LiveCallsSeen):
             _close_unseen(session, job)
+        elif isinstance(job, PopsMissed):
+            _store_missed_pops(session, job)
         elif isinstance(job.update, CallEnded):
             _store_ended(session, job.update)
         else:
@@ -119,6 +131,26 @@ def _store_ended(session: Session, ended: CallEnded) -> None:
         "ended_in_gap": ended.ended_in_gap,
     }
     _add_event(session, call_pk, _ended_entry(record.ended_at, detail))
+
+
+def _store_missed_pops(session: Session, job: PopsMissed) -> None:
+    """A timeline entry per agent, and the count on the call for filtering and reports."""
+    call_pk = session.scalar(select(CALLS.c.id).where(CALLS.c.call_id == job.call_id))
+    if call_pk is None:
+        return
+    for missed in job.missed:
+        entry = {
+            "key": f"pop_missed:{missed.endpoint}",
+            "kind": "pop_missed",
+            "at": job.at,
+            "endpoint": missed.endpoint,
+            "detail": {"reason": missed.reason},
+        }
+        _add_event(session, call_pk, entry)
+    count = select(func.count()).where(EVENTS.c.call_pk == call_pk, EVENTS.c.kind == "pop_missed")
+    session.execute(
+        update(CALLS).where(CALLS.c.id == call_pk).values(pops_missed=count.scalar_subquery())
+    )
 
 
 def _close_unseen(session: Session, seen: LiveCallsSeen) -> None:

@@ -75,6 +75,11 @@ def core_show_channels() -> dict[str, str]:
     return {"Action": "CoreShowChannels"}
 
 
+def pjsip_show_contacts() -> dict[str, str]:
+    """Every registered PJSIP contact with its qualify status (ContactList events)."""
+    return {"Action": "PJSIPShowContacts"}
+
+
 def originate(
     *,
     channel: str,

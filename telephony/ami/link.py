@@ -145,6 +145,7 @@ class LinkConfig:
 class LinkEvent:
     headers: AmiMessage
     at: float  # Asterisk's Timestamp header when sent, else arrival (epoch seconds)
+    received: float = 0.0  # arrival, by the link's clock: where the screen-pop latency starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,8 +483,9 @@ class AmiLink(Manager):  # type: ignore[misc]
         if "Event" in headers:
             if headers["Event"] == "FullyBooted":
                 self._note_uptime(headers)
+            now = self._clock()
             at = event_time(headers, None)
-            self._enqueue(LinkEvent(headers, self._clock() if at is None else at))
+            self._enqueue(LinkEvent(headers, now if at is None else at, now))
 
     def _queue_live_channels(self, action_id: str, action: Action) -> None:
         self._resyncs.discard(action_id)

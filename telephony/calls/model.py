@@ -52,6 +52,7 @@ class Channel:
     on_trunk: bool
     created_at: float | None = None
     caller_num: str | None = None
+    exten: str | None = None  # where the channel entered the dialplan: an inbound leg's DID
     originated: bool = False  # placed by an AMI Originate (its DialBegin had no caller)
     dialled_by: str | None = None  # Uniqueid of the channel whose Dial created this one
     dial_string: str | None = None
@@ -158,6 +159,7 @@ class LiveCall:
     on_hold: bool
     transfers: int
     recording: str | None
+    dialled: str | None = None  # the number an inbound customer dialled, to pick a call script
 
 
 @dataclass(frozen=True, slots=True)

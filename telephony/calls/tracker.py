@@ -107,6 +107,7 @@ class CallTracker:
             on_hold=any(leg.on_hold for leg in call.channels.values()),
             transfers=call.transfers,
             recording=call.recording,
+            dialled=_dialled(call),
         )
 
     def feed(self, event: AmiHeaders, at: float | None) -> list[CallUpdate]:
@@ -254,6 +255,7 @@ class CallTracker:
         channel = self._add_channel(call, event, "", at)
         if channel is not None:
             channel.caller_num = _number(event.get("CallerIDNum"))
+            channel.exten = event.get("Exten") or None
 
     def _on_newstate(self, event: AmiHeaders, at: float | None) -> None:
         found = self._channel_of(event, at)
@@ -567,6 +569,13 @@ def _customer(call: Call) -> str | None:
     if _direction(call) is Direction.INBOUND:
         return customer.caller_num
     return _number((customer.dial_string or "").rpartition("/")[2])
+
+
+def _dialled(call: Call) -> str | None:
+    customer = call.channels.get(call.customer_leg or "")
+    if customer is None or _direction(call) is not Direction.INBOUND:
+        return None
+    return customer.exten
 
 
 def _leg_end(call: Call, channel: Channel, verdict: Verdict) -> LegEnd:

@@ -1,0 +1,166 @@
+"""The agent console: the call in front of the agent, its caller, its call-script session.
+
+The live picture (is the call ringing here, answered here) is read on the event loop, where
+the tracker lives; the database work runs in the thread pool.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import AgentUser, ServicesDep
+from app.api.schemas import ActionRequest, ActionResult, ConsoleCall, ConsoleOverview
+from app.db.tables import User
+from app.pipeline import live_view
+from app.services import console
+from app.wiring import Services
+
+router = APIRouter(prefix="/api/console", tags=["console"])
+
+CallId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="Linkedid")]
+Language = Annotated[
+    Literal["en", "zh-CN"] | None,
+    Query(description="the agent's language: picks the call script's variant"),
+]
+
+NOT_YOUR_CALL = "this call is not ringing or talking at your phone"
+
+
+def desk(services: Services) -> console.Desk:
+    return console.Desk(services.catalog, services.settings.company_name, date.today())
+
+
+@router.get("", response_model=ConsoleOverview, summary="What a reload restores")
+async def overview(user: AgentUser, services: ServicesDep) -> ConsoleOverview:
+    def read() -> list[dict[str, Any]]:
+        with services.database.session() as db:
+            return console.open_sessions(db, desk(services), user)
+
+    sessions = await run_in_threadpool(read)
+    return ConsoleOverview(
+        company=services.settings.company_name,
+        sessions=sessions,
+        call_script_errors=[str(error) for error in services.catalog.errors],
+    )
+
+
+@router.get(
+    "/calls/{call_id}",
+    response_model=ConsoleCall,
+    summary="The screen pop: the call, its caller, and the agent's call-script session",
+    description="Opens the call-script session once the agent has answered the call; a call"
+    " transferred to the agent continues the previous agent's session.",
+)
+async def console_call(
+    call_id: CallId, user: AgentUser, services: ServicesDep, language: Language = None
+) -> ConsoleCall:
+    live = _live_facts(services, call_id, user)
+    call = _live_view(services, call_id) if live is not None else None
+
+    def read() -> ConsoleCall:
+        with services.database.session() as db:
+            facts = live or console.recorded_party(db, call_id, user.endpoint or "")
+            session = console.find_session(db, call_id, user)
+            if facts is None and session is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
+            if facts is not None:
+                session = console.open_session(
+                    db, desk(services), user, facts, language=language, now=time.time()
+                )
+            view = console.session_view(desk(services), user, session) if session else None
+            customer = facts.customer if facts else None
+            return ConsoleCall(
+                call=call or _ended_view(call_id, facts),
+                caller=console.caller(db, customer, call_id),
+                session=view,
+            )
+
+    return await run_in_threadpool(read)
+
+
+@router.post(
+    "/calls/{call_id}/actions",
+    response_model=ActionResult,
+    summary="Apply one agent action to the call-script session",
+    responses={422: {"description": "refused: detail, errors by field, and the session"}},
+)
+async def act(
+    call_id: CallId, body: ActionRequest, user: AgentUser, services: ServicesDep
+) -> ActionResult | JSONResponse:
+    live = _live_facts(services, call_id, user)
+    payload = body.model_dump(exclude={"action_id", "at"}, exclude_none=True)
+
+    def write() -> console.ActionResult:
+        with services.database.session() as db:
+            session = console.find_session(db, call_id, user)
+            if session is None and live is not None:
+                session = console.open_session(
+                    db, desk(services), user, live, language=None, now=time.time()
+                )
+            if session is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
+            try:
+                return console.apply_action(
+                    db, desk(services), user, session, payload, action_id=body.action_id,
+                    now=time.time(), at=body.at,
+                )
+            except console.ConsoleError as error:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+
+    result = await run_in_threadpool(write)
+    if not result.ok and not result.effects and body.kind != "set":
+        return JSONResponse(
+            {"detail": result.error, "errors": result.errors, "session": result.session},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    _announce(services, user, call_id, result)
+    return ActionResult(
+        session=result.session,
+        effects=[effect.contract() for effect in result.effects],  # type: ignore[misc]
+        errors=result.errors,
+        duplicate=result.duplicate,
+    )
+
+
+def _announce(services: Services, user: User, call_id: str, result: console.ActionResult) -> None:
+    """The agent's other tabs follow; an emergency reaches the supervisors at once."""
+    if result.duplicate:
+        return
+    update = {"type": "call_script.updated", "call_id": call_id, "session": result.session}
+    services.hub.publish_to(user.username, update)
+    for effect in result.effects:
+        contract = effect.contract()
+        if contract["kind"] == "emergency":
+            message = {"type": "emergency.declared", "call_id": call_id, "agent": user.endpoint}
+            services.hub.publish({**message, **contract, "by": user.username}, ())
+
+
+def _live_facts(services: Services, call_id: str, user: User) -> console.CallFacts | None:
+    """The call as the tracker has it, if it is in progress and rang or talked here."""
+    live = services.pipeline.live_call(call_id) if services.pipeline else None
+    if live is None or user.endpoint not in live.parties:
+        return None
+    return console.facts_from_live(live, user.endpoint or "", time.time())
+
+
+def _live_view(services: Services, call_id: str) -> dict[str, Any] | None:
+    live = services.pipeline.live_call(call_id) if services.pipeline else None
+    if live is None:
+        return None
+    state = "on_hold" if live.on_hold else "on_call" if live.agents else "ringing"
+    return {**live_view(live), "status": state}
+
+
+def _ended_view(call_id: str, facts: console.CallFacts | None) -> dict[str, Any]:
+    return {
+        "call_id": call_id,
+        "customer": facts.customer if facts else None,
+        "queue": facts.queue if facts else None,
+        "status": "ended",
+    }
