@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from app.pops import LATENCY_BUCKETS, PopLedger
 from app.wiring import Services
 
 
@@ -32,12 +38,36 @@ class ServiceCollector(Collector):
         for outcome, count in sorted(outcomes.items()):
             calls.add_metric([outcome], count)
         yield calls
+        if services.pipeline is not None:
+            yield from _pops(services.pipeline.pops)
         clients = GaugeMetricFamily("callassist_websocket_clients", "connected WebSocket clients")
         clients.add_metric([], services.hub.clients)
         yield clients
         backlog = GaugeMetricFamily("callassist_record_backlog", "call updates not yet stored")
         backlog.add_metric([], services.writer.backlog)
         yield backlog
+
+
+def _pops(pops: PopLedger) -> Iterator[Metric]:
+    for name, help_text, value in (
+        ("callassist_pops_delivered", "screen pops acknowledged by the agent's console",
+         pops.delivered),
+        ("callassist_pops_missed", "calls whose pop never reached an agent's console",
+         pops.missed),
+        ("callassist_pops_resent", "screen pops sent again for want of an acknowledgement",
+         pops.resent),
+    ):
+        counter = CounterMetricFamily(name, help_text)
+        counter.add_metric([], value)
+        yield counter
+    latency = HistogramMetricFamily(
+        "callassist_pop_latency_seconds",
+        "from the AMI frame reaching callassist to the console acknowledging the pop",
+    )
+    counts = zip(LATENCY_BUCKETS, pops.latency.counts, strict=True)
+    buckets = [(str(bound), count) for bound, count in counts]
+    latency.add_metric([], [*buckets, ("+Inf", pops.latency.total)], pops.latency.sum)
+    yield latency
 
 
 def render(services: Services) -> bytes:

@@ -88,22 +88,20 @@ class PopLedger:
         """A pop left for ``listeners`` consoles of this agent (0: none is connected)."""
         pops = self._calls.setdefault(call_id, {}).setdefault(endpoint, _AgentPops())
         pops.shown = pops.shown or listeners > 0
-        if not pops.reached:
-            self._waiting[message["id"]] = Pop(message, call_id, endpoint, received, at)
-            pops.waiting.append(message["id"])
+        self._waiting[message["id"]] = Pop(message, call_id, endpoint, received, at)
+        pops.waiting.append(message["id"])
 
     def acked(self, message_id: int, endpoint: str | None, at: float) -> bool:
         """A console acknowledged a message; only the pop's own agent's acknowledgement counts."""
         pop = self._waiting.get(message_id)
         if pop is None or pop.endpoint != endpoint:
             return False
+        del self._waiting[message_id]
         pops = self._calls[pop.call_id][pop.endpoint]
         pops.reached = True
+        pops.waiting.remove(message_id)
         self.delivered += 1
         self.latency.observe(max(0.0, at - pop.received))
-        for waiting_id in pops.waiting:
-            self._waiting.pop(waiting_id, None)
-        pops.waiting.clear()
         return True
 
     def due(self, now: float) -> list[Pop]:

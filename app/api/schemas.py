@@ -60,6 +60,12 @@ class TimelineEntry(BaseModel):
 
 class CallDetail(CallItem):
     timeline: list[TimelineEntry]
+    pops_missed: int = Field(default=0, description="agents whose console never got the pop")
+    call_script_sessions: list[dict[str, Any]] = Field(
+        default=[], description="per agent: call script, steps with times, fields, notes,"
+        " disposition"
+    )
+    complaints: list[dict[str, Any]] = []
 
 
 class LinkStatus(BaseModel):

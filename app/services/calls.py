@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlmodel import Session, col
 
-from app.db.tables import CallEvent, CallParty, CallRow, Complaint
+from app.db.tables import CallEvent, CallParty, CallRow, CallScriptSession, Complaint
 from telephony.calls.model import CallRecord
 
 # The replay contract's fields (DESIGN.md), in its order, then the record's own.
@@ -71,7 +71,52 @@ def get_call(session: Session, call_pk: int, viewer: Viewer) -> dict[str, Any] |
     item["timeline"] = [
         {"kind": e.kind, "at": e.at, "endpoint": e.endpoint, "detail": e.detail} for e in events
     ]
+    item["pops_missed"] = row.pops_missed
+    item["call_script_sessions"] = _call_script_sessions(session, row.call_id)
+    item["complaints"] = _complaints(session, row.call_id)
     return item
+
+
+def _call_script_sessions(session: Session, call_id: str) -> list[dict[str, Any]]:
+    """What each agent did in the call script: steps with times, fields, notes, disposition."""
+    rows = session.scalars(
+        select(CallScriptSession)
+        .where(col(CallScriptSession.call_id) == call_id)
+        .order_by(col(CallScriptSession.created_at), col(CallScriptSession.id))
+    )
+    return [
+        {
+            "agent": s.agent,
+            "call_script": s.call_script,
+            "language": s.language,
+            "status": s.status,
+            "disposition": s.disposition,
+            "handed_over_from": s.handed_over_from,
+            "fields": s.state.get("fields", {}),
+            "notes": s.state.get("notes", ""),
+            "steps": s.state.get("history", []),
+            "created_at": s.created_at,
+            "updated_at": s.updated_at,
+        }
+        for s in rows
+    ]
+
+
+def _complaints(session: Session, call_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Complaint).where(col(Complaint.call_id) == call_id).order_by(col(Complaint.id))
+    )
+    return [
+        {
+            "id": c.id,
+            "content": c.content,
+            "category": c.category,
+            "severity": c.severity,
+            "status": c.status,
+            "created_at": c.created_at,
+        }
+        for c in rows
+    ]
 
 
 def iter_csv(session: Session, filters: CallFilters, viewer: Viewer) -> Iterator[str]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from telephony.calls.causes import CAUSES
 from telephony.simulator import messages
 from telephony.simulator.channels import SNAPSHOT_FIELDS, Channel, duration_text
+from telephony.simulator.contacts import contact_list_fields
 from telephony.simulator.delivery import parse_event_mask
 from telephony.simulator.messages import Action, Field, error, header, success
 
@@ -218,6 +219,21 @@ def _snapshot(channel: Channel) -> list[Field]:
     return [(key, channel[key]) for key in SNAPSHOT_FIELDS]
 
 
+async def _pjsip_show_contacts(session: AmiSession, action: Action) -> bool:
+    """Every registered contact, one ContactList event each (res_pjsip's ami_show_contacts)."""
+    rows = [
+        messages.list_item("ContactList", action, contact_list_fields(contact))
+        for contact in session.server.contacts
+    ]
+    start = messages.list_start(
+        action,
+        "A listing of Contacts follows, presentation of each contact will be sent as an event",
+    )
+    complete = messages.list_complete("ContactListComplete", action, len(rows))
+    session.send(b"".join([start, *rows, complete]))
+    return True
+
+
 async def _originate(session: AmiSession, action: Action) -> bool:
     """Acknowledged at once; the call's own events are the ``on_originate`` hook's job."""
     channel = header(action, "Channel")
@@ -306,6 +322,7 @@ _HANDLERS: dict[str, Handler] = {
     "coreshowchannels": _core_show_channels,
     "status": _status,
     "originate": _originate,
+    "pjsipshowcontacts": _pjsip_show_contacts,
     "hangup": _hangup,
     "redirect": _redirect,
 }

@@ -4,7 +4,8 @@ It is the integration-test peer of the AMI link (no Asterisk in the test environ
 the demo PBX: clients connect with the same code they use against Asterisk and get the same
 bytes back. Tests drive the PBX side from here: ``emit`` events (split across TCP writes if
 they want), ``send_raw`` garbage, ``drop_sessions`` for a network cut, ``answer_pings =
-False`` for a half-open link, ``play_capture`` to stream a recorded real call.
+False`` for a half-open link, ``play_capture`` to stream a recorded real call,
+``set_contact``/``remove_contact`` to register a phone or make it stop answering qualify.
 
 It listens on loopback unless told otherwise: it accepts the lab's well-known credentials
 and must not be reachable from the network by accident.
@@ -22,6 +23,12 @@ from typing import Literal
 from telephony.capture import CapturedMessage, read_capture
 from telephony.simulator import messages
 from telephony.simulator.channels import LiveChannels
+from telephony.simulator.contacts import (
+    ContactTable,
+    check_status,
+    contact_status_event,
+    default_roundtrip,
+)
 from telephony.simulator.session import AmiSession
 
 log = logging.getLogger(__name__)
@@ -79,6 +86,7 @@ class AmiServer:
         self.sessions: list[AmiSession] = []
         self.logins = 0
         self.channels = LiveChannels()
+        self.contacts = ContactTable()  # registered PJSIP phones; PJSIPShowContacts reads it
         self._listener: asyncio.Server | None = None
         self._session_tasks: set[asyncio.Task[None]] = set()
         self._hook_tasks: set[asyncio.Task[None]] = set()
@@ -195,6 +203,7 @@ class AmiServer:
         ``timestampevents`` says (a replay's recorded time).
         """
         self.channels.observe(headers, time.monotonic())
+        self.contacts.observe(headers, time.time())
         if timestamp is None and self.timestampevents:
             timestamp = time.time()
         data = messages.event(headers, timestamp=timestamp)
@@ -208,6 +217,37 @@ class AmiServer:
             )
         else:
             await self._write(targets, data)
+
+    async def set_contact(
+        self,
+        endpoint: str,
+        status: str = "Reachable",
+        roundtrip_usec: int | None = None,
+    ) -> None:
+        """Register ``endpoint``'s phone (``PJSIP/1001`` or ``1001``) or change how it qualifies.
+
+        Emits what Asterisk 22 emits: for a new registration ``ContactStatus: NonQualified``
+        and then, once qualified, the status; for a changed status one ``ContactStatus``; for a
+        new round-trip time alone nothing (Asterisk only reports status changes).
+        ``roundtrip_usec`` defaults to the lab's 751 us when Reachable, else 0.
+        """
+        check_status(status)
+        rtt = default_roundtrip(status) if roundtrip_usec is None else roundtrip_usec
+        current = self.contacts.get(endpoint)
+        if current is not None and current.status == status:
+            self.contacts.register(endpoint, status=status, roundtrip_usec=rtt, now=time.time())
+            return
+        if current is None:
+            current = self.contacts.fresh(endpoint, now=time.time())
+            if status != "NonQualified":
+                await self.emit(contact_status_event(current, "NonQualified", 0))
+        await self.emit(contact_status_event(current, status, rtt))
+
+    async def remove_contact(self, endpoint: str) -> None:
+        """Unregister ``endpoint``'s phone: ``ContactStatus: Removed``, as Asterisk says it."""
+        current = self.contacts.get(endpoint)
+        if current is not None:
+            await self.emit(contact_status_event(current, "Removed", 0))
 
     async def send_raw(self, data: bytes) -> None:
         """Bytes as they are to every connected session, logged in or not."""

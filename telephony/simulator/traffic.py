@@ -30,6 +30,7 @@ from telephony.simulator.scenarios import (
     load_template,
 )
 from telephony.simulator.server import AmiServer
+from telephony.simulator.staged import StagedCall
 from telephony.simulator.templates import CallTemplate, IdMint, Party, StampedCall, check_endpoint
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,13 @@ class Traffic:
     """Places calls on an ``AmiServer``; see the module docstring for why.
 
     ``calls_per_minute`` is the mean arrival rate in wall-clock time (arrivals are a Poisson
-    process); ``speed`` plays each call faster (2.0 halves every gap) or, at 0, as fast as
-    the clients take the events. ``rng`` decides scenarios, customers, agents and arrivals,
-    so a seed gives the same traffic (identities are fresh on every run regardless).
+    process; 0: no random arrivals, only the calls placed or staged); ``speed`` plays each
+    call faster (2.0 halves every gap) or, at 0, as fast as the clients take the events.
+    ``rng`` decides scenarios, customers, agents and arrivals, so a seed gives the same
+    traffic (identities are fresh on every run regardless).
+
+    The agents' phones are registered on the server (reachable) when the traffic is made,
+    as a centre's phones are before the first call: ``PJSIPShowContacts`` lists them.
     """
 
     def __init__(
@@ -72,8 +77,8 @@ class Traffic:
             check_endpoint(agent)
         if customers is not None and not customers:
             raise ValueError("customers must not be empty (None: the default callers)")
-        if calls_per_minute <= 0:
-            raise ValueError(f"calls_per_minute must be positive, not {calls_per_minute}")
+        if calls_per_minute < 0:
+            raise ValueError(f"calls_per_minute must be 0 or more, not {calls_per_minute}")
         if speed < 0:
             raise ValueError(f"speed must be 0 or more, not {speed}")
         self.server = server
@@ -88,6 +93,10 @@ class Traffic:
         self._mint = IdMint()
         self._templates: dict[str, CallTemplate] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
+        now = time.time()
+        for agent in agents:
+            if agent.startswith("PJSIP/"):
+                server.contacts.register(agent, now=now)
 
     @property
     def in_flight(self) -> int:
@@ -96,7 +105,10 @@ class Traffic:
 
     async def run(self) -> None:
         """Place calls until cancelled. Cancelling stops new arrivals only: calls already
-        going play to their end (``drain`` waits for them, ``close`` cuts them short)."""
+        going play to their end (``drain`` waits for them, ``close`` cuts them short).
+        With ``calls_per_minute`` 0 it places nothing and waits to be cancelled."""
+        if not self.calls_per_minute:
+            await asyncio.get_running_loop().create_future()
         await self._load(*self.mix, ALL_BUSY)
         rate = self.calls_per_minute / 60.0
         while True:
@@ -133,6 +145,34 @@ class Traffic:
         who = customer or self._rng.choice(self.customers)
         task = self._start(self._play_reserved(template, who, chosen))
         return await asyncio.shield(task)
+
+    def stage(
+        self,
+        scenario: str = "answered_customer_hangs_up",
+        *,
+        agent: str,
+        customer: Party | None = None,
+    ) -> StagedCall:
+        """A call of ``scenario`` for ``agent`` that plays only when told: ``ring()``,
+        ``answer()``, ``transfer_to(other)`` for a blind-transfer scenario, ``hang_up()``.
+
+        Reads the scenario's capture here, on the event loop's thread (the stageable ones
+        are small), so that a scenario no agent answers is refused at once.
+        """
+        if scenario not in SCENARIOS or scenario == ORIGINATE:
+            playable = ", ".join(sorted(set(SCENARIOS) - {ORIGINATE}))
+            raise ValueError(f"unknown scenario {scenario!r}; known: {playable}")
+        if scenario not in self._templates:
+            self._templates[scenario] = load_template(scenario, self._captures)
+        return StagedCall(
+            self.server,
+            self.roster,
+            self._templates[scenario],
+            agent=agent,
+            customer=customer or self._rng.choice(self.customers),
+            mint=self._mint,
+            speed=self.speed,
+        )
 
     async def answer_originate(self, action: dict[str, str]) -> None:
         """Play the call an Originate places (suitable as ``AmiServer.on_originate``)."""

@@ -1,0 +1,295 @@
+"""The agent console against the running service, the simulator over TCP and a real database:
+screen pops that are acknowledged or counted as missed, the call-script session, the caller
+panel, transfers that hand the session over, and the shift-start check."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from telephony.simulator.server import AmiServer
+from telephony.simulator.traffic import Traffic
+from tests.service.harness import LiveClient, Service, running_service
+
+pytestmark = pytest.mark.asyncio
+
+CUSTOMER = ("+8613800138000", "张三")
+
+
+@pytest_asyncio.fixture
+async def traffic(pbx: AmiServer) -> AsyncIterator[Traffic]:
+    traffic = Traffic(
+        pbx, agents=("PJSIP/1001", "PJSIP/1002"), rng=random.Random(4), calls_per_minute=0
+    )
+    yield traffic
+    await traffic.close()
+
+
+async def post(service: Service, path: str, username: str, body: dict[str, Any]) -> httpx.Response:
+    token = await service.login(username)
+    return await service.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+async def act(service: Service, call_id: str, **action: Any) -> httpx.Response:
+    body = {"action_id": action.pop("action_id", None) or uuid.uuid4().hex, **action}
+    return await post(service, f"/api/console/calls/{call_id}/actions", "agent1", body)
+
+
+async def ack_pops(client: LiveClient, kind: str) -> dict[str, Any]:
+    message = await client.next(kind)
+    assert message["ack"] is True
+    await client.ws.send(f'{{"type": "ack", "id": {message["id"]}}}')
+    return message
+
+
+async def record_of(service: Service, call_id: str) -> dict[str, Any]:
+    await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)  # type: ignore[union-attr]
+    (item,) = [c for c in await service.calls() if c["call_id"] == call_id]
+    reply = await service.get(f"/api/calls/{item['id']}", "qa")
+    reply.raise_for_status()
+    detail: dict[str, Any] = reply.json()
+    return detail
+
+
+async def test_an_acknowledged_pop_is_delivered_and_not_counted_missed(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        call = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
+        async with service.websocket("agent1") as agent1:
+            await agent1.next("snapshot")
+            await call.ring()
+            ringing = await ack_pops(agent1, "call.ringing")
+            assert ringing["call"]["customer"] == CUSTOMER[0]
+            assert ringing["received_at"] > 0
+            await call.answer()
+            await ack_pops(agent1, "call.answered")
+            await call.hang_up()
+            await agent1.next("call.ended")
+            assert not [m for m in await agent1.quiet(0.5) if m.get("resent")]
+        record = await record_of(service, ringing["call_id"])
+        assert record["pops_missed"] == 0
+        assert "pop_missed" not in [entry["kind"] for entry in record["timeline"]]
+        pops = service.services.pipeline.pops  # type: ignore[union-attr]
+        assert pops.delivered == 2
+        assert pops.latency.total == 2
+
+
+async def test_an_unacknowledged_pop_is_sent_again_then_recorded_as_missed(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx, pop_ack_seconds=0.3, pop_resends=2) as service:
+        await pbx.wait_logged_in()
+        call = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
+        async with service.websocket("agent1") as agent1:
+            await agent1.next("snapshot")
+            await call.ring()
+            first = await agent1.next("call.ringing")
+            again = await agent1.next("call.ringing", limit=3)
+            assert again["id"] == first["id"]
+            assert again["resent"] == 1
+            last = await agent1.next("call.ringing", limit=3)
+            assert last["resent"] == 2
+            extra = [m for m in await agent1.quiet(1.0) if m["type"] == "call.ringing"]
+            assert extra == [], "a pop is re-sent only pop_resends times"
+            await call.answer()
+            await call.hang_up()
+            await agent1.next("call.ended")
+        record = await record_of(service, first["call_id"])
+        assert record["pops_missed"] == 1
+        (missed,) = [e for e in record["timeline"] if e["kind"] == "pop_missed"]
+        assert missed["endpoint"] == "PJSIP/1001"
+        assert missed["detail"]["reason"] == "not acknowledged"
+        metrics = (await service.client.get("/metrics")).text
+        assert "callassist_pops_missed_total 1.0" in metrics
+
+
+async def test_a_pop_for_an_agent_with_no_console_open_is_missed_for_that_reason(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        call = traffic.stage(agent="PJSIP/1002", customer=CUSTOMER)
+        await call.ring()
+        await call.answer()
+        await call.hang_up()
+        assert call.call_id is not None
+        record = await record_of(service, call.call_id)
+        (missed,) = [e for e in record["timeline"] if e["kind"] == "pop_missed"]
+        assert missed["detail"]["reason"] == "no console connected"
+
+
+async def test_the_agent_walks_the_call_script_and_the_call_record_holds_it_all(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx, company_name="Northwind Telecom") as service:
+        await pbx.wait_logged_in()
+        call = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
+        await call.ring()
+        await call.answer()
+        await service.settled(lambda: _answered(service))
+        call_id = call.call_id
+        assert call_id is not None
+
+        pop = (await service.get(f"/api/console/calls/{call_id}", "agent1")).json()
+        assert pop["call"]["status"] == "on_call"
+        assert pop["caller"]["number"] == CUSTOMER[0]
+        session = pop["session"]
+        assert session["step"]["id"] == "greet"
+        assert "Northwind Telecom" in session["step"]["prompt"]
+        assert session["history"][0]["entered_at"] == pytest.approx(
+            pop["call"]["answered_at"], abs=1
+        )
+
+        assert (await act(service, call_id, kind="next")).status_code == 200
+        refused = await act(service, call_id, kind="next")
+        assert refused.status_code == 422
+        assert set(refused.json()["errors"]) >= {"customer_name", "contact", "problem"}
+        assert refused.json()["session"]["step"]["id"] == "collect"
+
+        bad = await act(service, call_id, kind="set", field="contact", value="call me")
+        assert bad.status_code == 200
+        assert bad.json()["errors"]["contact"]
+        values = {"customer_name": "张三", "contact": "+86 138 0013 8000", "problem": "无法上网"}
+        values["product"] = "broadband"
+        moved = await act(service, call_id, kind="next", values=values)
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["session"]["step"]["id"] == "answer"
+
+        # The complaint branch, filed once even though the console sends it twice.
+        await act(service, call_id, kind="branch", branch="complaint")
+        complaint = {"content": "Third outage this week", "category": "network", "severity": "high"}
+        again = uuid.uuid4().hex
+        filed = await act(service, call_id, kind="next", values=complaint, action_id=again)
+        assert [e["kind"] for e in filed.json()["effects"]] == ["complaint"]
+        repeat = await act(service, call_id, kind="next", values=complaint, action_id=again)
+        assert repeat.json()["duplicate"] is True
+        assert repeat.json()["effects"] == []
+        assert repeat.json()["session"]["step"]["id"] == "answer"  # back where it branched
+        await act(service, call_id, kind="note", text="Customer is on the 3rd floor")
+
+        # A reload restores the same step, fields and notes.
+        restored = (await service.get("/api/console", "agent1")).json()["sessions"]
+        assert [s["step"]["id"] for s in restored] == ["answer"]
+        assert restored[0]["fields"]["customer_name"] == "张三"
+        assert restored[0]["notes"] == "Customer is on the 3rd floor"
+
+        await call.hang_up()
+        await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)  # type: ignore[union-attr]
+        await act(service, call_id, kind="hangup")
+        wrapped = await act(service, call_id, kind="wrap_up", disposition="complaint_filed")
+        assert wrapped.json()["session"]["status"] == "done"
+        assert (await service.get("/api/console", "agent1")).json()["sessions"] == []
+
+        record = await record_of(service, call_id)
+        (session_record,) = record["call_script_sessions"]
+        assert session_record["disposition"] == "complaint_filed"
+        assert session_record["fields"]["contact"] == "+86 138 0013 8000"
+        assert session_record["notes"] == "Customer is on the 3rd floor"
+        steps = [s["step"] for s in session_record["steps"]]
+        assert steps[:4] == ["greet", "collect", "answer", "complaint"]
+        assert all(s["left_at"] is not None for s in session_record["steps"])
+        (filed_complaint,) = record["complaints"]
+        assert filed_complaint["severity"] == "high"
+
+        # The next call from the same number pops with what the centre now knows.
+        second = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
+        await second.ring()
+        await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))  # type: ignore[union-attr]
+        caller = (await service.get(f"/api/console/calls/{second.call_id}", "agent1")).json()
+        assert caller["caller"]["name"] == "张三"
+        assert [c["call_id"] for c in caller["caller"]["last_calls"]] == [call_id]
+        assert caller["caller"]["last_calls"][0]["disposition"] == "complaint_filed"
+        assert caller["caller"]["open_complaints"][0]["content"] == "Third outage this week"
+        assert caller["session"] is None  # ringing, not answered yet
+        await second.answer()
+        await second.hang_up()
+
+
+async def test_a_transferred_call_continues_where_the_first_agent_stopped(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        call = traffic.stage("transfer_and_hold", agent="PJSIP/1001", customer=CUSTOMER)
+        await call.ring()
+        await call.answer()
+        await service.settled(lambda: _answered(service))
+        call_id = call.call_id
+        assert call_id is not None
+        await service.get(f"/api/console/calls/{call_id}", "agent1")
+        await act(service, call_id, kind="next")
+        await act(service, call_id, kind="set", field="customer_name", value="张三")
+        await act(service, call_id, kind="note", text="wants billing")
+
+        await call.transfer_to("PJSIP/1002")
+        await service.settled(lambda: _agents(service, call_id) == 2)
+        handed = (await service.get(f"/api/console/calls/{call_id}", "agent2")).json()["session"]
+        assert handed["handed_over_from"] == "PJSIP/1001"
+        assert handed["step"]["id"] == "collect"
+        assert handed["fields"]["customer_name"] == "张三"
+        assert handed["notes"] == "wants billing"
+        assert handed["status"] == "active"
+        await call.hang_up()
+
+
+async def test_the_console_is_the_agents_own(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        call = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
+        await call.ring()
+        await call.answer()
+        await service.settled(lambda: _answered(service))
+        path = f"/api/console/calls/{call.call_id}"
+        assert (await service.get(path, "agent2")).status_code == 404
+        assert (await service.get(path, "qa")).status_code == 403
+        assert (await service.client.get(path)).status_code == 401
+        body = {"action_id": "x1", "kind": "next"}
+        assert (await post(service, path + "/actions", "agent2", body)).status_code == 404
+        bad = await post(service, path + "/actions", "agent1", {"action_id": "x 1", "kind": "go"})
+        assert bad.status_code == 422
+        await call.hang_up()
+
+
+async def test_the_shift_check_tells_the_truth_about_the_phone_and_is_recorded(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        check = (await post(service, "/api/shift-checks", "agent1", {"rtt_ms": 12.5})).json()
+        assert check["ok"] is True
+        assert check["endpoint"]["registered"] is True
+        assert check["endpoint"]["reachable"] is True
+        assert check["link"]["up"] is True
+
+        await pbx.set_contact("PJSIP/1001", "Unreachable")
+        check = (await post(service, "/api/shift-checks", "agent1", {"rtt_ms": 12.5})).json()
+        assert check["ok"] is False
+        assert check["codes"] == ["unreachable"]
+        assert "headset" in check["problems"][0]
+
+        await pbx.remove_contact("PJSIP/1001")
+        check = (await post(service, "/api/shift-checks", "agent1", {"rtt_ms": 900})).json()
+        assert check["codes"] == ["not_registered", "slow"]
+        latest = (await service.get("/api/shift-checks/latest", "agent1")).json()
+        assert latest["id"] == check["id"]
+        assert latest["rtt_ms"] == 900
+
+
+def _answered(service: Service) -> bool:
+    tracker = service.services.pipeline.board.tracker  # type: ignore[union-attr]
+    return any(call.answered for call in tracker.live_calls)
+
+
+def _agents(service: Service, call_id: str) -> int:
+    live = service.services.pipeline.live_call(call_id)  # type: ignore[union-attr]
+    return 0 if live is None else len(live.agents)
