@@ -90,6 +90,11 @@ class DatabaseStatus(BaseModel):
     last_error: str | None
 
 
+class CallScriptsStatus(BaseModel):
+    loaded: list[str] = Field(description="id.language of every call script in use")
+    errors: list[str] = Field(description="refused files: file:line: problem")
+
+
 class ServiceStatus(BaseModel):
     version: str
     uptime_seconds: float
@@ -98,6 +103,7 @@ class ServiceStatus(BaseModel):
     database: DatabaseStatus
     websocket_clients: int
     live_calls: int
+    call_scripts: CallScriptsStatus
 
 
 # -- the agent console -----------------------------------------------------------------------

@@ -7,12 +7,14 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 
+from app.call_scripts.loader import DEFAULTS_DIR
 from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 from tests.service.harness import LiveClient, Service, running_service
@@ -293,3 +295,26 @@ def _answered(service: Service) -> bool:
 def _agents(service: Service, call_id: str) -> int:
     live = service.services.pipeline.live_call(call_id)  # type: ignore[union-attr]
     return 0 if live is None else len(live.agents)
+
+
+async def test_a_broken_call_script_file_is_refused_by_name_and_line_and_the_rest_serve(
+    database_url: str, pbx: AmiServer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "call-scripts"
+    folder.mkdir()
+    shipped = (DEFAULTS_DIR / "general.en.yaml").read_text(encoding="utf-8")
+    (folder / "sales.en.yaml").write_text(
+        shipped.replace("id: general", "id: sales", 1).replace("default: true", "default: false"),
+        encoding="utf-8",
+    )
+    (folder / "broken.en.yaml").write_text(
+        "id: broken\nlanguage: en\ntitle: Broken\ndispositions: [{id: done, label: Done}]\n"
+        "steps:\n  - id: greet\n    title: Hello\n    prompt: Hello\n    kind: greeting\n",
+        encoding="utf-8",
+    )
+    async with running_service(database_url, pbx, scripts_dir=folder) as service:
+        status = (await service.get("/api/status", "supervisor")).json()["call_scripts"]
+        assert {"general.en", "general.zh-CN", "sales.en"} <= set(status["loaded"])
+        (error,) = status["errors"]
+        assert "broken.en.yaml:9:" in error
+        assert "greeting" in error

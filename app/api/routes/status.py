@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from app import __version__
 from app.api.deps import CurrentUser, ServicesDep
-from app.api.schemas import DatabaseStatus, LinkStatus, ServiceStatus
+from app.api.schemas import CallScriptsStatus, DatabaseStatus, LinkStatus, ServiceStatus
 from app.wiring import Services
 
 router = APIRouter(tags=["status"])
@@ -43,4 +43,8 @@ def service_status(user: CurrentUser, services: ServicesDep) -> ServiceStatus:
         database=database_status(services),
         websocket_clients=services.hub.clients,
         live_calls=len(pipeline.board.tracker.live_calls) if pipeline else 0,
+        call_scripts=CallScriptsStatus(
+            loaded=[f"{c.id}.{c.language}" for c in services.catalog.call_scripts],
+            errors=[str(error) for error in services.catalog.errors],
+        ),
     )
