@@ -33,7 +33,8 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser("agent1", Role.AGENT, "Agent One", "PJSIP/1001", "customer service agent"),
-    DemoUser("agent2", Role.AGENT, "Agent Two", "PJSIP/1002", "customer service agent"),
+    # A position is said in the greeting, in the agent's own language.
+    DemoUser("agent2", Role.AGENT, "Agent Two", "PJSIP/1002", "客服专员"),
     DemoUser("qa", Role.QA, "Quinn QA"),
     DemoUser("it", Role.IT, "Ivy IT"),
     DemoUser("supervisor", Role.SUPERVISOR, "Sam Supervisor"),

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     short_abandon_seconds: float = Field(default=5.0, ge=0)
     drop_cluster_size: int = Field(default=3, ge=2)
     drop_cluster_window_seconds: float = Field(default=600.0, gt=0)
-    company_name: str = Field(default="Callassist Demo Co.", min_length=1, max_length=120)
+    company_name: str = Field(default="Callassist Demo", min_length=1, max_length=120)
     pop_ack_seconds: float = Field(default=2.0, gt=0)  # a pop not acknowledged by then is resent
     pop_resends: int = Field(default=3, ge=0)
     frontend_dir: Path = Path(__file__).resolve().parent.parent / "frontend"

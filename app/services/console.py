@@ -384,19 +384,19 @@ def caller(db: Session, number: str | None, call_id: str) -> dict[str, Any]:
         }
     return {
         "number": number,
-        "name": _known_name(db, number),
+        "name": _known_name(db, number, call_id),
         "last_calls": _last_calls(db, number, call_id),
         "open_complaints": _open_complaints(db, number),
         "pending_callbacks": _pending_callbacks(db, number),
     }
 
 
-def _known_name(db: Session, number: str) -> str | None:
-    """The name an agent collected on this number's latest call that has one."""
+def _known_name(db: Session, number: str, call_id: str) -> str | None:
+    """The name an agent collected on this number's latest earlier call that has one."""
     rows = db.exec(
         select(CallScriptSession.state)
         .join(CallRow, col(CallRow.call_id) == col(CallScriptSession.call_id))
-        .where(CallRow.customer == number)
+        .where(CallRow.customer == number, CallRow.call_id != call_id)
         .order_by(col(CallScriptSession.updated_at).desc())
         .limit(20)
     ).all()
