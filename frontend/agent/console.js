@@ -105,6 +105,12 @@ class AgentConsole {
       return;
     }
     if (type === "call_script.updated") {
+      if (this.oncall.moving) {
+        // This tab's own step move, arriving before its reply: showing the new step now
+        // would take a second Enter as meant for it and drop it. The reply brings it.
+        this.oncall.afterMove.push(message);
+        return;
+      }
       applyMessage(this.model, message);
       if (message.session) this.drafts.reconcile(message.session);
       this.render();

@@ -15,6 +15,8 @@ export class OnCallView {
     this.root = root;
     this.controller = controller;
     this.callId = null;
+    this.moving = false;
+    this.afterMove = []; // call_script.updated held back while a step move is in flight
     this.step = new StepView({
       fieldChanged: (name, value) => controller.drafts.setField(this.callId, name, value),
       next: () => this.next(),
@@ -122,6 +124,8 @@ export class OnCallView {
       return reply;
     } finally {
       this.moving = false;
+      const deferred = this.afterMove.splice(0);
+      for (const message of deferred) this.controller.onMessage(message, message.type);
     }
   }
 
@@ -181,7 +185,7 @@ function callbar(model, callId, session, live, consoleCall, now) {
       h("span", { class: "callbar-number", dataset: { test: "call-number" }, text: number }),
       caller.name ? h("span", { class: "callbar-name", text: caller.name }) : null,
       live?.queue ? h("span", { class: "tag", text: t("pop.queue", { queue: live.queue }) }) : null),
-    h("div", { class: "callbar-status" },
+    h("div", { class: "callbar-status", dataset: { test: "call-status" } },
       ended
         ? h("span", { class: "badge badge-ended", text: t("oncall.ended") })
         : onHold

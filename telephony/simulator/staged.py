@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from telephony.simulator.roster import AgentRoster
     from telephony.simulator.server import AmiServer
 
+MUSIC_CLASS = "default"
 RING = "ring"
 ANSWER = "answer"
 TRANSFER = "transfer"
@@ -246,6 +247,45 @@ class StagedCall:
         self._claim([other_agent])
         await self._play(TRANSFER, "transferred")
         self._release([self.agent])
+
+    async def hold(self) -> None:
+        """The talking agent puts the customer on hold, as Asterisk reports it (Hold on the
+        agent's channel, as in transfer_and_hold.ami); ``unhold()`` takes them off."""
+        await self._emit_hold("Hold", MUSIC_CLASS)
+
+    async def unhold(self) -> None:
+        await self._emit_hold("Unhold", None)
+
+    async def _emit_hold(self, event_name: str, music_class: str | None) -> None:
+        if self.state not in {"answered", "transferred"} or self._playing:
+            raise StagedCallError(f"{event_name.lower()}: the call is {self.state}, not talking")
+        channel = self._talking_channel()
+        headers = {
+            "Event": event_name,
+            "Privilege": "call,all",
+            "Channel": channel["Channel"],
+            "ChannelState": "6",
+            "ChannelStateDesc": "Up",
+            "Uniqueid": channel["Uniqueid"],
+            "Linkedid": channel["Linkedid"],
+        }
+        if music_class is not None:
+            headers["MusicClass"] = music_class
+        await self._server.emit(headers)
+
+    def _talking_channel(self) -> dict[str, str]:
+        """The channel of the agent now on the call: the latest one that went Up."""
+        agent = self._agents[-1] if self._agents else self.agent
+        played = self._events[: self.phases[self._done - 1].end]
+        for event in reversed(played):
+            headers = event.headers
+            if (
+                headers.get("Event") == "Newstate"
+                and headers.get("ChannelState") == "6"
+                and headers.get("Channel", "").startswith(f"{agent}-")
+            ):
+                return headers
+        raise StagedCallError(f"no channel of {agent} is up on this call")
 
     async def hang_up(self) -> None:
         """The recorded hang-up and everything after it; the call ends."""

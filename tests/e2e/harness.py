@@ -107,6 +107,12 @@ class Call:
     def answer(self) -> None:
         self.service.thread.run(self.staged.answer())
 
+    def hold(self) -> None:
+        self.service.thread.run(self.staged.hold())
+
+    def unhold(self) -> None:
+        self.service.thread.run(self.staged.unhold())
+
     def transfer_to(self, other_agent: str) -> None:
         self.service.thread.run(self.staged.transfer_to(other_agent))
 
