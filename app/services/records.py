@@ -8,12 +8,13 @@ after a reconnect or a restart, writes nothing new. An ended call is never put b
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, select, update
+from sqlalchemy import Connection, Integer, Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -67,31 +68,36 @@ RecordJob = CallChange | LiveCallsSeen | PopsMissed
 
 
 def store(session: Session, jobs: Sequence[RecordJob]) -> None:
-    """Write a batch of jobs in one transaction, in order."""
+    """Write a batch of jobs in one transaction, in order.
+
+    On the session's connection, in SQL expressions only: the ORM's layer around each
+    statement would cost more than the statement (call records are not ORM objects here).
+    """
+    connection = session.connection()
     for job in jobs:
         if isinstance(job, LiveCallsSeen):
-            _close_unseen(session, job)
+            _close_unseen(connection, job)
         elif isinstance(job, PopsMissed):
-            _store_missed_pops(session, job)
+            _store_missed_pops(connection, job)
         elif isinstance(job.update, CallEnded):
-            _store_ended(session, job.update)
+            _store_ended(connection, job.update)
         else:
-            _store_progress(session, job.update, job.live)
+            _store_progress(connection, job.update, job.live)
     session.commit()
 
 
-def _store_progress(session: Session, change: CallUpdate, live: LiveCall | None) -> None:
+def _store_progress(connection: Connection, change: CallUpdate, live: LiveCall | None) -> None:
     if live is None:
         return
-    call_pk = _upsert_live_call(session, live)
+    call_pk = _upsert_live_call(connection, live)
     if isinstance(change, CallRinging):
-        _add_party(session, call_pk, change.agent, connected=False, position=0)
+        _add_party(connection, call_pk, change.agent, connected=False, position=0)
     elif isinstance(change, CallAnswered):
         position = live.agents.index(change.agent) + 1 if change.agent in live.agents else 0
-        _add_party(session, call_pk, change.agent, connected=True, position=position)
+        _add_party(connection, call_pk, change.agent, connected=True, position=position)
     entry = timeline_entry(change)
     if entry is not None:
-        _add_event(session, call_pk, entry)
+        _add_event(connection, call_pk, entry)
 
 
 def timeline_entry(change: CallUpdate) -> dict[str, Any] | None:
@@ -115,13 +121,13 @@ def timeline_entry(change: CallUpdate) -> dict[str, Any] | None:
     return {"key": key, "kind": kind, "at": change.at, "endpoint": endpoint, "detail": detail}
 
 
-def _store_ended(session: Session, ended: CallEnded) -> None:
+def _store_ended(connection: Connection, ended: CallEnded) -> None:
     record = ended.record
     values = record_values(record)
     values.update(status=ENDED, ended_in_gap=ended.ended_in_gap, updated_at=time.time())
-    call_pk = _upsert(session, CALLS, values, update=values)
+    call_pk = _upsert_call(connection, values, updated=tuple(values))
     for position, agent in enumerate(record.agents, start=1):
-        _add_party(session, call_pk, agent, connected=True, position=position)
+        _add_party(connection, call_pk, agent, connected=True, position=position)
     detail = {
         "outcome": str(record.outcome),
         "ended_by": str(record.ended_by),
@@ -130,12 +136,12 @@ def _store_ended(session: Session, ended: CallEnded) -> None:
         "drop_reason": record.drop_reason,
         "ended_in_gap": ended.ended_in_gap,
     }
-    _add_event(session, call_pk, _ended_entry(record.ended_at, detail))
+    _add_event(connection, call_pk, _ended_entry(record.ended_at, detail))
 
 
-def _store_missed_pops(session: Session, job: PopsMissed) -> None:
+def _store_missed_pops(connection: Connection, job: PopsMissed) -> None:
     """A timeline entry per agent, and the count on the call for filtering and reports."""
-    call_pk = session.scalar(select(CALLS.c.id).where(CALLS.c.call_id == job.call_id))
+    call_pk = connection.scalar(_call_pk_statement(), {"call_id": job.call_id})
     if call_pk is None:
         return
     for missed in job.missed:
@@ -146,16 +152,13 @@ def _store_missed_pops(session: Session, job: PopsMissed) -> None:
             "endpoint": missed.endpoint,
             "detail": {"reason": missed.reason},
         }
-        _add_event(session, call_pk, entry)
-    count = select(func.count()).where(EVENTS.c.call_pk == call_pk, EVENTS.c.kind == "pop_missed")
-    session.execute(
-        update(CALLS).where(CALLS.c.id == call_pk).values(pops_missed=count.scalar_subquery())
-    )
+        _add_event(connection, call_pk, entry)
+    connection.execute(_count_missed_pops_statement(), {"pk": call_pk})
 
 
-def _close_unseen(session: Session, seen: LiveCallsSeen) -> None:
+def _close_unseen(connection: Connection, seen: LiveCallsSeen) -> None:
     """Calls the database still has as live but the PBX no longer has: close them, flagged."""
-    stale = session.execute(
+    stale = connection.execute(
         select(CALLS.c.id, CALLS.c.answered_at).where(
             CALLS.c.status == LIVE, CALLS.c.call_id.not_in(seen.call_ids)
         )
@@ -168,12 +171,12 @@ def _close_unseen(session: Session, seen: LiveCallsSeen) -> None:
             "ended_in_gap": True,
             "drop_reason": GAP_REASON,
         }
-        session.execute(
+        connection.execute(
             update(CALLS)
             .where(CALLS.c.id == call_pk, CALLS.c.status == LIVE)
             .values(status=ENDED, ended_at=seen.at, updated_at=time.time(), **closed)
         )
-        _add_event(session, call_pk, _ended_entry(seen.at, closed))
+        _add_event(connection, call_pk, _ended_entry(seen.at, closed))
 
 
 def _ended_entry(at: float | None, detail: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +190,7 @@ def record_values(record: CallRecord) -> dict[str, Any]:
     return contract
 
 
-def _upsert_live_call(session: Session, live: LiveCall) -> int:
+def _upsert_live_call(connection: Connection, live: LiveCall) -> int:
     values: dict[str, Any] = {
         "call_id": live.call_id,
         "status": LIVE,
@@ -201,56 +204,97 @@ def _upsert_live_call(session: Session, live: LiveCall) -> int:
         "recording": live.recording,
         "updated_at": time.time(),
     }
-    changed = {k: v for k, v in values.items() if k != "call_id"}
-    return _upsert(session, CALLS, values, update=changed, only_if=CALLS.c.status == LIVE)
+    updated = tuple(name for name in values if name != "call_id")
+    return _upsert_call(connection, values, updated=updated, live_only=True)
 
 
-def _upsert(
-    session: Session,
-    table: Table,
+def _upsert_call(
+    connection: Connection,
     values: dict[str, Any],
     *,
-    update: dict[str, Any],
-    only_if: ColumnElement[bool] | None = None,
+    updated: tuple[str, ...],
+    live_only: bool = False,
 ) -> int:
-    """Insert a call row or update it in place; return its primary key."""
-    statement = _insert(session, table).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["call_id"], set_=update, where=only_if
-    )
-    session.execute(statement)
-    call_pk = session.scalar(select(table.c.id).where(table.c.call_id == values["call_id"]))
+    """Insert a call row or update its ``updated`` columns in place; return its primary key.
+
+    The update sets each column to the value the insert proposed (``excluded``): the
+    statement is then the same for every call, built once and cached with its compiled form,
+    and the values are bound at execution (building a statement around each row's values
+    cost more than running it). RETURNING saves a SELECT, except when ``live_only`` kept the
+    row as it was (an ended call is never put back to live): then nothing is returned.
+    """
+    statement = _upsert_statement(_dialect(connection), updated, live_only)
+    call_pk = connection.execute(statement, values).scalar()
+    if call_pk is None:
+        call_pk = connection.scalar(_call_pk_statement(), {"call_id": values["call_id"]})
     if call_pk is None:  # cannot happen: the row was just written in this transaction
         raise LookupError(f"call {values['call_id']} vanished while being stored")
     return int(call_pk)
 
 
 def _add_party(
-    session: Session, call_pk: int, endpoint: str, *, connected: bool, position: int
+    connection: Connection, call_pk: int, endpoint: str, *, connected: bool, position: int
 ) -> None:
-    table = PARTIES
-    statement = _insert(session, table).values(
-        call_pk=call_pk, endpoint=endpoint, connected=connected, position=position
-    )
+    values = {
+        "call_pk": call_pk,
+        "endpoint": endpoint,
+        "connected": connected,
+        "position": position,
+    }
+    connection.execute(_party_statement(_dialect(connection), connected), values)
+
+
+def _add_event(connection: Connection, call_pk: int, entry: dict[str, Any]) -> None:
+    connection.execute(_event_statement(_dialect(connection)), {"call_pk": call_pk, **entry})
+
+
+def _dialect(connection: Connection) -> str:
+    return connection.dialect.name
+
+
+@functools.cache
+def _upsert_statement(dialect: str, updated: tuple[str, ...], live_only: bool) -> Any:
+    """The values' keys, given at execution, make the INSERT's column list."""
+    statement = _insert(dialect, CALLS)
+    return statement.on_conflict_do_update(
+        index_elements=["call_id"],
+        set_={name: statement.excluded[name] for name in updated},
+        where=CALLS.c.status == LIVE if live_only else None,
+    ).returning(CALLS.c.id)
+
+
+@functools.cache
+def _call_pk_statement() -> Any:
+    return select(CALLS.c.id).where(CALLS.c.call_id == bindparam("call_id"))
+
+
+@functools.cache
+def _count_missed_pops_statement() -> Any:
+    pk = bindparam("pk", type_=Integer)
+    count = select(func.count()).where(EVENTS.c.call_pk == pk, EVENTS.c.kind == "pop_missed")
+    return update(CALLS).where(CALLS.c.id == pk).values(pops_missed=count.scalar_subquery())
+
+
+@functools.cache
+def _party_statement(dialect: str, connected: bool) -> Any:
+    """A party that rang is added once; one that talked is marked connected, in position."""
+    statement = _insert(dialect, PARTIES)
     if connected:
-        statement = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=["call_pk", "endpoint"],
-            set_={"connected": True, "position": position},
-            where=and_(table.c.connected.is_(False)),
+            set_={"connected": True, "position": statement.excluded.position},
+            where=and_(PARTIES.c.connected.is_(False)),
         )
-    else:
-        statement = statement.on_conflict_do_nothing(index_elements=["call_pk", "endpoint"])
-    session.execute(statement)
+    return statement.on_conflict_do_nothing(index_elements=["call_pk", "endpoint"])
 
 
-def _add_event(session: Session, call_pk: int, entry: dict[str, Any]) -> None:
-    statement = _insert(session, EVENTS).values(call_pk=call_pk, **entry)
-    session.execute(statement.on_conflict_do_nothing(index_elements=["call_pk", "key"]))
+@functools.cache
+def _event_statement(dialect: str) -> Any:
+    return _insert(dialect, EVENTS).on_conflict_do_nothing(index_elements=["call_pk", "key"])
 
 
-def _insert(session: Session, table: Table) -> Any:
-    """INSERT ... ON CONFLICT in the session's own dialect (SQLite and PostgreSQL share it)."""
-    dialect = session.get_bind().dialect.name
+def _insert(dialect: str, table: Table) -> Any:
+    """INSERT ... ON CONFLICT in the connection's own dialect (SQLite and PostgreSQL share it)."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 

@@ -111,8 +111,12 @@ class Traffic:
             await asyncio.get_running_loop().create_future()
         await self._load(*self.mix, ALL_BUSY)
         rate = self.calls_per_minute / 60.0
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self._rng.expovariate(rate))
+            # Arrivals on absolute times: a late wake-up must not stretch every later gap.
+            due += self._rng.expovariate(rate)
+            await asyncio.sleep(max(0.0, due - loop.time()))
             template, agents = self._choose()
             customer = self._rng.choice(self.customers)
             self._start(self._play_reserved(template, customer, agents))
