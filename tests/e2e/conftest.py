@@ -42,7 +42,7 @@ LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 DESKTOP: ViewportSize = {"width": 1920, "height": 1080}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed before the async tests: its loop must not outlive them
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.fail(

@@ -18,8 +18,8 @@ import pytest_asyncio
 
 from telephony.ami.link import AmiLink, LinkConfig, LinkEvent, LinkStatus
 from telephony.simulator import AmiServer, Traffic
+from tests.integration.event_client import EventClient
 from tests.integration.test_ami_link import until
-from tests.integration.test_traffic import EventClient
 
 pytestmark = pytest.mark.asyncio
 LIST_MESSAGE = (

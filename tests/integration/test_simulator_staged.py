@@ -11,15 +11,14 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 from telephony.calls.model import CallRecord, LiveCall
 from telephony.simulator import AmiServer, Traffic
 from telephony.simulator.staged import StagedCall, StagedCallError
-from tests.integration.test_traffic import EventClient, expectation, feed, stamped_times
+from tests.integration.event_client import EventClient
+from tests.integration.test_traffic import expectation, feed, stamped_times
 
 pytestmark = pytest.mark.asyncio
 CUSTOMER = ("+8613800138000", "张三")
@@ -34,26 +33,6 @@ STAGEABLE = [
     "agent_hangup_fault_cause",
 ]
 HELD = 0.4  # seconds a phase is held, like a person reading the screen
-
-
-@pytest_asyncio.fixture
-async def server() -> AsyncIterator[AmiServer]:
-    ami = AmiServer(timestampevents=True)
-    await ami.start()
-    try:
-        yield ami
-    finally:
-        await ami.close()
-
-
-@pytest_asyncio.fixture
-async def client(server: AmiServer) -> AsyncIterator[EventClient]:
-    reader = EventClient(server)
-    await reader.connect()
-    try:
-        yield reader
-    finally:
-        await reader.close()
 
 
 @pytest.fixture
