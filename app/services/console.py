@@ -282,8 +282,9 @@ def _store(
         _carry_out(db, session, effect, now)
     try:
         db.commit()
-    except IntegrityError:  # the same action, sent twice at once: the other one stored it
-        db.rollback()
+    except IntegrityError:  # the same action, sent twice at once: the other one stored it,
+        db.rollback()  # and the next round finds it applied
+        return False
     return True
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import AgentUser, ServicesDep
-from app.api.schemas import ActionRequest, ActionResult, ConsoleCall, ConsoleOverview
+from app.api.schemas import ActionRequest, ActionResult, ConsoleCall, ConsoleOverview, Effect
 from app.db.tables import User
 from app.pipeline import live_view
 from app.services import console
@@ -69,11 +69,14 @@ async def console_call(
             session = console.find_session(db, call_id, user)
             if facts is None and session is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
-            if facts is not None:
-                session = console.open_session(
-                    db, desk(services), user, facts, language=language, now=time.time()
-                )
-            view = console.session_view(desk(services), user, session) if session else None
+            try:
+                if facts is not None:
+                    session = console.open_session(
+                        db, desk(services), user, facts, language=language, now=time.time()
+                    )
+                view = console.session_view(desk(services), user, session) if session else None
+            except console.ConsoleError as error:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
             customer = facts.customer if facts else None
             return ConsoleCall(
                 call=call or _ended_view(call_id, facts),
@@ -122,7 +125,7 @@ async def act(
     _announce(services, user, call_id, result)
     return ActionResult(
         session=result.session,
-        effects=[effect.contract() for effect in result.effects],  # type: ignore[misc]
+        effects=[Effect.model_validate(effect.contract()) for effect in result.effects],
         errors=result.errors,
         duplicate=result.duplicate,
     )
