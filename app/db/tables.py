@@ -56,6 +56,11 @@ class CallRow(SQLModel, table=True):
     recording: str | None = Field(default=None, max_length=512)
     ended_in_gap: bool = False  # ended while the service was not listening
     pops_missed: int = 0  # agents whose console never acknowledged this call's pop
+    # Kept from the call-script sessions and the scorecard, so that QA's filters are one
+    # indexed query, not joins across three tables on every page.
+    disposition: str | None = Field(default=None, max_length=64, index=True)
+    score: float | None = Field(default=None, index=True)  # latest scorecard total, 0-100
+    search_text: str = ""  # notes and field values, for QA's free-text filter
     updated_at: float
 
 
@@ -103,6 +108,36 @@ class Complaint(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: float
     updated_at: float
+
+
+class ComplaintEvent(SQLModel, table=True):
+    """One change of a complaint: the workflow's history, never rewritten."""
+
+    __tablename__ = "complaint_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaints.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=24)  # received, status, owner, note
+    at: float
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Score(SQLModel, table=True):
+    """One criterion's score on one call by one reviewer. A changed score is a new row; the
+    old one keeps its values and gets ``superseded_at``: the history of a review."""
+
+    __tablename__ = "scores"
+    __table_args__ = (Index("ix_scores_call_current", "call_pk", "superseded_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_pk: int = Field(foreign_key="calls.id", ondelete="CASCADE")
+    criterion: str = Field(max_length=64)
+    value: int
+    comment: str = ""
+    scored_by: int = Field(foreign_key="users.id")
+    scored_at: float
+    superseded_at: float | None = None
 
 
 class Callback(SQLModel, table=True):

@@ -25,7 +25,7 @@ def test_the_migrations_build_the_tables_the_code_uses(database_url: str) -> Non
     assert _differences(database_url) == []
 
 
-def test_the_console_migration_steps_down_and_up_again(database_url: str) -> None:
-    command.downgrade(alembic_config(database_url), "0001")
+def test_the_migrations_step_down_and_up_again(database_url: str) -> None:
+    command.downgrade(alembic_config(database_url), "0001")  # through every migration
     upgrade(database_url)
     assert _differences(database_url) == []
