@@ -54,6 +54,10 @@ def user_from_token(services: Services, session: Session, token: str | None) -> 
     return user
 
 
+def bearer_token(token: Annotated[str | None, Depends(_bearer)]) -> str | None:
+    return token
+
+
 def current_user(
     services: ServicesDep, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
 ) -> User:

@@ -44,6 +44,9 @@ class CallItem(BaseModel):
     recording: str | None
     status: Literal["live", "ended"]
     ended_in_gap: bool
+    pops_missed: int = Field(default=0, description="agents whose console never got the pop")
+    disposition: str | None = None
+    score: float | None = Field(default=None, description="latest scorecard total, 0-100")
 
 
 class CallPage(BaseModel):
@@ -60,12 +63,22 @@ class TimelineEntry(BaseModel):
 
 class CallDetail(CallItem):
     timeline: list[TimelineEntry]
-    pops_missed: int = Field(default=0, description="agents whose console never got the pop")
+    recording_available: bool = Field(default=False, description="the file is on disk")
+    recording_started_at: float | None = Field(
+        default=None, description="where the recording's second 0 is on the call's clock"
+    )
+    callbacks: list[dict[str, Any]] = []
     call_script_sessions: list[dict[str, Any]] = Field(
         default=[], description="per agent: call script, steps with times, fields, notes,"
         " disposition"
     )
     complaints: list[dict[str, Any]] = []
+    adherence: dict[str, Any] = Field(
+        default={}, description='{"checks": [{rule, label, passed, detail}], "passed", "failed"}'
+    )
+    scores: dict[str, Any] = Field(
+        default={}, description='{"criteria", "current", "history", "total"}: the scorecard'
+    )
 
 
 class LinkStatus(BaseModel):

@@ -12,15 +12,42 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlmodel import Session, col
 
-from app.db.tables import CallEvent, CallParty, CallRow, CallScriptSession, Complaint
+from app.db.tables import (
+    Callback,
+    CallEvent,
+    CallParty,
+    CallRow,
+    CallScriptSession,
+    Complaint,
+)
 from telephony.calls.model import CallRecord
 
 # The replay contract's fields (DESIGN.md), in its order, then the record's own.
 CONTRACT_FIELDS = tuple(f.name for f in fields(CallRecord))
-RECORD_FIELDS = ("id", *CONTRACT_FIELDS, "status", "ended_in_gap")
+RECORD_FIELDS = (
+    "id",
+    *CONTRACT_FIELDS,
+    "status",
+    "ended_in_gap",
+    "pops_missed",
+    "disposition",
+    "score",
+)
+# What the list may be sorted by: the columns QA sorts on, each with an index or cheap.
+SORTS = {
+    "started_at": CallRow.started_at,
+    "ended_at": CallRow.ended_at,
+    "talk_seconds": CallRow.talk_seconds,
+    "hold_seconds": CallRow.hold_seconds,
+    "score": CallRow.score,
+    "outcome": CallRow.outcome,
+    "agent": CallRow.agent,
+    "customer": CallRow.customer,
+    "queue": CallRow.queue,
+}
 CSV_BATCH = 2000
 
 
@@ -43,15 +70,23 @@ class CallFilters:
     outcome: str | None = None
     queue: str | None = None
     has_complaint: bool | None = None
+    has_callback: bool | None = None
+    disposition: str | None = None
+    score_min: float | None = None
+    score_max: float | None = None
+    text: str | None = None  # free text over notes and collected fields
+    sort: str = "started_at"
+    descending: bool = True
 
 
 def list_calls(
     session: Session, filters: CallFilters, viewer: Viewer, *, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of calls, newest first, and how many match in all."""
+    """One page of calls in the filters' order, and how many match in all."""
     conditions = _conditions(filters, viewer)
     total = session.scalar(select(func.count()).select_from(CallRow).where(*conditions)) or 0
-    rows = session.scalars(_ordered(select(CallRow).where(*conditions)).limit(limit).offset(offset))
+    query = _ordered(select(CallRow).where(*conditions), filters)
+    rows = session.scalars(query.limit(limit).offset(offset))
     return _with_agents(session, list(rows)), int(total)
 
 
@@ -71,9 +106,10 @@ def get_call(session: Session, call_pk: int, viewer: Viewer) -> dict[str, Any] |
     item["timeline"] = [
         {"kind": e.kind, "at": e.at, "endpoint": e.endpoint, "detail": e.detail} for e in events
     ]
-    item["pops_missed"] = row.pops_missed
+    item["recording_started_at"] = row.answered_at  # the dialplan starts MixMonitor on answer
     item["call_script_sessions"] = _call_script_sessions(session, row.call_id)
-    item["complaints"] = _complaints(session, row.call_id)
+    item["complaints"] = _complaints(session, row.call_id, call_pk)
+    item["callbacks"] = _callbacks(session, call_pk)
     return item
 
 
@@ -102,9 +138,11 @@ def _call_script_sessions(session: Session, call_id: str) -> list[dict[str, Any]
     ]
 
 
-def _complaints(session: Session, call_id: str) -> list[dict[str, Any]]:
+def _complaints(session: Session, call_id: str, call_pk: int) -> list[dict[str, Any]]:
     rows = session.scalars(
-        select(Complaint).where(col(Complaint.call_id) == call_id).order_by(col(Complaint.id))
+        select(Complaint)
+        .where(or_(col(Complaint.call_id) == call_id, col(Complaint.call_pk) == call_pk))
+        .order_by(col(Complaint.id))
     )
     return [
         {
@@ -119,6 +157,30 @@ def _complaints(session: Session, call_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def _callbacks(session: Session, call_pk: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(Callback).where(col(Callback.call_pk) == call_pk).order_by(col(Callback.id))
+    )
+    return [
+        {
+            "id": c.id,
+            "reason": c.reason,
+            "status": c.status,
+            "attempts": c.attempts,
+            "agent": c.agent,
+            "created_at": c.created_at,
+        }
+        for c in rows
+    ]
+
+
+def recording_of(session: Session, call_pk: int, viewer: Viewer) -> str | None:
+    """The call's recording file name, if the viewer may see the call and it has one."""
+    return session.scalars(
+        select(col(CallRow.recording)).where(col(CallRow.id) == call_pk, *_scope(viewer))
+    ).first()
+
+
 def iter_csv(session: Session, filters: CallFilters, viewer: Viewer) -> Iterator[str]:
     """The calls the filters show, as CSV text in pieces; never all rows in memory at once.
 
@@ -128,7 +190,7 @@ def iter_csv(session: Session, filters: CallFilters, viewer: Viewer) -> Iterator
     writer = csv.writer(buffer)
     writer.writerow(RECORD_FIELDS)
     yield "\ufeff" + _drain(buffer)
-    query = _ordered(select(CallRow).where(*_conditions(filters, viewer)))
+    query = _ordered(select(CallRow).where(*_conditions(filters, viewer)), filters)
     result = session.execute(query.execution_options(yield_per=CSV_BATCH))
     for partition in result.scalars().partitions():
         for item in _with_agents(session, list(partition)):
@@ -165,8 +227,24 @@ def _conditions(filters: CallFilters, viewer: Viewer) -> list[ColumnElement[bool
     if filters.agent:
         conditions.append(_has_party(filters.agent, connected_only=True))
     if filters.has_complaint is not None:
-        complaint = exists().where(col(Complaint.call_pk) == col(CallRow.id))
+        complaint = exists().where(
+            or_(
+                col(Complaint.call_pk) == col(CallRow.id),
+                col(Complaint.call_id) == col(CallRow.call_id),
+            )
+        )
         conditions.append(complaint if filters.has_complaint else ~complaint)
+    if filters.has_callback is not None:
+        callback = exists().where(col(Callback.call_pk) == col(CallRow.id))
+        conditions.append(callback if filters.has_callback else ~callback)
+    if filters.disposition:
+        conditions.append(col(CallRow.disposition) == filters.disposition)
+    if filters.score_min is not None:
+        conditions.append(col(CallRow.score) >= filters.score_min)
+    if filters.score_max is not None:
+        conditions.append(col(CallRow.score) <= filters.score_max)
+    if filters.text:
+        conditions.append(col(CallRow.search_text).icontains(filters.text, autoescape=True))
     return conditions
 
 
@@ -187,11 +265,12 @@ def _has_party(endpoint: str, *, connected_only: bool) -> ColumnElement[bool]:
     return condition
 
 
-def _ordered(query: Select[Any]) -> Select[Any]:
-    return query.order_by(
-        col(CallRow.started_at).desc().nulls_last(),
-        col(CallRow.id).desc(),
-    )
+def _ordered(query: Select[Any], filters: CallFilters) -> Select[Any]:
+    """The chosen order, empty values last, then the row id so that pages never overlap."""
+    column = col(SORTS[filters.sort])
+    if filters.descending:
+        return query.order_by(column.desc().nulls_last(), col(CallRow.id).desc())
+    return query.order_by(column.asc().nulls_last(), col(CallRow.id).asc())
 
 
 def _with_agents(session: Session, rows: Sequence[CallRow]) -> list[dict[str, Any]]:

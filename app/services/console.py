@@ -11,7 +11,7 @@ makes a re-sent action (an offline queue, a retry after a timeout) harmless.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,12 +42,14 @@ from app.db.tables import (
     Complaint,
     User,
 )
+from app.services.complaints import file_complaint
 from telephony.calls.model import LiveCall
 
 OPEN_COMPLAINT = ("received", "in_progress")
 PENDING_CALLBACK = ("pending", "in_progress")
 CONCURRENT_RETRIES = 5
 LAST_CALLS = 5
+SEARCH_TEXT_MAX = 20_000
 
 
 class ConsoleError(Exception):
@@ -91,6 +93,7 @@ class Desk:
     catalog: Catalog
     company: str
     today: date
+    complaint_due_hours: Mapping[str, float]  # by severity, from the settings
 
     def context(self, user: User) -> PromptContext:
         return PromptContext(
@@ -229,7 +232,7 @@ def apply_action(
             )
         stored = _store(
             db, session, applied.state, applied.effects, payload=payload, action_id=action_id,
-            at=when, now=now,
+            at=when, now=now, due_hours=desk.complaint_due_hours,
         )
         if stored:
             db.refresh(session)
@@ -251,6 +254,7 @@ def _store(
     action_id: str,
     at: float,
     now: float,
+    due_hours: Mapping[str, float],
 ) -> bool:
     """Write the new state only if nobody else did meanwhile; False: start over."""
     changed = db.execute(
@@ -268,6 +272,7 @@ def _store(
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
         return False
+    _index_for_review(db, session.call_id, state)
     db.add(
         CallScriptAction(
             session_id=_id(session),
@@ -279,7 +284,7 @@ def _store(
         )
     )
     for effect in effects:
-        _carry_out(db, session, effect, now)
+        _carry_out(db, session, effect, now, due_hours)
     try:
         db.commit()
     except IntegrityError:  # the same action, sent twice at once: the other one stored it,
@@ -288,24 +293,40 @@ def _store(
     return True
 
 
-def _carry_out(db: Session, session: CallScriptSession, effect: Effect, now: float) -> None:
+def _index_for_review(db: Session, call_id: str, state: SessionState) -> None:
+    """Copy what QA filters on onto the call row: the disposition, and the notes and field
+    values as one text to search (a call transferred in carries the earlier fields too)."""
+    text = "\n".join([state.notes, *state.fields.values()]).strip()
+    db.execute(
+        update(CallRow)
+        .where(col(CallRow.call_id) == call_id)
+        .values(disposition=state.disposition, search_text=text[:SEARCH_TEXT_MAX])
+    )
+
+
+def _carry_out(
+    db: Session,
+    session: CallScriptSession,
+    effect: Effect,
+    now: float,
+    due_hours: Mapping[str, float],
+) -> None:
     """Effects that are records. A transfer and an emergency are for people: the route
     shows and announces them."""
     call = db.exec(select(CallRow).where(CallRow.call_id == session.call_id)).first()
     customer = call.customer if call is not None else session.state.get("customer")
     if isinstance(effect, RecordComplaint):
-        db.add(
-            Complaint(
-                call_pk=call.id if call is not None else None,
-                call_id=session.call_id,
-                customer=customer,
-                content=effect.content,
-                category=effect.category or "other",
-                severity=effect.severity or "medium",
-                created_by=session.user_id,
-                created_at=now,
-                updated_at=now,
-            )
+        file_complaint(
+            db,
+            call_id=session.call_id,
+            call_pk=call.id if call is not None else None,
+            customer=customer,
+            content=effect.content,
+            category=effect.category or "other",
+            severity=effect.severity or "medium",
+            created_by=session.user_id,
+            now=now,
+            due_hours=due_hours,
         )
     elif isinstance(effect, OfferCallback):
         number = effect.number or customer

@@ -8,13 +8,26 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CurrentUser, ReviewerUser, SessionDep, viewer_of
+from app.api.deps import CurrentUser, ReviewerUser, ServicesDep, SessionDep, viewer_of
 from app.api.schemas import CallDetail, CallPage
+from app.recordings import recording_file
 from app.services.calls import CallFilters, get_call, iter_csv, list_calls
+from app.services.scores import review_of
 
 router = APIRouter(prefix="/api", tags=["calls"])
 
 Outcome = Literal["completed", "abandoned", "missed", "dropped", "failed"]
+Sort = Literal[
+    "started_at",
+    "ended_at",
+    "talk_seconds",
+    "hold_seconds",
+    "score",
+    "outcome",
+    "agent",
+    "customer",
+    "queue",
+]
 # Row ids and offsets fit a 32-bit signed integer on every database we support.
 MAX_INT = 2**31 - 1
 # A number, an endpoint or a queue name never holds a control character (NUL breaks PostgreSQL).
@@ -36,7 +49,21 @@ def _filters(
     outcome: Outcome | None = None,
     queue: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,
     has_complaint: bool | None = None,
+    has_callback: bool | None = None,
+    disposition: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
+    score_min: Annotated[float | None, Query(ge=0, le=100)] = None,
+    score_max: Annotated[float | None, Query(ge=0, le=100)] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, pattern=PRINTABLE, description="text in the notes or fields"),
+    ] = None,
+    sort: Sort = "started_at",
+    order: Literal["asc", "desc"] = "desc",
 ) -> CallFilters:
+    if score_min is not None and score_max is not None and score_min > score_max:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "score_min is above score_max: nothing fits"
+        )
     return CallFilters(
         since=_epoch(since),
         until=_epoch(until),
@@ -45,6 +72,13 @@ def _filters(
         outcome=outcome,
         queue=queue,
         has_complaint=has_complaint,
+        has_callback=has_callback,
+        disposition=disposition,
+        score_min=score_min,
+        score_max=score_max,
+        text=q.strip() or None if q else None,
+        sort=sort,
+        descending=order == "desc",
     )
 
 
@@ -57,7 +91,7 @@ def _epoch(value: float | datetime | None) -> float | None:
 FiltersDep = Annotated[CallFilters, Depends(_filters)]
 
 
-@router.get("/calls", response_model=CallPage, summary="Find calls, newest first")
+@router.get("/calls", response_model=CallPage, summary="Find calls (newest first by default)")
 def calls(
     user: CurrentUser,
     session: SessionDep,
@@ -80,9 +114,16 @@ def calls_csv(user: ReviewerUser, session: SessionDep, filters: FiltersDep) -> S
 
 @router.get("/calls/{call_pk}", response_model=CallDetail, summary="One call with its timeline")
 def call(
-    call_pk: Annotated[int, Path(ge=1, le=MAX_INT)], user: CurrentUser, session: SessionDep
+    call_pk: Annotated[int, Path(ge=1, le=MAX_INT)],
+    user: CurrentUser,
+    session: SessionDep,
+    services: ServicesDep,
 ) -> dict[str, Any]:
     found = get_call(session, call_pk, viewer_of(user))
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_pk} that you may see")
-    return found
+    folder = services.settings.recordings_dir
+    found["recording_available"] = recording_file(folder, found["recording"]) is not None
+    return review_of(
+        session, found, services.catalog, services.scorecard, services.adherence_rules
+    )

@@ -1,0 +1,215 @@
+"""QA finds calls: every filter, sorting, paging, the CSV of exactly the same rows, and the
+recording streamed with range requests. The records are written straight to the database
+(the recorder has its own tests); what is under test is what QA gets back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import wave
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.db.engine import Database
+from app.db.tables import Callback, CallParty, CallRow, Complaint
+from telephony.simulator.server import AmiServer
+from tests.service.harness import Service, running_service
+
+pytestmark = pytest.mark.asyncio
+
+T0 = 1_790_000_000.0
+CALLS: tuple[dict[str, Any], ...] = (
+    # call_id, agent, customer, queue, outcome, started (hours after T0), disposition, score,
+    # search text, talk seconds
+    dict(call_id="c1", agent="PJSIP/1001", customer="+861", queue="support", outcome="completed",
+         hours=1, disposition="resolved", score=92.5, text="Router reset fixed it", talk=300),
+    dict(call_id="c2", agent="PJSIP/1002", customer="+862", queue="support", outcome="dropped",
+         hours=2, disposition="callback", score=40.0, text="line went dead 100% sure", talk=45),
+    dict(call_id="c3", agent="PJSIP/1001", customer="+861", queue="sales", outcome="completed",
+         hours=3, disposition="complaint_filed", score=None, text="投诉 网络很慢", talk=120),
+    dict(call_id="c4", agent=None, customer="+863", queue="support", outcome="abandoned",
+         hours=4, disposition=None, score=None, text="", talk=None),
+    dict(call_id="c5", agent="PJSIP/1002", customer="+864", queue=None, outcome="completed",
+         hours=5, disposition="resolved", score=75.0, text="wants a new plan", talk=600),
+)
+
+
+def seed(url: str, recordings: Path) -> dict[str, int]:
+    """The calls above, with parties, a complaint on c3, a callback on c2, c1's recording."""
+    database = Database(url)
+    ids: dict[str, int] = {}
+    with database.session() as db:
+        for spec in CALLS:
+            started = T0 + spec["hours"] * 3600
+            row = CallRow(
+                call_id=spec["call_id"], status="ended", direction="inbound",
+                customer=spec["customer"], agent=spec["agent"], queue=spec["queue"],
+                started_at=started, answered_at=started + 5 if spec["agent"] else None,
+                ended_at=started + 5 + (spec["talk"] or 0), talk_seconds=spec["talk"],
+                hold_seconds=0.0, outcome=spec["outcome"], ended_by="customer",
+                disposition=spec["disposition"], score=spec["score"], search_text=spec["text"],
+                recording=f"/var/spool/asterisk/monitor/{spec['call_id']}.wav",
+                updated_at=started,
+            )
+            db.add(row)
+            db.flush()
+            assert row.id is not None
+            ids[spec["call_id"]] = row.id
+            if spec["agent"]:
+                party = CallParty(call_pk=row.id, endpoint=spec["agent"], connected=True)
+                db.add(party)
+        db.add(Complaint(call_pk=None, call_id="c3", customer="+861", content="slow",
+                         category="network", severity="high", created_at=T0, updated_at=T0))
+        db.add(Callback(call_pk=ids["c2"], customer="+862", reason="dropped", created_at=T0,
+                        updated_at=T0))
+        db.commit()
+    database.dispose()
+    with wave.open(str(recordings / "c1.wav"), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\x00\x01" * 8000)  # one second
+    return ids
+
+
+async def found(service: Service, **params: Any) -> list[str]:
+    reply = await service.get("/api/calls", "qa", **params)
+    assert reply.status_code == 200, reply.text
+    return [item["call_id"] for item in reply.json()["items"]]
+
+
+@pytest.fixture
+def recordings(tmp_path: Path) -> Path:
+    folder = tmp_path / "monitor"
+    folder.mkdir()
+    return folder
+
+
+async def test_every_filter_finds_exactly_its_calls(
+    database_url: str, pbx: AmiServer, recordings: Path
+) -> None:
+    seed(database_url, recordings)
+    async with running_service(database_url, pbx, recordings_dir=recordings) as service:
+        assert await found(service) == ["c5", "c4", "c3", "c2", "c1"]
+        assert await found(service, since=T0 + 2 * 3600, until=T0 + 4 * 3600) == ["c3", "c2"]
+        assert await found(service, agent="PJSIP/1001") == ["c3", "c1"]
+        assert await found(service, customer="+861") == ["c3", "c1"]
+        assert await found(service, queue="support") == ["c4", "c2", "c1"]
+        assert await found(service, outcome="dropped") == ["c2"]
+        assert await found(service, has_callback="true") == ["c2"]
+        assert await found(service, has_complaint="true") == ["c3"]
+        assert await found(service, has_complaint="false") == ["c5", "c4", "c2", "c1"]
+        assert await found(service, disposition="resolved") == ["c5", "c1"]
+        assert await found(service, score_min=70) == ["c5", "c1"]
+        assert await found(service, score_min=50, score_max=80) == ["c5"]
+        assert await found(service, q="ROUTER") == ["c1"]
+        assert await found(service, q="网络") == ["c3"]
+        assert await found(service, q="100%") == ["c2"]  # a % is a character, not a wildcard
+        assert await found(service, q="%") == ["c2"]
+        assert await found(service, queue="support", outcome="completed") == ["c1"]
+        refused = await service.get("/api/calls", "qa", score_min=80, score_max=20)
+        assert refused.status_code == 422
+
+
+async def test_sorting_and_paging_walk_every_call_once(
+    database_url: str, pbx: AmiServer, recordings: Path
+) -> None:
+    seed(database_url, recordings)
+    async with running_service(database_url, pbx, recordings_dir=recordings) as service:
+        assert await found(service, sort="talk_seconds", order="desc") == [
+            "c5", "c1", "c3", "c2", "c4"  # no talk time: last, whichever the order
+        ]
+        assert await found(service, sort="talk_seconds", order="asc") == [
+            "c2", "c3", "c1", "c5", "c4"
+        ]
+        assert await found(service, sort="score", order="desc") == ["c1", "c5", "c2", "c4", "c3"]
+        pages = [await found(service, sort="customer", order="asc", limit=2, offset=o)
+                 for o in (0, 2, 4)]
+        # Equal customers (c1, c3) stay in row order: no call is on two pages or on none.
+        assert [c for page in pages for c in page] == ["c1", "c3", "c2", "c4", "c5"]
+        reply = await service.get("/api/calls", "qa", limit=2)
+        assert reply.json()["total"] == 5
+        assert (await service.get("/api/calls", "qa", sort="password")).status_code == 422
+
+
+async def test_the_csv_holds_exactly_what_the_filters_show(
+    database_url: str, pbx: AmiServer, recordings: Path
+) -> None:
+    seed(database_url, recordings)
+    async with running_service(database_url, pbx, recordings_dir=recordings) as service:
+        params = {"queue": "support", "sort": "started_at", "order": "asc"}
+        shown = await found(service, **params)
+        reply = await service.get("/api/calls.csv", "qa", **params)
+        assert reply.content.startswith("\ufeff".encode())
+        rows = list(csv.DictReader(io.StringIO(reply.content.decode("utf-8-sig"))))
+        assert [row["call_id"] for row in rows] == shown == ["c1", "c2", "c4"]
+        assert rows[0]["disposition"] == "resolved"
+        assert rows[0]["score"] == "92.5"
+        assert (await service.get("/api/calls.csv", "agent1")).status_code == 403
+
+
+async def get_recording(
+    service: Service, call_pk: int, username: str = "qa", **headers: str
+) -> httpx.Response:
+    token = await service.login(username)
+    return await service.client.get(
+        f"/api/calls/{call_pk}/recording", params={"token": token}, headers=headers
+    )
+
+
+async def test_the_recording_streams_in_ranges_to_those_who_may_hear_it(
+    database_url: str, pbx: AmiServer, recordings: Path
+) -> None:
+    ids = seed(database_url, recordings)
+    size = (recordings / "c1.wav").stat().st_size
+    async with running_service(database_url, pbx, recordings_dir=recordings) as service:
+        whole = await get_recording(service, ids["c1"])
+        assert whole.status_code == 200
+        assert whole.headers["content-type"] == "audio/wav"
+        assert whole.headers["accept-ranges"] == "bytes"
+        assert len(whole.content) == size
+
+        part = await get_recording(service, ids["c1"], Range="bytes=100-199")
+        assert part.status_code == 206
+        assert part.headers["content-range"] == f"bytes 100-199/{size}"
+        assert part.content == whole.content[100:200]
+        tail = await get_recording(service, ids["c1"], Range="bytes=-10")
+        assert tail.content == whole.content[-10:]
+        assert (await get_recording(service, ids["c1"], Range=f"bytes={size}-")).status_code == 416
+
+        detail = (await service.get(f"/api/calls/{ids['c1']}", "qa")).json()
+        assert detail["recording_available"] is True
+        missing = await get_recording(service, ids["c2"])
+        assert missing.status_code == 404
+        assert "c2.wav is missing" in missing.json()["detail"]
+        assert (await service.get(f"/api/calls/{ids['c2']}", "qa")).json()[
+            "recording_available"
+        ] is False
+
+        # agent1 talked on c1; agent2 did not: to them the call does not exist.
+        assert (await get_recording(service, ids["c1"], "agent1")).status_code == 200
+        assert (await get_recording(service, ids["c1"], "agent2")).status_code == 404
+        anonymous = await service.client.get(f"/api/calls/{ids['c1']}/recording")
+        assert anonymous.status_code == 401
+
+
+async def test_a_recording_name_cannot_reach_outside_the_recordings_folder(
+    database_url: str, pbx: AmiServer, recordings: Path, tmp_path: Path
+) -> None:
+    ids = seed(database_url, recordings)
+    (tmp_path / "secret.wav").write_bytes(b"RIFF not yours")
+    database = Database(database_url)
+    with database.session() as db:
+        row = db.get(CallRow, ids["c2"])
+        assert row is not None
+        row.recording = "../secret.wav"
+        db.add(row)
+        db.commit()
+    database.dispose()
+    async with running_service(database_url, pbx, recordings_dir=recordings) as service:
+        reply = await get_recording(service, ids["c2"])
+        assert reply.status_code == 404
+        assert b"not yours" not in reply.content
