@@ -9,7 +9,17 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import ws
-from app.api.routes import auth, calls, console, health, shift_checks, status
+from app.api.routes import (
+    auth,
+    calls,
+    complaints,
+    console,
+    health,
+    recordings,
+    scores,
+    shift_checks,
+    status,
+)
 from app.settings import Settings
 from app.wiring import lifespan
 
@@ -24,7 +34,9 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    routers = (auth, calls, console, shift_checks, status, health, ws)
+    routers = (
+        auth, calls, recordings, complaints, scores, console, shift_checks, status, health, ws
+    )
     for module in routers:
         app.include_router(module.router)
 

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     frontend_dir: Path = Path(__file__).resolve().parent.parent / "frontend"
     demo: bool = False  # set by `callassist demo`: the built-in simulator is the PBX
     demo_calls_per_minute: float = Field(default=6.0, ge=0)  # 0: calls only when a test places them
+    # How long a complaint may take to be resolved, by its severity.
+    complaint_due_hours_critical: float = Field(default=4.0, gt=0)
+    complaint_due_hours_high: float = Field(default=24.0, gt=0)
+    complaint_due_hours_medium: float = Field(default=72.0, gt=0)
+    complaint_due_hours_low: float = Field(default=168.0, gt=0)
+    # QA review: the scorecard (None: the shipped app/scorecards/default.yaml) and the
+    # adherence rules a call is checked against.
+    scorecard_file: Path | None = None
+    adherence_greeting_seconds: float = Field(default=15.0, ge=0)
+    adherence_max_hold_seconds: float = Field(default=120.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -87,6 +97,16 @@ class Settings(BaseSettings):
     @property
     def watch_rules(self) -> WatchRules:
         return WatchRules(self.drop_cluster_size, self.drop_cluster_window_seconds)
+
+    @property
+    def complaint_due_hours(self) -> dict[str, float]:
+        """Hours to resolve a complaint, by severity."""
+        return {
+            "critical": self.complaint_due_hours_critical,
+            "high": self.complaint_due_hours_high,
+            "medium": self.complaint_due_hours_medium,
+            "low": self.complaint_due_hours_low,
+        }
 
     def link_config(self) -> LinkConfig | None:
         """The AMI link's settings; None when no PBX is configured."""

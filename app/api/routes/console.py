@@ -33,7 +33,12 @@ NOT_YOUR_CALL = "this call is not ringing or talking at your phone"
 
 
 def desk(services: Services) -> console.Desk:
-    return console.Desk(services.catalog, services.settings.company_name, date.today())
+    return console.Desk(
+        services.catalog,
+        services.settings.company_name,
+        date.today(),
+        services.settings.complaint_due_hours,
+    )
 
 
 @router.get("", response_model=ConsoleOverview, summary="What a reload restores")
