@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.adherence import AdherenceRules
 from app.call_scripts.loader import Catalog, load_catalog
 from app.db.engine import Database
 from app.db.writer import RecordWriter
@@ -20,6 +21,7 @@ from app.demo import DemoPbx
 from app.hub import Hub
 from app.pipeline import Pipeline
 from app.pops import PopLedger
+from app.scorecards.loader import Scorecard, ScorecardError, load_scorecard
 from app.settings import Settings
 from app.tokens import TokenSigner
 from telephony.ami.link import AmiLink, LinkConfig
@@ -44,6 +46,8 @@ class Services:
     started_at: float = field(default_factory=time.time)
     writer_task: asyncio.Task[None] | None = None
     feeders: list[asyncio.Task[Any]] = field(default_factory=list)  # pipeline, demo traffic
+    scorecard: Scorecard = field(default_factory=lambda: load_scorecard(None))
+    adherence_rules: AdherenceRules = field(default_factory=AdherenceRules)
 
     async def stop(self) -> None:
         """Stop taking events, store what was taken, then close the link and the database."""
@@ -95,6 +99,10 @@ async def start_services(settings: Settings) -> Services:
         link,
         load_catalog([settings.scripts_dir] if settings.scripts_dir else []),
         demo_pbx,
+        scorecard=_scorecard(settings),
+        adherence_rules=AdherenceRules(
+            settings.adherence_greeting_seconds, settings.adherence_max_hold_seconds
+        ),
     )
     for error in services.catalog.errors:
         log.error("call script refused: %s", error)
@@ -108,6 +116,16 @@ async def start_services(settings: Settings) -> Services:
     if demo_pbx is not None:
         services.feeders.append(asyncio.create_task(demo_pbx.run_traffic(), name="demo-traffic"))
     return services
+
+
+def _scorecard(settings: Settings) -> Scorecard:
+    """The operator's scorecard; a file that cannot be used is refused (logged) and the
+    shipped one serves, as with call scripts: reviewers can still work."""
+    try:
+        return load_scorecard(settings.scorecard_file)
+    except ScorecardError as error:
+        log.error("scorecard refused, the shipped one is used: %s", error)
+        return load_scorecard(None)
 
 
 async def _resend_pops(pipeline: Pipeline, every: float = 0.25) -> None:

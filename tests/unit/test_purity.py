@@ -21,6 +21,7 @@ PURE_MODULES = sorted(
         ROOT / "telephony" / "switchboard.py",
         ROOT / "app" / "call_scripts" / "model.py",
         ROOT / "app" / "call_scripts" / "engine.py",
+        ROOT / "app" / "adherence.py",
     ]
 )
 PURE_PACKAGES = (
@@ -29,6 +30,7 @@ PURE_PACKAGES = (
     "telephony.switchboard",
     "app.call_scripts.model",
     "app.call_scripts.engine",
+    "app.adherence",
 )
 CLOCKS_AND_IO = frozenset(
     {
@@ -106,6 +108,7 @@ def test_the_pure_modules_are_all_found() -> None:
         "telephony/switchboard.py",
         "app/call_scripts/model.py",
         "app/call_scripts/engine.py",
+        "app/adherence.py",
     } <= names
 
 

@@ -1,0 +1,1 @@
+"""Scorecards: the criteria QA scores a call on, from YAML (loader.py, default.yaml)."""
