@@ -187,7 +187,22 @@ def review_of(
         step_kinds=step_kinds_of(call_scripts),
     )
     item["scores"] = scores_of(db, int(item["id"]), scorecard)
+    for session in item.get("call_script_sessions") or []:
+        _name_things(session, catalog)
     return item
+
+
+def _name_things(session: dict[str, Any], catalog: Catalog) -> None:
+    """Step titles and field labels in the call script's own words, for the reviewer."""
+    call_script = catalog.get(str(session.get("call_script")), session.get("language"))
+    if call_script is None:
+        return
+    session["call_script_title"] = call_script.title
+    session["field_labels"] = {spec.name: spec.label for spec in call_script.all_fields()}
+    for visit in session.get("steps") or []:
+        step = call_script.step(str(visit.get("step")))
+        if step is not None:
+            visit["title"] = step.title
 
 
 def _call_scripts_of(sessions: Sequence[Mapping[str, Any]], catalog: Catalog) -> list[CallScript]:

@@ -503,6 +503,17 @@ export function onLanguageChange(fn) {
   return () => listeners.delete(fn);
 }
 
+/**
+ * More strings for one page (the QA page keeps its own in /qa/strings.js): added to the
+ * language's table; a key that exists already keeps its text, so a page cannot change
+ * what another page says.
+ */
+export function addStrings(lang, strings) {
+  const table = STRINGS[lang];
+  if (!table) return;
+  for (const [key, text] of Object.entries(strings)) if (!(key in table)) table[key] = text;
+}
+
 /** t("shift.ms", {ms: 12}); an unknown key gives `fallback` (or the key itself). */
 export function t(key, params = {}, fallback) {
   const text = STRINGS[current][key] ?? en[key] ?? fallback ?? key;

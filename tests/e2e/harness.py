@@ -186,7 +186,9 @@ class DemoService:
             time.sleep(0.2)
 
 
-def start_demo(directory: Path) -> DemoService:
+def start_demo(directory: Path, **settings_overrides: Any) -> DemoService:
+    """The demo service on a fresh database in ``directory``; ``settings_overrides`` are
+    further Settings (the QA test points ``recordings_dir`` at a folder of its own)."""
     database_url = f"sqlite:///{directory}/e2e.db"
     passwords = prepare_database(database_url)
     settings = Settings(
@@ -194,6 +196,7 @@ def start_demo(directory: Path) -> DemoService:
         database_url=database_url,
         trunks=DEMO_TRUNKS,
         demo_calls_per_minute=0,
+        **settings_overrides,
     )
     app = create_app(settings)
     port = free_port()

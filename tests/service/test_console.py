@@ -195,6 +195,8 @@ async def test_the_agent_walks_the_call_script_and_the_call_record_holds_it_all(
         assert session_record["disposition"] == "complaint_filed"
         assert session_record["fields"]["contact"] == "+86 138 0013 8000"
         assert session_record["notes"] == "Customer is on the 3rd floor"
+        assert session_record["steps"][0]["title"] == "Greeting"  # in the call script's words
+        assert session_record["field_labels"]["contact"] == "Contact number"
         steps = [s["step"] for s in session_record["steps"]]
         assert steps[:4] == ["greet", "collect", "answer", "complaint"]
         assert all(s["left_at"] is not None for s in session_record["steps"])
