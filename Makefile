@@ -19,6 +19,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/screenpop.py
+	$(BIN)/python bench/qa_queries.py
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "callassist needs Python 3.11 or newer")'

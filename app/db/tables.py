@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Table, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 
 class User(SQLModel, table=True):
@@ -61,7 +61,23 @@ class CallRow(SQLModel, table=True):
     disposition: str | None = Field(default=None, max_length=64, index=True)
     score: float | None = Field(default=None, index=True)  # latest scorecard total, 0-100
     search_text: str = ""  # notes and field values, for QA's free-text filter
+    connected_agents: str = ""  # "PJSIP/1001;PJSIP/1002": the parties, for the CSV export
     updated_at: float
+
+
+# QA's list in its own order, descending with empty values last (migration 0004; on SQLite,
+# where a descending index puts NULLs last anyway, it is spelled without NULLS LAST). Declared
+# after the class because the ordering needs the columns themselves.
+Index(
+    "ix_calls_started_at_desc",
+    col(CallRow.started_at).desc().nulls_last(),
+    col(CallRow.id).desc(),
+)
+Index(
+    "ix_calls_talk_seconds_desc",
+    col(CallRow.talk_seconds).desc().nulls_last(),
+    col(CallRow.id).desc(),
+)
 
 
 class CallParty(SQLModel, table=True):

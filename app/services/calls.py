@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, or_, select
 from sqlmodel import Session, col
 
 from app.db.tables import (
@@ -190,12 +190,16 @@ def iter_csv(session: Session, filters: CallFilters, viewer: Viewer) -> Iterator
     writer = csv.writer(buffer)
     writer.writerow(RECORD_FIELDS)
     yield "\ufeff" + _drain(buffer)
-    query = _ordered(select(CallRow).where(*_conditions(filters, viewer)), filters)
-    result = session.execute(query.execution_options(yield_per=CSV_BATCH))
-    for partition in result.scalars().partitions():
-        for item in _with_agents(session, list(partition)):
-            item["agents"] = ";".join(item["agents"])
-            writer.writerow([_csv_cell(item[name]) for name in RECORD_FIELDS])
+    # Plain rows through the connection, not CallRow objects through the ORM: building
+    # 100,000 objects halved the export's pace. The agents come with the row.
+    names = [("connected_agents" if name == "agents" else name) for name in RECORD_FIELDS]
+    query = select(*[col(getattr(CallRow, name)) for name in names])
+    query = _ordered(query.where(*_conditions(filters, viewer)), filters)
+    connection = session.connection()
+    result = connection.execution_options(yield_per=CSV_BATCH).execute(query)
+    flags = [at for at, name in enumerate(names) if name == "ended_in_gap"]  # the booleans
+    for partition in result.partitions():
+        writer.writerows(_csv_row(row, flags) for row in partition)
         yield _drain(buffer)
 
 
@@ -206,10 +210,13 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else value
+def _csv_row(row: Sequence[Any], flags: list[int]) -> list[Any]:
+    """A row's cells as the CSV shows them: booleans as true/false; the csv module writes
+    NULL (None) as an empty cell itself."""
+    cells = list(row)
+    for at in flags:
+        cells[at] = "true" if cells[at] else "false"
+    return cells
 
 
 def _conditions(filters: CallFilters, viewer: Viewer) -> list[ColumnElement[bool]]:
@@ -227,15 +234,14 @@ def _conditions(filters: CallFilters, viewer: Viewer) -> list[ColumnElement[bool
     if filters.agent:
         conditions.append(_has_party(filters.agent, connected_only=True))
     if filters.has_complaint is not None:
-        complaint = exists().where(
-            or_(
-                col(Complaint.call_pk) == col(CallRow.id),
-                col(Complaint.call_id) == col(CallRow.call_id),
-            )
+        # IN over two non-null sets, not EXISTS(... OR ...): that was one probe per call row.
+        complaint = or_(
+            col(CallRow.id).in_(_not_null(col(Complaint.call_pk))),
+            col(CallRow.call_id).in_(_not_null(col(Complaint.call_id))),
         )
         conditions.append(complaint if filters.has_complaint else ~complaint)
     if filters.has_callback is not None:
-        callback = exists().where(col(Callback.call_pk) == col(CallRow.id))
+        callback = col(CallRow.id).in_(_not_null(col(Callback.call_pk)))
         conditions.append(callback if filters.has_callback else ~callback)
     if filters.disposition:
         conditions.append(col(CallRow.disposition) == filters.disposition)
@@ -244,7 +250,10 @@ def _conditions(filters: CallFilters, viewer: Viewer) -> list[ColumnElement[bool
     if filters.score_max is not None:
         conditions.append(col(CallRow.score) <= filters.score_max)
     if filters.text:
-        conditions.append(col(CallRow.search_text).icontains(filters.text, autoescape=True))
+        # search_text is stored lower-cased (app.services.console): a plain LIKE then finds
+        # any case, and PostgreSQL skips ILIKE's per-row lowering of 100,000 texts.
+        needle = filters.text.lower()
+        conditions.append(col(CallRow.search_text).contains(needle, autoescape=True))
     return conditions
 
 
@@ -257,12 +266,18 @@ def _scope(viewer: Viewer) -> list[ColumnElement[bool]]:
 
 
 def _has_party(endpoint: str, *, connected_only: bool) -> ColumnElement[bool]:
-    condition = exists().where(
-        col(CallParty.call_pk) == col(CallRow.id), col(CallParty.endpoint) == endpoint
-    )
+    """IN, not a correlated EXISTS: SQLite then reads the endpoint's few calls instead of
+    probing call_parties once for every call row."""
+    parties = select(col(CallParty.call_pk)).where(col(CallParty.endpoint) == endpoint)
     if connected_only:
-        condition = condition.where(col(CallParty.connected).is_(True))
-    return condition
+        parties = parties.where(col(CallParty.connected).is_(True))
+    return col(CallRow.id).in_(parties)
+
+
+def _not_null(column: Any) -> Select[Any]:
+    """The column's values without NULL, so that NOT IN means "none of them" (a NULL in
+    the set would make NOT IN match nothing)."""
+    return select(column).where(column.is_not(None))
 
 
 def _ordered(query: Select[Any], filters: CallFilters) -> Select[Any]:
@@ -275,16 +290,28 @@ def _ordered(query: Select[Any], filters: CallFilters) -> Select[Any]:
 
 def _with_agents(session: Session, rows: Sequence[CallRow]) -> list[dict[str, Any]]:
     """Rows as API items, each with its connected agents in order."""
-    agents: dict[int, list[str]] = {row.id: [] for row in rows if row.id is not None}
-    if agents:
-        parties = session.execute(
+    agents = _agents_of(session, [row.id for row in rows if row.id is not None])
+    return [_item(row, agents.get(row.id or 0, [])) for row in rows]
+
+
+def _agents_of(session: Session, call_pks: list[int]) -> dict[int, list[str]]:
+    """The connected agents of these calls, in order of connection."""
+    agents: dict[int, list[str]] = {}
+    if call_pks:
+        parties = session.connection().execute(
             select(col(CallParty.call_pk), col(CallParty.endpoint))
-            .where(col(CallParty.call_pk).in_(list(agents)), col(CallParty.connected).is_(True))
+            .where(col(CallParty.call_pk).in_(_ids(call_pks)), col(CallParty.connected).is_(True))
             .order_by(col(CallParty.call_pk), col(CallParty.position))
         )
         for call_pk, endpoint in parties:
-            agents[call_pk].append(endpoint)
-    return [_item(row, agents.get(row.id or 0, [])) for row in rows]
+            agents.setdefault(call_pk, []).append(endpoint)
+    return agents
+
+
+def _ids(call_pks: list[int]) -> BindParameter[list[int]]:
+    """Row ids written into the SQL as numbers: 2,000 bound parameters per CSV batch cost
+    more to render and send than the rows they fetch."""
+    return bindparam("call_pks", call_pks, expanding=True, literal_execute=True)
 
 
 def _item(row: CallRow, agents: list[str]) -> dict[str, Any]:

@@ -295,8 +295,9 @@ def _store(
 
 def _index_for_review(db: Session, call_id: str, state: SessionState) -> None:
     """Copy what QA filters on onto the call row: the disposition, and the notes and field
-    values as one text to search (a call transferred in carries the earlier fields too)."""
-    text = "\n".join([state.notes, *state.fields.values()]).strip()
+    values as one lower-cased text to search (a call transferred in carries the earlier
+    fields too)."""
+    text = "\n".join([state.notes, *state.fields.values()]).strip().lower()
     db.execute(
         update(CallRow)
         .where(col(CallRow.call_id) == call_id)

@@ -186,7 +186,8 @@ def _ended_entry(at: float | None, detail: dict[str, Any]) -> dict[str, Any]:
 def record_values(record: CallRecord) -> dict[str, Any]:
     """The call row's columns from a finished call's record."""
     contract = record.contract()
-    contract.pop("agents")
+    del contract["agents"]  # rows in call_parties; joined here too, for the CSV export
+    contract["connected_agents"] = ";".join(record.agents)
     return contract
 
 
@@ -200,6 +201,7 @@ def _upsert_live_call(connection: Connection, live: LiveCall) -> int:
         "started_at": live.started_at,
         "answered_at": live.answered_at,
         "agent": live.agents[0] if live.agents else None,
+        "connected_agents": ";".join(live.agents),
         "transfers": live.transfers,
         "recording": live.recording,
         "updated_at": time.time(),

@@ -4,6 +4,8 @@ panel, transfers that hand the session over, and the shift-start check."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -191,6 +193,11 @@ async def test_the_agent_walks_the_call_script_and_the_call_record_holds_it_all(
         assert (await service.get("/api/console", "agent1")).json()["sessions"] == []
 
         record = await record_of(service, call_id)
+        # QA finds the call by what the agent wrote, in any case, and by the disposition.
+        assert [c["call_id"] for c in await service.calls(q="3RD FLOOR")] == [call_id]
+        assert [c["call_id"] for c in await service.calls(disposition="complaint_filed")] == [
+            call_id
+        ]
         (session_record,) = record["call_script_sessions"]
         assert session_record["disposition"] == "complaint_filed"
         assert session_record["fields"]["contact"] == "+86 138 0013 8000"
@@ -242,6 +249,12 @@ async def test_a_transferred_call_continues_where_the_first_agent_stopped(
         assert handed["notes"] == "wants billing"
         assert handed["status"] == "active"
         await call.hang_up()
+
+        await record_of(service, call_id)
+        export = await service.get("/api/calls.csv", "qa", customer=CUSTOMER[0])
+        (row,) = csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))
+        assert row["agents"] == "PJSIP/1001;PJSIP/1002"  # both, in the order they talked
+        assert row["transfers"] == "1"
 
 
 async def test_the_console_is_the_agents_own(

@@ -50,7 +50,8 @@ def seed(url: str, recordings: Path) -> dict[str, int]:
                 started_at=started, answered_at=started + 5 if spec["agent"] else None,
                 ended_at=started + 5 + (spec["talk"] or 0), talk_seconds=spec["talk"],
                 hold_seconds=0.0, outcome=spec["outcome"], ended_by="customer",
-                disposition=spec["disposition"], score=spec["score"], search_text=spec["text"],
+                disposition=spec["disposition"], score=spec["score"],
+                search_text=spec["text"].lower(),  # as the console stores it
                 recording=f"/var/spool/asterisk/monitor/{spec['call_id']}.wav",
                 updated_at=started,
             )
