@@ -7,6 +7,8 @@ service started has never been seen, and the check must tell the truth at login.
 
 from __future__ import annotations
 
+import dataclasses
+
 from app.services.shift_checks import Equipment
 from telephony.ami.actions import pjsip_show_contacts
 from telephony.ami.link import AmiError, AmiLink
@@ -17,23 +19,25 @@ ANSWER_WITHIN = 5.0
 
 async def read_equipment(link: AmiLink | None, endpoint: str | None) -> Equipment:
     if link is None:
-        return Equipment(None, None, None, None, link_up=False, link_status="not configured")
+        return Equipment(link_up=False, link_status="not configured")
     status = str(link.snapshot().status)
-    up = status == "connected"
-    if not up or endpoint is None:
-        return Equipment(None, None, None, None, link_up=up, link_status=status)
+    unknown = Equipment(link_up=status == "connected", link_status=status)
+    if not unknown.link_up or endpoint is None:
+        return unknown
     try:
         replies = await link.send(pjsip_show_contacts(), answer_within=ANSWER_WITHIN, as_list=True)
     except AmiError:
-        return Equipment(None, None, None, None, link_up=up, link_status=status)
+        return unknown
     listing = [dict(reply.items()) for reply in replies]
     if not listing or listing[0].get("Response") != "Success":
-        return Equipment(None, None, None, None, link_up=up, link_status=status)
-    contacts = read_contacts(listing)
-    contact = contacts.get(endpoint)
-    if contact is None:
-        return Equipment(False, False, None, None, link_up=up, link_status=status)
-    return Equipment(
-        True, contact.reachable, contact.status, contact.roundtrip_ms, link_up=up,
-        link_status=status,
+        return unknown
+    contact = read_contacts(listing).get(endpoint)
+    if contact is None:  # not registered: a phone with no contact is not in the listing
+        return dataclasses.replace(unknown, registered=False, reachable=False)
+    return dataclasses.replace(
+        unknown,
+        registered=True,
+        reachable=contact.reachable,
+        contact_status=contact.status,
+        contact_roundtrip_ms=contact.roundtrip_ms,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from app.db.engine import Session
@@ -14,6 +14,10 @@ from app.services.calls import Viewer
 from app.services.users import Role, find_user
 from app.tokens import BadToken
 from app.wiring import Services
+
+# Row ids and offsets fit a 32-bit signed integer on every database we support.
+MAX_INT = 2**31 - 1
+CallPk = Annotated[int, Path(ge=1, le=MAX_INT, description="the call's id (from the list)")]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 

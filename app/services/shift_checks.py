@@ -30,12 +30,12 @@ PROBLEMS = {
 class Equipment:
     """What the PBX side said; None where it could not be asked."""
 
-    registered: bool | None
-    reachable: bool | None
-    contact_status: str | None
-    contact_roundtrip_ms: float | None
     link_up: bool
     link_status: str
+    registered: bool | None = None
+    reachable: bool | None = None
+    contact_status: str | None = None
+    contact_roundtrip_ms: float | None = None
 
 
 def problems_of(endpoint: str | None, equipment: Equipment, rtt_ms: float | None) -> list[str]:

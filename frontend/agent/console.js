@@ -5,8 +5,8 @@
 import { h, fill, show, kbd } from "/shared/dom.js";
 import { api, token, forgetToken, onUnauthorized, notify, reportError, describeError, ApiError, NetworkError } from "/shared/api.js";
 import { Live } from "/shared/live.js";
-import { t, initLanguage, language, setLanguage, LANGUAGES, onLanguageChange, translatePage } from "/shared/i18n.js";
-import { showLogin } from "/shared/login.js";
+import { t, initLanguage, language, onLanguageChange, translatePage } from "/shared/i18n.js";
+import { showLogin, whoAmI, setUpLanguageSwitch } from "/shared/login.js";
 import { ActionSender } from "/agent/actions.js";
 import { Drafts } from "/agent/drafts.js";
 import { OnCallView } from "/agent/oncall.js";
@@ -428,14 +428,6 @@ function shortcutsCard() {
     h("dl", { class: "keys" }, rows.map(([key, what]) => h("div", { class: "keys-row" }, h("dt", {}, kbd(key)), h("dd", { text: what })))));
 }
 
-function readJson(storage, key) {
-  try {
-    return JSON.parse(storage.getItem(key) || "null");
-  } catch {
-    return null;
-  }
-}
-
 // --- start-up ----------------------------------------------------------------------------
 
 let agentConsole = null;
@@ -470,25 +462,9 @@ async function relogin(message) {
   location.reload();
 }
 
-async function whoAmI() {
-  for (;;) {
-    try {
-      const me = await api("/api/me");
-      sessionStorage.setItem(ME_KEY, JSON.stringify(me));
-      return me;
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return null;
-      const cached = readJson(sessionStorage, ME_KEY);
-      if (cached && error instanceof NetworkError) return cached; // offline reload: carry on
-      reportError(error, t("error.start"));
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-    }
-  }
-}
-
 async function begin() {
   if (!token()) await login();
-  const me = await whoAmI();
+  const me = await whoAmI({ offlineKey: ME_KEY });
   if (!me) {
     await login(t("login.expired"));
     return begin();
@@ -499,20 +475,10 @@ async function begin() {
   return agentConsole;
 }
 
-function setUpLanguageSwitch() {
-  const select = $("language");
-  fill(select, LANGUAGES.map((l) => h("option", { value: l.id, text: l.label, selected: l.id === language() })));
-  select.addEventListener("change", () => setLanguage(select.value));
-  onLanguageChange(() => {
-    select.value = language();
-    translatePage();
-  });
-}
-
 function main() {
   initLanguage();
   translatePage();
-  setUpLanguageSwitch();
+  setUpLanguageSwitch($("language"));
   $("logout").addEventListener("click", () => {
     sessionStorage.clear();
     location.reload();

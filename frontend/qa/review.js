@@ -3,9 +3,9 @@
 // (pushState), so back/forward and shared links restore exactly what was on the screen.
 import "/qa/strings.js";
 import { h, fill, show } from "/shared/dom.js";
-import { api, token, forgetToken, onUnauthorized, notify, reportError, ApiError } from "/shared/api.js";
-import { t, initLanguage, language, setLanguage, LANGUAGES, onLanguageChange, translatePage } from "/shared/i18n.js";
-import { showLogin } from "/shared/login.js";
+import { token, forgetToken, onUnauthorized, notify } from "/shared/api.js";
+import { t, initLanguage, language, onLanguageChange, translatePage } from "/shared/i18n.js";
+import { showLogin, whoAmI, setUpLanguageSwitch } from "/shared/login.js";
 import { readState, writeState } from "/qa/query.js";
 import { CallList } from "/qa/calls.js";
 import { CallView } from "/qa/call.js";
@@ -96,18 +96,6 @@ async function login(message) {
   await showLogin($("view-login"), { titleKey: "login.title_qa", message });
 }
 
-async function whoAmI() {
-  for (;;) {
-    try {
-      return await api("/api/me");
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return null;
-      reportError(error, t("error.start"));
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-    }
-  }
-}
-
 async function begin() {
   if (!token()) await login();
   const me = await whoAmI();
@@ -119,16 +107,6 @@ async function begin() {
   review = new Review(me);
   review.start();
   return review;
-}
-
-function setUpLanguageSwitch() {
-  const select = $("language");
-  fill(select, LANGUAGES.map((l) => h("option", { value: l.id, text: l.label, selected: l.id === language() })));
-  select.addEventListener("change", () => setLanguage(select.value));
-  onLanguageChange(() => {
-    select.value = language();
-    translatePage();
-  });
 }
 
 let relogging = false;
@@ -144,7 +122,7 @@ async function relogin() {
 function main() {
   initLanguage();
   translatePage();
-  setUpLanguageSwitch();
+  setUpLanguageSwitch($("language"));
   $("logout").addEventListener("click", () => {
     forgetToken();
     location.reload();

@@ -1,7 +1,48 @@
 // The login form every page shows when it has no valid token.
 import { h, fill } from "/shared/dom.js";
-import { logIn, describeError } from "/shared/api.js";
-import { t } from "/shared/i18n.js";
+import { api, logIn, describeError, reportError, ApiError, NetworkError } from "/shared/api.js";
+import { t, language, setLanguage, LANGUAGES, onLanguageChange, translatePage } from "/shared/i18n.js";
+
+const RETRY_MS = 3000;
+
+/**
+ * Who is logged in: null when the token is no longer good; any other failure is shown and
+ * tried again. With `offlineKey`, the last answer is kept in sessionStorage and serves a
+ * reload while the network is down (the agent console must come back offline).
+ */
+export async function whoAmI({ offlineKey = null } = {}) {
+  for (;;) {
+    try {
+      const me = await api("/api/me");
+      if (offlineKey) sessionStorage.setItem(offlineKey, JSON.stringify(me));
+      return me;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return null;
+      const cached = offlineKey ? readJson(sessionStorage, offlineKey) : null;
+      if (cached && error instanceof NetworkError) return cached;
+      reportError(error, t("error.start"));
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+}
+
+function readJson(storage, key) {
+  try {
+    return JSON.parse(storage.getItem(key) || "null");
+  } catch {
+    return null;
+  }
+}
+
+/** The language <select> in the top bar: fills it, follows it, and re-translates the page. */
+export function setUpLanguageSwitch(select) {
+  fill(select, LANGUAGES.map((l) => h("option", { value: l.id, text: l.label, selected: l.id === language() })));
+  select.addEventListener("change", () => setLanguage(select.value));
+  onLanguageChange(() => {
+    select.value = language();
+    translatePage();
+  });
+}
 
 /** Render the form into `root`; resolves once the user has logged in. */
 export function showLogin(root, { titleKey, message } = {}) {

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CurrentUser, ReviewerUser, ServicesDep, SessionDep, viewer_of
+from app.api.deps import (
+    MAX_INT,
+    CallPk,
+    CurrentUser,
+    ReviewerUser,
+    ServicesDep,
+    SessionDep,
+    viewer_of,
+)
 from app.api.schemas import CallDetail, CallPage
 from app.recordings import recording_file
 from app.services.calls import CallFilters, get_call, iter_csv, list_calls
@@ -28,8 +36,6 @@ Sort = Literal[
     "customer",
     "queue",
 ]
-# Row ids and offsets fit a 32-bit signed integer on every database we support.
-MAX_INT = 2**31 - 1
 # A number, an endpoint or a queue name never holds a control character (NUL breaks PostgreSQL).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 When = Annotated[
@@ -114,7 +120,7 @@ def calls_csv(user: ReviewerUser, session: SessionDep, filters: FiltersDep) -> S
 
 @router.get("/calls/{call_pk}", response_model=CallDetail, summary="One call with its timeline")
 def call(
-    call_pk: Annotated[int, Path(ge=1, le=MAX_INT)],
+    call_pk: CallPk,
     user: CurrentUser,
     session: SessionDep,
     services: ServicesDep,

@@ -11,14 +11,13 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import ReviewerUser, SessionDep
+from app.api.deps import MAX_INT, ReviewerUser, SessionDep
 from app.services import complaints
 from app.services.complaints import ComplaintFilters
 
 router = APIRouter(prefix="/api/complaints", tags=["complaints"])
 
 Status = Literal["received", "in_progress", "resolved", "closed"]
-MAX_INT = 2**31 - 1  # row ids and offsets fit a 32-bit signed integer on every database
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # NUL breaks PostgreSQL
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$")]
 ComplaintId = Annotated[int, Path(ge=1, le=MAX_INT)]

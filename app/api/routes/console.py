@@ -20,6 +20,7 @@ from app.db.tables import User
 from app.pipeline import live_view
 from app.services import console
 from app.wiring import Services
+from telephony.calls.model import LiveCall
 
 router = APIRouter(prefix="/api/console", tags=["console"])
 
@@ -65,8 +66,10 @@ async def overview(user: AgentUser, services: ServicesDep) -> ConsoleOverview:
 async def console_call(
     call_id: CallId, user: AgentUser, services: ServicesDep, language: Language = None
 ) -> ConsoleCall:
-    live = _live_facts(services, call_id, user)
-    call = _live_view(services, call_id) if live is not None else None
+    mine = _my_live_call(services, call_id, user)
+    live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
+    call = _live_view(mine) if mine else None
+    here = desk(services)
 
     def read() -> ConsoleCall:
         with services.database.session() as db:
@@ -77,9 +80,9 @@ async def console_call(
             try:
                 if facts is not None:
                     session = console.open_session(
-                        db, desk(services), user, facts, language=language, now=time.time()
+                        db, here, user, facts, language=language, now=time.time()
                     )
-                view = console.session_view(desk(services), user, session) if session else None
+                view = console.session_view(here, user, session) if session else None
             except console.ConsoleError as error:
                 raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
             customer = facts.customer if facts else None
@@ -101,7 +104,9 @@ async def console_call(
 async def act(
     call_id: CallId, body: ActionRequest, user: AgentUser, services: ServicesDep
 ) -> ActionResult | JSONResponse:
-    live = _live_facts(services, call_id, user)
+    mine = _my_live_call(services, call_id, user)
+    live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
+    here = desk(services)
     payload = body.model_dump(exclude={"action_id", "at"}, exclude_none=True)
 
     def write() -> console.ActionResult:
@@ -109,13 +114,13 @@ async def act(
             session = console.find_session(db, call_id, user)
             if session is None and live is not None:
                 session = console.open_session(
-                    db, desk(services), user, live, language=None, now=time.time()
+                    db, here, user, live, language=None, now=time.time()
                 )
             if session is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
             try:
                 return console.apply_action(
-                    db, desk(services), user, session, payload, action_id=body.action_id,
+                    db, here, user, session, payload, action_id=body.action_id,
                     now=time.time(), at=body.at,
                 )
             except console.ConsoleError as error:
@@ -149,18 +154,15 @@ def _announce(services: Services, user: User, call_id: str, result: console.Acti
             services.hub.publish({**message, **contract, "by": user.username}, ())
 
 
-def _live_facts(services: Services, call_id: str, user: User) -> console.CallFacts | None:
+def _my_live_call(services: Services, call_id: str, user: User) -> LiveCall | None:
     """The call as the tracker has it, if it is in progress and rang or talked here."""
     live = services.pipeline.live_call(call_id) if services.pipeline else None
     if live is None or user.endpoint not in live.parties:
         return None
-    return console.facts_from_live(live, user.endpoint or "", time.time())
+    return live
 
 
-def _live_view(services: Services, call_id: str) -> dict[str, Any] | None:
-    live = services.pipeline.live_call(call_id) if services.pipeline else None
-    if live is None:
-        return None
+def _live_view(live: LiveCall) -> dict[str, Any]:
     state = "on_hold" if live.on_hold else "on_call" if live.agents else "ringing"
     return {**live_view(live), "status": state}
 

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import FileResponse
 
-from app.api.deps import ServicesDep, SessionDep, bearer_token, user_from_token, viewer_of
+from app.api.deps import (
+    CallPk,
+    ServicesDep,
+    SessionDep,
+    bearer_token,
+    user_from_token,
+    viewer_of,
+)
 from app.recordings import media_type, recording_file
 from app.services.calls import recording_of
 
 router = APIRouter(prefix="/api", tags=["calls"])
 
-MAX_INT = 2**31 - 1
 
 
 @router.get(
@@ -27,7 +33,7 @@ MAX_INT = 2**31 - 1
     responses={206: {"description": "a byte range of the recording"}},
 )
 def recording(
-    call_pk: Annotated[int, Path(ge=1, le=MAX_INT)],
+    call_pk: CallPk,
     services: ServicesDep,
     session: SessionDep,
     header_token: Annotated[str | None, Depends(bearer_token)],

@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentUser, ServicesDep, SessionDep, require_roles
+from app.api.deps import CallPk, CurrentUser, ServicesDep, SessionDep, require_roles
 from app.db.tables import User
 from app.services.scores import CriterionScore, InvalidScore, UnknownCall, score_call
 from app.services.users import Role
 
 router = APIRouter(prefix="/api", tags=["scores"])
 
-MAX_INT = 2**31 - 1
 ScorerUser = Annotated[User, Depends(require_roles(Role.QA, Role.SUPERVISOR, Role.ADMIN))]
 
 
@@ -80,7 +79,7 @@ def scorecard(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     " the history. 422 for an unknown criterion or a value above the criterion's max.",
 )
 def put_scores(
-    call_pk: Annotated[int, Path(ge=1, le=MAX_INT)],
+    call_pk: CallPk,
     body: ScoresRequest,
     user: ScorerUser,
     session: SessionDep,
