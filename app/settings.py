@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,8 @@ from telephony.lines.watch import WatchRules
 # Secrets people paste from examples; refused outside the demo.
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "callassist", "test"}
 MIN_SECRET_LENGTH = 32
+_N = TypeVar("_N", int, float)
+INCIDENT_LEVELS = ("I", "II", "III", "IV")  # I is the most urgent
 
 
 class Settings(BaseSettings):
@@ -47,6 +50,40 @@ class Settings(BaseSettings):
     scorecard_file: Path | None = None
     adherence_greeting_seconds: float = Field(default=15.0, ge=0)
     adherence_max_hold_seconds: float = Field(default=120.0, ge=0)
+    # Callbacks (issue 6). Originates go into this dialplan context with this caller ID.
+    callback_context: str = Field(default="callassist-callback", min_length=1, max_length=80)
+    callback_caller_id: str = Field(default='"Callback" <2000>', min_length=1, max_length=120)
+    # When each attempt is due, in seconds after the call ended: one entry per attempt.
+    callback_schedule_seconds: str = "0,120,600"
+    # Q.850 causes of a failed attempt that are worth another try (network and line faults,
+    # busy, no answer); any other cause (21: the customer rejected the call) ends the callback.
+    callback_retry_causes: str = "17,18,19,27,34,38,41,42,44,47,102,111"
+    callback_jumps_queue: bool = False  # True: dial a callback while customers wait in queue
+    callback_ring_seconds: float = Field(default=30.0, gt=0, le=300)  # agent's phone rings
+    # Incidents: the response level of each kind (I highest, IV lowest) and the reminder.
+    incident_levels: str = (
+        "trunk_down=I,registration_failed=I,drop_cluster=II,probe_failed=II,"
+        "poor_media=III,device_fault=IV"
+    )
+    incident_reminder_minutes: float = Field(default=15.0, gt=0)  # levels I and II
+    # Poor media from RTCP reports: any one of these over its threshold.
+    media_max_loss_percent: float = Field(default=5.0, ge=0, le=100)
+    media_max_jitter_ms: float = Field(default=60.0, ge=0)
+    media_max_rtt_ms: float = Field(default=500.0, ge=0)
+    media_min_mes: float = Field(default=60.0, ge=0, le=100)
+    # Another channel to offer a customer during a line fault.
+    alternate_number: str = Field(default="", max_length=64)
+    alternate_email: str = Field(default="", max_length=254)
+    # The line probe (callassist linecheck and the scheduled check): a test account on the PBX
+    # that registers and calls the probe extension. No probe_server: no probe.
+    probe_server: str | None = None  # host[:port] of the PBX's SIP UDP listener
+    probe_username: str = "callassist-probe"
+    probe_password: SecretStr | None = None
+    probe_extension: str = "*77"
+    probe_local_ip: str = "127.0.0.1"  # the address the probe's SIP/RTP sockets bind
+    probe_local_port: int = Field(default=5070, ge=1, le=65535)
+    probe_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    probe_interval_minutes: float = Field(default=0.0, ge=0)  # 0: not scheduled
 
     @field_validator("database_url")
     @classmethod
@@ -56,6 +93,29 @@ class Settings(BaseSettings):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
+
+    @field_validator("callback_schedule_seconds")
+    @classmethod
+    def _schedule(cls, text: str) -> str:
+        delays = _numbers(text, float)
+        if not delays or any(d < 0 for d in delays) or list(delays) != sorted(delays):
+            raise ValueError("a comma-separated list of seconds, ascending, e.g. 0,120,600")
+        return text
+
+    @field_validator("callback_retry_causes")
+    @classmethod
+    def _causes(cls, text: str) -> str:
+        if any(not 1 <= cause <= 127 for cause in _numbers(text, int)):
+            raise ValueError("Q.850 causes are 1 to 127, e.g. 17,18,19,34,38")
+        return text
+
+    @field_validator("incident_levels")
+    @classmethod
+    def _levels(cls, text: str) -> str:
+        for kind, level in _pairs(text):
+            if level not in INCIDENT_LEVELS:
+                raise ValueError(f"{kind}={level}: a level is one of I, II, III, IV")
+        return text
 
     @field_validator("ami_url")
     @classmethod
@@ -108,8 +168,44 @@ class Settings(BaseSettings):
             "low": self.complaint_due_hours_low,
         }
 
+    @property
+    def callback_schedule(self) -> tuple[float, ...]:
+        """Seconds after the call ended at which each attempt is due."""
+        return _numbers(self.callback_schedule_seconds, float)
+
+    @property
+    def callback_retry_cause_set(self) -> frozenset[int]:
+        return frozenset(_numbers(self.callback_retry_causes, int))
+
+    @property
+    def incident_level_rules(self) -> dict[str, str]:
+        """Incident kind -> response level."""
+        return dict(_pairs(self.incident_levels))
+
     def link_config(self) -> LinkConfig | None:
         """The AMI link's settings; None when no PBX is configured."""
         if self.ami_url is None:
             return None
         return LinkConfig.from_url(self.ami_url.get_secret_value())
+
+
+def _numbers(text: str, kind: type[_N]) -> tuple[_N, ...]:
+    """``"0, 120,600"`` -> (0.0, 120.0, 600.0); a bad item raises ValueError naming it."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        return tuple(kind(item) for item in items)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a comma-separated list of numbers") from None
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    """``"trunk_down=I, drop_cluster=II"`` -> [("trunk_down", "I"), ...]."""
+    pairs = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise ValueError(f"{item!r} is not kind=LEVEL")
+        pairs.append((name.strip(), value.strip()))
+    return pairs

@@ -33,6 +33,7 @@ class CallRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_calls_started_at_id", "started_at", "id"),
         Index("ix_calls_outcome_started_at", "outcome", "started_at"),
+        Index("ix_calls_trunk_ended_at", "trunk", "ended_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -62,6 +63,8 @@ class CallRow(SQLModel, table=True):
     score: float | None = Field(default=None, index=True)  # latest scorecard total, 0-100
     search_text: str = ""  # notes and field values, for QA's free-text filter
     connected_agents: str = ""  # "PJSIP/1001;PJSIP/1002": the parties, for the CSV export
+    trunk: str | None = Field(default=None, max_length=128)  # the customer leg's endpoint
+    callback_for: str | None = Field(default=None, max_length=64, index=True)  # a callback's call
     updated_at: float
 
 
@@ -157,46 +160,105 @@ class Score(SQLModel, table=True):
 
 
 class Callback(SQLModel, table=True):
-    """A task to call a customer back (a dropped, abandoned or missed call)."""
+    """A task to call a customer back after a dropped, abandoned or missed call.
+
+    One per call (``call_id``). Dropped calls with an agent are dialled by the service at
+    once (``auto``); the others wait in the callback queue for a person to take them.
+    """
 
     __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_status_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     call_pk: int | None = Field(default=None, foreign_key="calls.id", index=True)
+    call_id: str | None = Field(default=None, max_length=64, unique=True)  # the call to answer for
     customer: str = Field(max_length=64, index=True)
-    reason: str = Field(max_length=16)  # dropped, abandoned, missed
+    reason: str = Field(max_length=16)  # dropped, abandoned, missed, requested
+    # queued (waits for a person), pending (next attempt due at next_attempt_at), dialling,
+    # reached, not_reached (gave up), closed (closed by a person)
     status: str = Field(default="pending", max_length=16)
+    auto: bool = False  # the service dials it by itself
     attempts: int = 0
     next_attempt_at: float | None = None
-    agent: str | None = Field(default=None, max_length=128)
+    agent: str | None = Field(default=None, max_length=128)  # who to ring first
+    queue: str | None = Field(default=None, max_length=128)
+    hangup_cause: int | None = None  # of the call it answers for
+    last_result: str | None = Field(default=None, max_length=24)
+    waiting_for: str | None = Field(default=None, max_length=160)  # why it is not dialled now
+    note: str = ""
+    closed_by: int | None = Field(default=None, foreign_key="users.id")
+    closed_at: float | None = None
     created_at: float
     updated_at: float
+
+
+class CallbackAttempt(SQLModel, table=True):
+    """One Originate for a callback. Stored before it is sent: its ``channel_id`` is the new
+    channel's Uniqueid (and so the callback call's id), which finds it again after a cut."""
+
+    __tablename__ = "callback_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    callback_id: int = Field(foreign_key="callbacks.id", ondelete="CASCADE", index=True)
+    number: int  # 1 for the first attempt
+    channel_id: str = Field(max_length=64, unique=True)
+    agent: str = Field(max_length=128)
+    # placing (stored, not yet answered by the PBX), sent (Originate queued), ringing_agent,
+    # agent_answered, then a result: reached, busy, no_answer, rejected, failed,
+    # agent_no_answer, not_sent, unknown
+    status: str = Field(default="placing", max_length=24)
+    result: str | None = Field(default=None, max_length=24)
+    hangup_cause: int | None = None
+    originate_reason: int | None = None  # OriginateResponse Reason (4: answered)
+    detail: str = ""
+    created_at: float
+    sent_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
 
 
 class Incident(SQLModel, table=True):
     """A line fault: a kind, where, how bad, where it stands."""
 
     __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_status_location", "status", "location"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
     location: str = Field(max_length=256, index=True)
     level: str = Field(max_length=4)  # I (highest) to IV
-    status: str = Field(default="open", max_length=16)
-    summary: str = ""
+    status: str = Field(default="open", max_length=16)  # open, acknowledged, resolved, reviewed
+    summary: str = ""  # what was detected, in words
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    signals: int = 1  # fault signals joined into it
     opened_at: float
+    last_signal_at: float | None = None
+    acknowledged_at: float | None = None
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    last_progress_at: float | None = None
+    reminded_at: float | None = None
+    recovered_at: float | None = None  # the signal cleared
+    resolved_at: float | None = None
+    cause: str = ""
+    reviewed_at: float | None = None
+    review_summary: str = ""
+    review_actions: str = ""
     updated_at: float
 
 
 class IncidentEvent(SQLModel, table=True):
+    """One entry of an incident's timeline, never rewritten."""
+
     __tablename__ = "incident_events"
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE", index=True)
-    kind: str = Field(max_length=24)  # detected, reported, acknowledged, progress, ...
+    # detected, reported, signal, acknowledged, progress, reminder, recovered, resolved, reviewed
+    kind: str = Field(max_length=24)
     at: float
     user_id: int | None = Field(default=None, foreign_key="users.id")
     note: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class CallScriptSession(SQLModel, table=True):

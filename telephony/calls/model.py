@@ -90,6 +90,9 @@ class Call:
     customer_peers: list[str] = field(default_factory=list)  # legs bridged with the customer
     # in its current (or last) bridge, in the order they joined it
     aliases: list[str] = field(default_factory=list)  # merged calls' Linkedids
+    # CALLASSIST_* channel variables set on any of its legs: what links a callback to the
+    # call it answers for.
+    tags: dict[str, str] = field(default_factory=dict)
     times_known: bool = True  # every event of the call came with a time
     ended_in_gap: bool = False  # ended while the AMI link was down
 
@@ -160,6 +163,8 @@ class LiveCall:
     transfers: int
     recording: str | None
     dialled: str | None = None  # the number an inbound customer dialled, to pick a call script
+    trunk: str | None = None  # the customer leg's endpoint when it is a trunk
+    tags: tuple[tuple[str, str], ...] = ()  # the call's CALLASSIST_* channel variables
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +227,12 @@ class CallEnded:
     record: CallRecord
     legs: tuple[LegEnd, ...]
     ended_in_gap: bool
+    tags: tuple[tuple[str, str], ...] = ()  # the call's CALLASSIST_* channel variables
+
+    @property
+    def trunk(self) -> str | None:
+        """The customer leg's endpoint: where a drop rate is counted."""
+        return next((leg.endpoint for leg in self.legs if leg.role == "customer"), None)
 
 
 CallUpdate = CallRinging | CallAnswered | CallHeld | CallUnheld | CallTransferred | CallEnded

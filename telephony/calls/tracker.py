@@ -48,6 +48,7 @@ from telephony.calls.trunks import TrunkPlan, endpoint_of
 UP = "6"  # ChannelState of an answered channel
 DRIVER_SOFT_HANGUP = "1"  # AST_SOFTHANGUP_DEV: the channel driver gave up (no RTP, for one)
 _UNKNOWN_NUMBERS = {"", "<unknown>"}
+TAG_PREFIX = "CALLASSIST_"  # channel variables callassist sets on the calls it places
 
 Handler = Callable[[AmiHeaders, float | None], None]
 
@@ -108,6 +109,8 @@ class CallTracker:
             transfers=call.transfers,
             recording=call.recording,
             dialled=_dialled(call),
+            trunk=_trunk(call),
+            tags=tuple(call.tags.items()),
         )
 
     def feed(self, event: AmiHeaders, at: float | None) -> list[CallUpdate]:
@@ -412,11 +415,15 @@ class CallTracker:
         self._leave_bridge(channel)
 
     def _on_var_set(self, event: AmiHeaders, at: float | None) -> None:
-        if event.get("Variable") != "MIXMONITOR_FILENAME":
-            return
-        _, call = self._lookup(event.get("Uniqueid"))
-        if call is not None and call.recording is None:
-            call.recording = event.get("Value") or None
+        variable = event.get("Variable", "")
+        if variable == "MIXMONITOR_FILENAME":
+            _, call = self._lookup(event.get("Uniqueid"))
+            if call is not None and call.recording is None:
+                call.recording = event.get("Value") or None
+        elif variable.startswith(TAG_PREFIX):
+            _, call = self._lookup(event.get("Uniqueid"))
+            if call is not None:
+                call.tags[variable] = event.get("Value", "")
 
     def _on_queue_caller_join(self, event: AmiHeaders, at: float | None) -> None:
         found = self._channel_of(event, at)
@@ -483,7 +490,10 @@ class CallTracker:
         for alias in call.aliases:
             self._alias.pop(alias, None)
         legs = tuple(_leg_end(call, channel, verdict) for channel in call.channels.values())
-        self._out.append(CallEnded(call.call_id, at, record, legs, call.ended_in_gap))
+        ended = CallEnded(
+            call.call_id, at, record, legs, call.ended_in_gap, tuple(call.tags.items())
+        )
+        self._out.append(ended)
 
 
 def build_record(call: Call, verdict: Verdict) -> CallRecord:
@@ -576,6 +586,11 @@ def _dialled(call: Call) -> str | None:
     if customer is None or _direction(call) is not Direction.INBOUND:
         return None
     return customer.exten
+
+
+def _trunk(call: Call) -> str | None:
+    customer = call.channels.get(call.customer_leg or "")
+    return customer.endpoint if customer is not None and customer.on_trunk else None
 
 
 def _leg_end(call: Call, channel: Channel, verdict: Verdict) -> LegEnd:
