@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from app.db.engine import Database, DatabaseUnavailable, display_url, upgrade
 from app.demo import DEMO_TRUNKS, DEMO_USERS, ensure_demo_users
+from app.linecheck import ProbeSettingsError, check_now, print_result, probe_config
 from app.logs import configure as configure_logging
 from app.main import create_app
 from app.services.users import Role, UserError, add_user
@@ -92,6 +93,18 @@ def _parser() -> argparse.ArgumentParser:
         " default $CALLASSIST_TRUNKS; without it, roles are inferred",
     )
     replay_cmd.set_defaults(run=_run_replay)
+
+    linecheck = commands.add_parser(
+        "linecheck",
+        help="register the probe account on the PBX and call the probe extension",
+        description=(
+            "Register the test account (CALLASSIST_PROBE_*) on the PBX and place a short call"
+            " to the probe extension: prints the registration time, the call set-up time and"
+            " the result. Exit status 0 answered, 1 failed, 2 bad settings."
+        ),
+    )
+    linecheck.add_argument("--json", action="store_true", help="one JSON object")
+    linecheck.set_defaults(run=_run_linecheck)
     return parser
 
 
@@ -136,6 +149,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     database.dispose()
     print(f"callassist demo: http://{args.host}:{args.port}  (a simulated PBX makes the calls)")
     print(f"database: {display_url(settings.database_url)}")
+    base = f"http://{args.host}:{args.port}"
+    print(f"pages: agents {base}/agent/  QA {base}/qa/  IT and supervisors {base}/it/")
     print("log in as (passwords are new at every start):")
     for user in DEMO_USERS:
         print(
@@ -201,6 +216,20 @@ def _run_user_add(args: argparse.Namespace) -> int:
             return 2
     print(f"added {user.role} {user.username}" + (f" on {user.endpoint}" if user.endpoint else ""))
     return 0
+
+
+def _run_linecheck(args: argparse.Namespace) -> int:
+    settings = _settings("linecheck")
+    if settings is None:
+        return 2
+    try:
+        config = probe_config(settings)
+    except ProbeSettingsError as error:
+        print(f"{PROG} linecheck: error: {error}", file=sys.stderr)
+        return 2
+    result = check_now(config)
+    print_result(config, result, sys.stdout, as_json=args.json)
+    return 0 if result.ok else 1
 
 
 def _run_replay(args: argparse.Namespace) -> int:

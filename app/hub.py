@@ -79,6 +79,24 @@ class Hub:
         self._send({**message, "id": message_id}, mine)
         return message_id
 
+    def watching(self, roles: Iterable[str]) -> int:
+        """How many clients of these roles are connected: who a report reached."""
+        wanted = set(roles)
+        return sum(1 for s in self._watchers if s.role in wanted)
+
+    def publish_to_roles(
+        self, message: dict[str, Any], roles: Iterable[str], endpoints: Iterable[str] = ()
+    ) -> int:
+        """A message for these roles and the agents at these endpoints only: incidents are the
+        IT side's business, not every watcher's (QA), and an agent sees only their own."""
+        wanted = set(roles)
+        recipients = {s for s in self._watchers if s.role in wanted}
+        for endpoint in endpoints:
+            recipients.update(self._agents.get(endpoint, ()))
+        message_id = self.next_id()
+        self._send({**message, "id": message_id}, recipients)
+        return message_id
+
     def resend(self, message: dict[str, Any], endpoint: str, resends: int) -> None:
         """Send a pop again, same id, to the agent's consoles only."""
         self._send({**message, "resent": resends}, self._agents.get(endpoint, set()))

@@ -11,10 +11,13 @@ from app import __version__
 from app.api import ws
 from app.api.routes import (
     auth,
+    callbacks,
     calls,
     complaints,
     console,
     health,
+    incidents,
+    lines,
     recordings,
     scores,
     shift_checks,
@@ -35,7 +38,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     routers = (
-        auth, calls, recordings, complaints, scores, console, shift_checks, status, health, ws
+        auth, calls, recordings, complaints, scores, console, shift_checks, status, health, ws,
+        callbacks, incidents, lines,
     )
     for module in routers:
         app.include_router(module.router)

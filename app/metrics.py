@@ -13,6 +13,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from app.callbacks import DeskState
 from app.pops import LATENCY_BUCKETS, PopLedger
 from app.wiring import Services
 
@@ -46,6 +47,15 @@ class ServiceCollector(Collector):
         backlog = GaugeMetricFamily("callassist_record_backlog", "call updates not yet stored")
         backlog.add_metric([], services.writer.backlog)
         yield backlog
+        if services.callbacks is not None:
+            yield from _callbacks(services.callbacks.state)
+        if services.incidents is not None:
+            active = GaugeMetricFamily(
+                "callassist_incidents_active", "open or acknowledged incidents", labels=["level"]
+            )
+            for level, count in sorted(services.incidents.active_by_level.items()):
+                active.add_metric([level], count)
+            yield active
 
 
 def _pops(pops: PopLedger) -> Iterator[Metric]:
@@ -68,6 +78,18 @@ def _pops(pops: PopLedger) -> Iterator[Metric]:
     buckets = [(str(bound), count) for bound, count in counts]
     latency.add_metric([], [*buckets, ("+Inf", pops.latency.total)], pops.latency.sum)
     yield latency
+
+
+def _callbacks(state: DeskState) -> Iterator[Metric]:
+    sent = CounterMetricFamily("callassist_callback_originates", "Originates sent for callbacks")
+    sent.add_metric([], state.originates_sent)
+    yield sent
+    attempts = CounterMetricFamily(
+        "callassist_callback_attempts", "callback attempts ended, by result", labels=["result"]
+    )
+    for result, count in sorted(state.results.items()):
+        attempts.add_metric([result], count)
+    yield attempts
 
 
 def render(services: Services) -> bytes:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Protocol
 
+from app.callbacks import CallbackDesk
 from app.db.writer import RecordWriter
 from app.hub import Hub
+from app.incidents import IncidentDesk
 from app.pops import PopLedger
 from app.services.calls import Viewer
 from app.services.records import CallChange, LiveCallsSeen, PopsMissed, RecordJob
@@ -53,12 +55,17 @@ class Pipeline:
         hub: Hub,
         writer: RecordWriter,
         pops: PopLedger | None = None,
+        *,
+        callbacks: CallbackDesk | None = None,
+        incidents: IncidentDesk | None = None,
     ) -> None:
         self._source = source
         self.board = board
         self._hub = hub
         self._writer = writer
         self.pops = pops or PopLedger()
+        self.callbacks = callbacks  # told of finished calls and the PBX's Originate answers
+        self.incidents = incidents  # handed fault signals and line changes (issue 6)
         self.outcomes: dict[str, int] = {}  # finished calls by outcome, for the metrics
 
     async def run(self) -> None:
@@ -72,6 +79,8 @@ class Pipeline:
         if isinstance(item, LinkEvent):
             signals = self.board.feed(item.headers, item.at)
             received = item.received or item.at
+            if self.callbacks is not None and item.headers.get("Event") == "OriginateResponse":
+                self.callbacks.originate_response(item.headers, item.at)
         elif isinstance(item, LiveChannels):
             signals = self.board.reconcile(item.channels, item.at)
             received = item.at
@@ -83,6 +92,10 @@ class Pipeline:
         if isinstance(item, LiveChannels):
             live = frozenset(call.call_id for call in self.board.tracker.live_calls)
             jobs.append(LiveCallsSeen(live, item.at))
+            if self.callbacks is not None:
+                self.callbacks.live_calls_seen(live)
+        if self.incidents is not None:
+            self.incidents.lines_seen(item)
         return jobs
 
     def live_call(self, call_id: str) -> LiveCall | None:
@@ -102,6 +115,8 @@ class Pipeline:
             # The agent whose own phone it is sees it too (check your headset, issue 6).
             fault: dict[str, Any] = {"type": "line.fault", **signal.contract()}
             self._hub.publish(fault, [signal.location])
+            if self.incidents is not None:
+                self.incidents.signal(signal, received)  # never waits: the desk's own task
             return []
         if isinstance(signal, CallEnded):
             return self._publish_end(signal)
@@ -128,6 +143,8 @@ class Pipeline:
         message: dict[str, Any] = {"type": "call.ended", "call_id": signal.call_id}
         self._hub.publish({**message, "at": signal.at, "record": record}, parties)
         jobs: list[RecordJob] = [CallChange(signal, None)]
+        if self.callbacks is not None:
+            self.callbacks.call_ended(signal)
         missed = self.pops.settle(signal.call_id)
         if missed:
             jobs.append(PopsMissed(signal.call_id, tuple(missed), signal.at))

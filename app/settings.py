@@ -156,7 +156,14 @@ class Settings(BaseSettings):
 
     @property
     def watch_rules(self) -> WatchRules:
-        return WatchRules(self.drop_cluster_size, self.drop_cluster_window_seconds)
+        return WatchRules(
+            self.drop_cluster_size,
+            self.drop_cluster_window_seconds,
+            max_loss_percent=self.media_max_loss_percent,
+            max_jitter_ms=self.media_max_jitter_ms,
+            max_rtt_ms=self.media_max_rtt_ms,
+            min_mes=self.media_min_mes,
+        )
 
     @property
     def complaint_due_hours(self) -> dict[str, float]:

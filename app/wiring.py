@@ -15,10 +15,14 @@ from fastapi import FastAPI
 
 from app.adherence import AdherenceRules
 from app.call_scripts.loader import Catalog, load_catalog
+from app.callback_policy import CallbackRules
+from app.callbacks import CallbackDesk, DialPlan
 from app.db.engine import Database
 from app.db.writer import RecordWriter
 from app.demo import DemoPbx
 from app.hub import Hub
+from app.incidents import IncidentDesk, live_calls_of
+from app.linecheck import LineCheck
 from app.pipeline import Pipeline
 from app.pops import PopLedger
 from app.scorecards.loader import Scorecard, ScorecardError, load_scorecard
@@ -48,6 +52,8 @@ class Services:
     feeders: list[asyncio.Task[Any]] = field(default_factory=list)  # pipeline, demo traffic
     scorecard: Scorecard = field(default_factory=lambda: load_scorecard(None))
     adherence_rules: AdherenceRules = field(default_factory=AdherenceRules)
+    callbacks: CallbackDesk | None = None
+    incidents: IncidentDesk | None = None
 
     async def stop(self) -> None:
         """Stop taking events, store what was taken, then close the link and the database."""
@@ -89,6 +95,17 @@ async def start_services(settings: Settings) -> Services:
         board = Switchboard(settings.trunk_plan, settings.watch_rules)
         pops = PopLedger(settings.pop_ack_seconds, settings.pop_resends)
         pipeline = Pipeline(link, board, hub, writer, pops)
+        pipeline.callbacks = _callback_desk(settings, database, hub, link, board)
+    incidents = IncidentDesk(
+        database,
+        hub,
+        settings,
+        watch=pipeline.board.watch if pipeline is not None else None,
+        live_calls=live_calls_of(pipeline.board) if pipeline is not None else tuple,
+        link=link,
+    )
+    if pipeline is not None:
+        pipeline.incidents = incidents
     services = Services(
         settings,
         database,
@@ -107,15 +124,47 @@ async def start_services(settings: Settings) -> Services:
     for error in services.catalog.errors:
         log.error("call script refused: %s", error)
     services.writer_task = asyncio.create_task(writer.run(), name="record-writer")
+    services.incidents = incidents
+    services.feeders.append(asyncio.create_task(incidents.run(), name="incident-desk"))
+    services.feeders.append(
+        asyncio.create_task(incidents.run_reminders(), name="incident-reminders")
+    )
+    if link is not None:
+        services.feeders.append(
+            asyncio.create_task(incidents.run_contacts(), name="line-contacts")
+        )
     if link is not None and pipeline is not None:
         link.start()
         services.feeders.append(asyncio.create_task(pipeline.run(), name="pipeline"))
         services.feeders.append(asyncio.create_task(_resend_pops(pipeline), name="pop-resender"))
+        if pipeline.callbacks is not None:
+            services.callbacks = pipeline.callbacks
+            desk = asyncio.create_task(pipeline.callbacks.run(), name="callback-desk")
+            services.feeders.append(desk)
     else:
         log.warning("no PBX configured (CALLASSIST_AMI_URL): no live calls will arrive")
     if demo_pbx is not None:
         services.feeders.append(asyncio.create_task(demo_pbx.run_traffic(), name="demo-traffic"))
+    # The line probe on a schedule: only with CALLASSIST_PROBE_SERVER and an interval.
+    line_check = LineCheck.from_settings(settings, desk=lambda: services.incidents)
+    if line_check is not None:
+        services.feeders.append(asyncio.create_task(line_check.run(), name="line-check"))
     return services
+
+
+def _callback_desk(
+    settings: Settings, database: Database, hub: Hub, link: AmiLink, board: Switchboard
+) -> CallbackDesk:
+    rules = CallbackRules(
+        schedule=settings.callback_schedule,
+        retry_causes=settings.callback_retry_cause_set,
+        short_abandon_seconds=settings.short_abandon_seconds,
+        jumps_queue=settings.callback_jumps_queue,
+    )
+    plan = DialPlan(
+        settings.callback_context, settings.callback_caller_id, settings.callback_ring_seconds
+    )
+    return CallbackDesk(database, hub, link, board, rules=rules, plan=plan)
 
 
 def _scorecard(settings: Settings) -> Scorecard:

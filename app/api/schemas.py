@@ -47,6 +47,10 @@ class CallItem(BaseModel):
     pops_missed: int = Field(default=0, description="agents whose console never got the pop")
     disposition: str | None = None
     score: float | None = Field(default=None, description="latest scorecard total, 0-100")
+    trunk: str | None = Field(default=None, description="the customer leg's endpoint")
+    callback_for: str | None = Field(
+        default=None, description="a callback call: the call_id of the call it answers for"
+    )
 
 
 class CallPage(BaseModel):
@@ -67,7 +71,12 @@ class CallDetail(CallItem):
     recording_started_at: float | None = Field(
         default=None, description="where the recording's second 0 is on the call's clock"
     )
-    callbacks: list[dict[str, Any]] = []
+    callbacks: list[dict[str, Any]] = Field(
+        default=[], description="callback views with attempts_list: what this call was owed"
+    )
+    callback_calls: list[dict[str, Any]] = Field(
+        default=[], description="the calls placed to call this one's customer back"
+    )
     call_script_sessions: list[dict[str, Any]] = Field(
         default=[], description="per agent: call script, steps with times, fields, notes,"
         " disposition"
@@ -169,6 +178,10 @@ class ConsoleCall(BaseModel):
         " pending_callbacks"
     )
     session: dict[str, Any] | None
+    incidents: list[dict[str, Any]] = Field(
+        default=[], description="line faults affecting the call now: {id, kind, location,"
+        " level, status} (the console offers the line-fault procedure)"
+    )
 
 
 class ConsoleOverview(BaseModel):

@@ -71,7 +71,15 @@ def _snapshot(services: Services, user: User) -> dict[str, Any]:
     pipeline = services.pipeline
     calls = pipeline.live_calls(viewer_of(user)) if pipeline else []
     link = services.link.snapshot().status if services.link else "not configured"
-    return {"type": "snapshot", "id": services.hub.next_id(), "calls": calls, "link": str(link)}
+    # The agent's own phone in a fault state: the console's equipment check survives a reload.
+    fault = pipeline.board.watch.faulted.get(user.endpoint) if pipeline and user.endpoint else None
+    return {
+        "type": "snapshot",
+        "id": services.hub.next_id(),
+        "calls": calls,
+        "link": str(link),
+        "endpoint_fault": fault,
+    }
 
 
 async def _serve(

@@ -1,11 +1,12 @@
 """The call-script engine: (call script, state, action) -> new state + effects.
 
 A session walks the steps in order ("next" defaults to the step written after, a close step
-ends the walk). Branches (complaint, sensitive, complex, emergency) are taken from any step:
-the step left is pushed on the return stack and a step marked `return: true` pops it. A
-sensitive branch closes a gate that only its identity check step opens again, so no other
-branch can be taken halfway through checking who the caller is. `back` undoes one move
-using the trail, which remembers the return stack and the gate of each step left.
+ends the walk). Branches (complaint, sensitive, complex, emergency, line_fault) are taken
+from any step: the step left is pushed on the return stack and a step marked `return: true`
+pops it. A sensitive branch closes a gate that only its identity check step opens again, so
+no other branch can be taken halfway through checking who the caller is. `back` undoes one
+move using the trail, which remembers the return stack and the gate of each step left. A
+line-fault step completed with the "callback" choice asks for a callback (OfferCallback).
 
 Status: active -(hangup)-> wrap_up -(wrap_up)-> done. Time comes in as `at`, the date as
 `today`; nothing here reads a clock, and a bad action is reported, never raised.
@@ -47,6 +48,8 @@ NOTES_MAX = 4000
 CALLBACK = "callback"  # the disposition id that queues a callback
 TEMPLATE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 AGENT_TEMPLATES = frozenset({"agent.name", "agent.position", "agent.id", "company"})
+ALTERNATE_TEMPLATES = frozenset({"alternate.number", "alternate.email"})
+CONTEXT_TEMPLATES = AGENT_TEMPLATES | ALTERNATE_TEMPLATES  # every name a prompt may use
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 PHONE = re.compile(r"\+?[0-9 ()\-]+")
 PHONE_DIGITS = (3, 20)
@@ -165,6 +168,8 @@ def _next(cs: CallScript, state: SessionState, action: Action, at: float, today:
         completed = dataclasses.replace(completed, complaints=state.complaints + 1)
     if step.kind is StepKind.IDENTITY_CHECK:
         completed = dataclasses.replace(completed, gate=None)
+    if step.kind is StepKind.LINE_FAULT:
+        effects.extend(_line_fault_callback(step, fields))
     destination, returns, returning = _destination(cs, step, fields, state.returns)
     if destination is None:  # the close step: nothing further, the call still needs ending
         return Applied(state=completed, effects=tuple(effects))
@@ -335,6 +340,22 @@ def _complaint(step: Step, fields: Mapping[str, str]) -> RecordComplaint:
     )
 
 
+def _line_fault_callback(step: Step, fields: Mapping[str, str]) -> tuple[OfferCallback, ...]:
+    """The customer chose "a callback when the line is back": a number typed in the step
+    wins, then the contact collected earlier; none: the service uses the caller's number."""
+    chosen = [
+        f for f in step.fields if f.type is FieldType.CHOICE and fields.get(f.name) == CALLBACK
+    ]
+    if not chosen:
+        return ()
+    typed = next(
+        (fields[f.name] for f in step.fields if f.type is FieldType.PHONE and fields.get(f.name)),
+        None,
+    )
+    label = chosen[0].option_label(CALLBACK) or CALLBACK
+    return (OfferCallback(_dialable(typed or fields.get("contact")), f"{step.title}: {label}"),)
+
+
 def _dialable(number: str | None) -> str | None:
     """A phone number as typed (spaces, dashes, brackets) reduced to what can be dialled."""
     if number is None:
@@ -443,6 +464,8 @@ def render(
         "agent.position": ctx.agent_position,
         "agent.id": ctx.agent_id,
         "company": ctx.company,
+        "alternate.number": ctx.alternate_number,
+        "alternate.email": ctx.alternate_email,
     }
 
     def one(m: re.Match[str]) -> str:
@@ -486,6 +509,7 @@ def view(
                 "kind": b.kind.value,
                 "label": b.label,
                 "key": b.key,
+                "to": b.to,  # the console tells when the agent is inside the branch
                 "available": _branch_refusal(state, b) is None,
             }
             for b in call_script.branches

@@ -22,7 +22,7 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from app.call_scripts.engine import AGENT_TEMPLATES, TEMPLATE, parse_date
+from app.call_scripts.engine import CALLBACK, CONTEXT_TEMPLATES, TEMPLATE, parse_date
 from app.call_scripts.model import (
     Branch,
     BranchKind,
@@ -200,6 +200,7 @@ class _Checks:
     templates: list[tuple[Node, str, str]] = dataclasses.field(default_factory=list)
     conditions: list[tuple[Node, Node, str, str, str]] = dataclasses.field(default_factory=list)
     sensitive: list[tuple[Node, str, str]] = dataclasses.field(default_factory=list)
+    line_fault: list[tuple[Node, str, str]] = dataclasses.field(default_factory=list)
     fields: dict[str, FieldSpec] = dataclasses.field(default_factory=dict)
 
 
@@ -286,6 +287,15 @@ class _FileLoader:
             )
         if step.kind is StepKind.COMPLAINT and not any(f.name == "content" for f in step.fields):
             raise self.r.fail(node, f'{where}a complaint step needs a "content" field')
+        if step.kind is StepKind.LINE_FAULT and not any(
+            f.type is FieldType.CHOICE and f.required and f.option_label(CALLBACK) is not None
+            for f in step.fields
+        ):
+            raise self.r.fail(
+                node,
+                f"{where}a line_fault step needs a required choice field with a "
+                f'"{CALLBACK}" option (the callback when the line is back)',
+            )
 
     def _template(self, m: dict[str, tuple[ScalarNode, Node]], key: str, where: str) -> str:
         node = m[key][1]
@@ -463,6 +473,8 @@ class _FileLoader:
             )
             if branch.kind is BranchKind.SENSITIVE:
                 self.checks.sensitive.append((m["to"][1], where, branch.to))
+            if branch.kind is BranchKind.LINE_FAULT:
+                self.checks.line_fault.append((m["to"][1], where, branch.to))
             branches.append(branch)
         return tuple(branches)
 
@@ -476,20 +488,26 @@ class _FileLoader:
                 raise self.r.fail(
                     node, f"{where}a sensitive branch must lead to an identity_check step"
                 )
+        for node, where, target in self.checks.line_fault:
+            if kinds[target] is not StepKind.LINE_FAULT:
+                raise self.r.fail(
+                    node, f"{where}a line_fault branch must lead to a line_fault step"
+                )
         for node, where, text in self.checks.templates:
             self._check_templates(node, where, text)
         for field_node, equals_node, where, name, equals in self.checks.conditions:
             self._check_condition(field_node, equals_node, where, name, equals)
 
     def _check_templates(self, node: Node, where: str, text: str) -> None:
-        """Only the agent's names and declared fields: a typo must not reach a customer."""
+        """Only the agent's and the centre's names and declared fields: a typo must not reach
+        a customer."""
         for found in TEMPLATE.finditer(text):
             offset, name = found.start(), found.group(1)
-            if name in AGENT_TEMPLATES:
+            if name in CONTEXT_TEMPLATES:
                 continue
             field = name.removeprefix("fields.")
             if not name.startswith("fields."):
-                allowed = _choices([*sorted(AGENT_TEMPLATES), "fields.<name>"])
+                allowed = _choices([*sorted(CONTEXT_TEMPLATES), "fields.<name>"])
                 raise self._fail_in(
                     node,
                     text,

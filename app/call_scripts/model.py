@@ -24,6 +24,7 @@ class StepKind(StrEnum):
     IDENTITY_CHECK = "identity_check"
     LOOKUP = "lookup"
     EMERGENCY = "emergency"
+    LINE_FAULT = "line_fault"  # the line-fault procedure: tell, offer another channel, record
 
 
 class FieldType(StrEnum):
@@ -39,6 +40,7 @@ class BranchKind(StrEnum):
     SENSITIVE = "sensitive"
     COMPLEX = "complex"
     EMERGENCY = "emergency"
+    LINE_FAULT = "line_fault"
 
 
 class SessionStatus(StrEnum):
@@ -376,12 +378,14 @@ class EmergencyDeclared:
 
 @dataclass(frozen=True, slots=True)
 class OfferCallback:
-    """Wrapped up with the "callback" disposition: the service queues a callback."""
+    """The customer is to be called back: wrapped up with the "callback" disposition, or
+    the callback chosen in the line-fault procedure. The service queues a callback."""
 
     number: str | None  # the collected contact number, dialable form; None if not collected
+    note: str = ""  # why, for whoever works the callback queue
 
     def contract(self) -> dict[str, Any]:
-        return {"kind": "callback", "number": self.number}
+        return {"kind": "callback", "number": self.number, "note": self.note}
 
 
 Effect = RecordComplaint | RequestTransfer | EmergencyDeclared | OfferCallback
@@ -404,9 +408,12 @@ class Applied:
 
 @dataclass(frozen=True, slots=True)
 class PromptContext:
-    """Who is speaking, for the prompt templates ({{agent.name}}, {{company}}, ...)."""
+    """Who is speaking, for the prompt templates ({{agent.name}}, {{company}}, ...), and the
+    centre's other channels ({{alternate.number}}, {{alternate.email}}) for when a line fails."""
 
     agent_name: str
     agent_position: str
     agent_id: str
     company: str
+    alternate_number: str = ""
+    alternate_email: str = ""

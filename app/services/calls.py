@@ -23,6 +23,7 @@ from app.db.tables import (
     CallScriptSession,
     Complaint,
 )
+from app.services import callbacks
 from telephony.calls.model import CallRecord
 
 # The replay contract's fields (DESIGN.md), in its order, then the record's own.
@@ -35,6 +36,8 @@ RECORD_FIELDS = (
     "pops_missed",
     "disposition",
     "score",
+    "trunk",
+    "callback_for",
 )
 # What the list may be sorted by: the columns QA sorts on, each with an index or cheap.
 SORTS = {
@@ -109,8 +112,27 @@ def get_call(session: Session, call_pk: int, viewer: Viewer) -> dict[str, Any] |
     item["recording_started_at"] = row.answered_at  # the dialplan starts MixMonitor on answer
     item["call_script_sessions"] = _call_script_sessions(session, row.call_id)
     item["complaints"] = _complaints(session, row.call_id, call_pk)
-    item["callbacks"] = _callbacks(session, call_pk)
+    item["callbacks"] = callbacks.for_call(session, row.call_id, call_pk)
+    item["callback_calls"] = _callback_calls(session, row.call_id)
     return item
+
+
+def _callback_calls(session: Session, call_id: str) -> list[dict[str, Any]]:
+    """The calls placed to call this one's customer back: with this call, one story."""
+    rows = session.scalars(
+        select(CallRow).where(col(CallRow.callback_for) == call_id).order_by(col(CallRow.id))
+    )
+    return [
+        {
+            "id": r.id,
+            "call_id": r.call_id,
+            "agent": r.agent,
+            "outcome": r.outcome,
+            "started_at": r.started_at,
+            "talk_seconds": r.talk_seconds,
+        }
+        for r in rows
+    ]
 
 
 def _call_script_sessions(session: Session, call_id: str) -> list[dict[str, Any]]:
@@ -151,23 +173,6 @@ def _complaints(session: Session, call_id: str, call_pk: int) -> list[dict[str, 
             "category": c.category,
             "severity": c.severity,
             "status": c.status,
-            "created_at": c.created_at,
-        }
-        for c in rows
-    ]
-
-
-def _callbacks(session: Session, call_pk: int) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        select(Callback).where(col(Callback.call_pk) == call_pk).order_by(col(Callback.id))
-    )
-    return [
-        {
-            "id": c.id,
-            "reason": c.reason,
-            "status": c.status,
-            "attempts": c.attempts,
-            "agent": c.agent,
             "created_at": c.created_at,
         }
         for c in rows

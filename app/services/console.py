@@ -32,6 +32,7 @@ from app.call_scripts.model import (
     SessionState,
     SessionStatus,
 )
+from app.callback_policy import CUSTOMER_TAG
 from app.db.tables import (
     Callback,
     CallEvent,
@@ -40,13 +41,16 @@ from app.db.tables import (
     CallScriptAction,
     CallScriptSession,
     Complaint,
+    Incident,
     User,
 )
 from app.services.complaints import file_complaint
 from telephony.calls.model import LiveCall
 
 OPEN_COMPLAINT = ("received", "in_progress")
-PENDING_CALLBACK = ("pending", "in_progress")
+PENDING_CALLBACK = ("queued", "pending", "dialling")  # the callback desk's "open"
+REQUESTED_CALLBACK_STATUS = "queued"  # the customer asked: a person takes it from the queue
+ACTIVE_INCIDENT = ("open", "acknowledged")
 CONCURRENT_RETRIES = 5
 LAST_CALLS = 5
 SEARCH_TEXT_MAX = 20_000
@@ -94,6 +98,8 @@ class Desk:
     company: str
     today: date
     complaint_due_hours: Mapping[str, float]  # by severity, from the settings
+    alternate_number: str = ""  # the centre's other channels, offered when a line fails
+    alternate_email: str = ""
 
     def context(self, user: User) -> PromptContext:
         return PromptContext(
@@ -101,6 +107,8 @@ class Desk:
             agent_position=user.position or "",
             agent_id=user.username,
             company=self.company,
+            alternate_number=self.alternate_number,
+            alternate_email=self.alternate_email,
         )
 
 
@@ -139,13 +147,19 @@ def _answered_at(db: Session, call: CallRow, endpoint: str) -> float | None:
 
 def facts_from_live(live: LiveCall, endpoint: str, now: float) -> CallFacts:
     """A transferred-to agent's answer time is not in the live picture: it is about now,
-    since their console asks the moment their phone is answered."""
+    since their console asks the moment their phone is answered. A callback rings the agent
+    before the customer is dialled: its own channel variable says whom it calls."""
     if live.agents[:1] == (endpoint,):
         answered_at = live.answered_at
     else:
         answered_at = now if endpoint in live.agents else None
     return CallFacts(
-        live.call_id, live.customer, live.queue, live.dialled, answered_at, live=True,
+        live.call_id,
+        dict(live.tags).get(CUSTOMER_TAG) or live.customer,  # a callback: who it calls
+        live.queue,
+        live.dialled,
+        answered_at,
+        live=True,
         parties=live.parties,
     )
 
@@ -231,8 +245,15 @@ def apply_action(
                 error=applied.error or "some fields need attention",
             )
         stored = _store(
-            db, session, applied.state, applied.effects, payload=payload, action_id=action_id,
-            at=when, now=now, due_hours=desk.complaint_due_hours,
+            db,
+            session,
+            applied.state,
+            applied.effects,
+            payload=payload,
+            action_id=action_id,
+            at=when,
+            now=now,
+            due_hours=desk.complaint_due_hours,
         )
         if stored:
             db.refresh(session)
@@ -337,7 +358,10 @@ def _carry_out(
                     call_pk=call.id if call is not None else None,
                     customer=number,
                     reason="requested",
+                    status=REQUESTED_CALLBACK_STATUS,
                     agent=session.agent,
+                    queue=call.queue if call is not None else None,
+                    note=effect.note,
                     created_at=now,
                     updated_at=now,
                 )
@@ -371,9 +395,7 @@ def _call_script_of(desk: Desk, session: CallScriptSession) -> CallScript:
 
 def session_view(desk: Desk, user: User, session: CallScriptSession) -> dict[str, Any]:
     state = SessionState.from_dict(session.state)
-    view = engine.view(
-        _call_script_of(desk, session), state, desk.context(user), today=desk.today
-    )
+    view = engine.view(_call_script_of(desk, session), state, desk.context(user), today=desk.today)
     return {
         **view,
         "id": session.id,
@@ -488,8 +510,41 @@ def _pending_callbacks(db: Session, number: str) -> list[dict[str, Any]]:
     ]
 
 
+def active_incidents(db: Session, locations: Sequence[str]) -> list[dict[str, Any]]:
+    """Line faults now affecting these locations (the call's trunk, the agent's phone): a
+    reloaded console offers the line-fault procedure again. An incident whose signal has
+    cleared (recovered, and no new signal since) no longer affects the call."""
+    wanted = [location for location in locations if location]
+    if not wanted:
+        return []
+    rows = db.exec(
+        select(Incident)
+        .where(
+            col(Incident.status).in_(ACTIVE_INCIDENT),
+            col(Incident.location).in_(wanted),
+        )
+        .order_by(col(Incident.opened_at).desc())
+    ).all()
+    return [
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "location": row.location,
+            "level": row.level,
+            "status": row.status,
+        }
+        for row in rows
+        if not _recovered(row)
+    ]
+
+
+def _recovered(incident: Incident) -> bool:
+    if incident.recovered_at is None:
+        return False
+    return incident.last_signal_at is None or incident.last_signal_at <= incident.recovered_at
+
+
 def _id(row: User | CallScriptSession) -> int:
     if row.id is None:
         raise ConsoleError("the row has not been stored yet")
     return row.id
-

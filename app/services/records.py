@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Integer, Table, and_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from app.callback_policy import CALLBACK_FOR_TAG
 from app.db.tables import CallEvent, CallParty, CallRow, table_of
 from app.pops import MissedPop
 from telephony.calls.causes import describe
@@ -125,6 +126,7 @@ def _store_ended(connection: Connection, ended: CallEnded) -> None:
     record = ended.record
     values = record_values(record)
     values.update(status=ENDED, ended_in_gap=ended.ended_in_gap, updated_at=time.time())
+    values.update(trunk=ended.trunk, callback_for=dict(ended.tags).get(CALLBACK_FOR_TAG) or None)
     call_pk = _upsert_call(connection, values, updated=tuple(values))
     for position, agent in enumerate(record.agents, start=1):
         _add_party(connection, call_pk, agent, connected=True, position=position)
@@ -204,6 +206,8 @@ def _upsert_live_call(connection: Connection, live: LiveCall) -> int:
         "connected_agents": ";".join(live.agents),
         "transfers": live.transfers,
         "recording": live.recording,
+        "trunk": live.trunk,
+        "callback_for": dict(live.tags).get(CALLBACK_FOR_TAG) or None,
         "updated_at": time.time(),
     }
     updated = tuple(name for name in values if name != "call_id")

@@ -15,6 +15,7 @@ import { renderPop } from "/agent/pop.js";
 import { tickClocks } from "/agent/progress.js";
 import { runShiftCheck, latestShiftCheck, renderShiftCheck, RECHECK_KEY } from "/agent/shiftcheck.js";
 import { installKeys } from "/agent/keys.js";
+import { EQUIPMENT_FAULTS, renderDrop, renderEquipment, saveDrop, loadDrop, callbackIsFinal, callbackFor, incidentsOfCall } from "/agent/alerts.js";
 import {
   IDLE, RINGING, ON_CALL, WRAP_UP,
   createModel, applyMessage, mergeSession, replaceSessions, consoleState, concernsMe,
@@ -24,6 +25,7 @@ const ME_KEY = "callassist.me";
 const FRESH_LOGIN_KEY = "callassist.fresh-login";
 const VIEWS = ["login", IDLE, RINGING, ON_CALL, WRAP_UP];
 const CONNECT_GRACE_MS = 3000;
+const FINAL_DROP_SHOWN_MS = 60_000; // a callback that is over stays on screen this long
 const $ = (id) => document.getElementById(id);
 
 class AgentConsole {
@@ -47,6 +49,8 @@ class AgentConsole {
     this.state = { name: null, callId: null };
     this.refreshing = null;
     this.refreshAgain = false;
+    this.model.drop = loadDrop(me.username);
+    this.dropTimer = null;
   }
 
   start() {
@@ -79,6 +83,7 @@ class AgentConsole {
     this.live.start();
     this.refresh(); // on load; again on every (re)connect
     this.startShiftCheck();
+    this.refreshDrop();
   }
 
   stop() {
@@ -92,11 +97,21 @@ class AgentConsole {
     if (type === "snapshot") {
       applyMessage(this.model, message);
       this.snapshotSeen = true;
+      this.renderAlerts();
       this.afterConnect();
       return;
     }
     if (type === "line.fault") {
-      notify(t("fault.line", { fault: message.fault || "", location: message.location || "", detail: message.detail || "" }), { kind: "warning", sticky: true });
+      this.onLineFault(message);
+      return;
+    }
+    if (type === "line.incident") {
+      this.onLineIncident(message);
+      return;
+    }
+    if (type === "callback.updated") {
+      applyMessage(this.model, message);
+      this.dropChanged();
       return;
     }
     if (type === "link.down") {
@@ -132,8 +147,66 @@ class AgentConsole {
     } else if (type === "call.ended") {
       this.hangUp(callId);
       this.refresh();
+      if (this.model.drop?.callId === callId) this.dropChanged();
     }
     this.render();
+  }
+
+  /** The agent's own phone: the equipment check while it is faulty; other faults told. */
+  onLineFault(message) {
+    const before = this.model.endpointFault;
+    applyMessage(this.model, message);
+    const own = message.location === this.me.endpoint;
+    if (own && message.fault === "recovered") {
+      if (before) notify(t("equipment.back"), { kind: "success" });
+    } else if (!(own && EQUIPMENT_FAULTS.has(message.fault))) {
+      notify(t("fault.line", { fault: message.fault || "", location: message.location || "", detail: message.detail ?? "" }), { kind: "warning" });
+    }
+    this.renderAlerts();
+  }
+
+  /** A line fault over one of this agent's calls: the line-fault procedure, or it is over. */
+  onLineIncident(message) {
+    const callId = this.state.callId;
+    const consoleCall = this.model.consoleCalls.get(callId);
+    const before = callId ? incidentsOfCall(this.model, callId, consoleCall).length : 0;
+    applyMessage(this.model, message);
+    const after = callId ? incidentsOfCall(this.model, callId, consoleCall).length : 0;
+    if (before && !after) notify(t("line_incident.over"), { kind: "success" });
+    this.render();
+  }
+
+  /** The drop banner changed: keep it over a reload; a finished callback leaves after a while. */
+  dropChanged() {
+    const drop = this.model.drop;
+    saveDrop(this.me.username, drop);
+    clearTimeout(this.dropTimer);
+    if (drop && callbackIsFinal(drop.callback)) {
+      this.dropTimer = setTimeout(() => this.dismissDrop(drop.callId), FINAL_DROP_SHOWN_MS);
+    }
+    this.renderAlerts();
+  }
+
+  dismissDrop(callId) {
+    if (callId && this.model.drop?.callId !== callId) return;
+    this.model.drop = null;
+    this.dropChanged();
+  }
+
+  /** After a reload: where the cut call's callback stands now (the desk may be absent). */
+  async refreshDrop() {
+    const drop = this.model.drop;
+    if (!drop) return;
+    try {
+      const reply = await api(`/api/callbacks?status=all&reason=dropped&limit=50`);
+      const callback = (reply.items || []).find((item) => item.call_id === drop.callId);
+      if (callback && this.model.drop?.callId === drop.callId) {
+        this.model.drop = { ...this.model.drop, callback };
+        this.dropChanged();
+      }
+    } catch {
+      /* no callback desk yet, or offline: the banner keeps what it knew */
+    }
   }
 
   /** A transfer to someone else takes the call away from this agent's active session. */
@@ -244,7 +317,7 @@ class AgentConsole {
       mergeSession(this.model, reply.session);
       this.drafts.reconcile(reply.session);
     }
-    for (const effect of reply?.effects || []) this.showEffect(effect);
+    for (const effect of reply?.effects || []) this.showEffect(effect, callId);
     if (body.kind === "wrap_up") {
       this.model.finished.add(callId);
       notify(t("wrapup.saved"), { kind: "success" });
@@ -271,7 +344,7 @@ class AgentConsole {
     if (!session) this.refresh();
   }
 
-  showEffect(effect) {
+  showEffect(effect, callId) {
     switch (effect.kind) {
       case "complaint":
         notify(t("effect.complaint", { id: effect.id ?? effect.complaint_id ?? "" }), { kind: "success" });
@@ -282,9 +355,12 @@ class AgentConsole {
       case "emergency":
         notify(t("effect.emergency"), { kind: "warning", sticky: true });
         break;
-      case "callback":
-        notify(t("effect.callback", { number: effect.number || "" }), { kind: "info" });
+      case "callback": {
+        // No number collected: the service calls back the number the customer called from.
+        const number = effect.number || this.model.consoleCalls.get(callId)?.caller?.number || this.model.live.get(callId)?.customer;
+        notify(number ? t("effect.callback", { number }) : t("effect.callback_caller"), { kind: "info" });
         break;
+      }
       default:
         break;
     }
@@ -340,6 +416,16 @@ class AgentConsole {
     if (changed && state.name !== ON_CALL && state.name !== WRAP_UP) document.activeElement?.blur?.();
     this.renderPill();
     this.renderBanner();
+    this.renderAlerts();
+  }
+
+  /** Over every view: the equipment check, and the cut call with its callback. */
+  renderAlerts() {
+    const fault = this.model.endpointFault;
+    const drop = this.model.drop;
+    fill($("alerts"),
+      fault ? renderEquipment(fault, this.me.endpoint, { onRecheck: () => this.runShiftCheck(), checking: this.shift.running }) : null,
+      drop ? renderDrop(drop, this.me.endpoint, () => this.dismissDrop(drop.callId), { wrapUpPending: this.model.sessions.has(drop.callId) }) : null);
   }
 
   renderIdle() {
@@ -359,7 +445,8 @@ class AgentConsole {
 
   renderRinging(callId, now) {
     const live = this.model.live.get(callId);
-    fill($("view-ringing"), renderPop(live, this.model.consoleCalls.get(callId), this.model.ringingSince.get(callId), now));
+    const callback = callbackFor(this.model, live);
+    fill($("view-ringing"), renderPop(live, this.model.consoleCalls.get(callId), this.model.ringingSince.get(callId), now, callback));
   }
 
   renderPill() {
@@ -416,7 +503,7 @@ function shortcutsCard() {
   const rows = [
     ["↵", t("keys.next")],
     ["Alt+⌫", t("keys.back")],
-    ["Alt+C / S / Q / E", t("keys.branch")],
+    ["Alt+C / S / Q / E / L", t("keys.branch")],
     ["Alt+R", t("keys.refer")],
     ["Alt+N", t("keys.notes")],
     ["Alt+1…9", t("keys.disposition")],

@@ -6,6 +6,7 @@ import { StepView, renderBranches, KEYS } from "/agent/step.js";
 import { renderCaller } from "/agent/pop.js";
 import { renderProgress } from "/agent/progress.js";
 import { otherCalls } from "/agent/state.js";
+import { renderIncident, incidentsOfCall } from "/agent/alerts.js";
 
 const STEP_MOVES = new Set(["next", "back", "branch"]);
 
@@ -25,6 +26,7 @@ export class OnCallView {
     });
     this.callbar = h("div", { class: "callbar" });
     this.others = h("div", { class: "others" });
+    this.incident = h("div", { class: "incident-slot" });
     this.branches = h("div", { class: "branch-slot" });
     this.stepSlot = h("div", { class: "step-slot" });
     this.notes = h("textarea", {
@@ -50,7 +52,7 @@ export class OnCallView {
     this.caller.append(this.notesCard, this.callerSlot);
     fill(root, h("div", { class: "oncall" },
       this.progress,
-      h("div", { class: "col-work" }, this.callbar, this.others, this.branches, this.stepSlot),
+      h("div", { class: "col-work" }, this.callbar, this.others, this.incident, this.branches, this.stepSlot),
       this.caller));
     this.rendered = { sessionVersion: null, consoleCall: null, lang: null };
   }
@@ -65,6 +67,7 @@ export class OnCallView {
     this.session = session;
     fill(this.callbar, ...callbar(model, callId, session, live, consoleCall, now));
     fill(this.others, ...otherCalls(model, callId).map(otherCall));
+    fill(this.incident, renderIncident(incidentsOfCall(model, callId, consoleCall), session, (id) => this.branch(id)));
     if (fresh || consoleCall !== this.rendered.consoleCall) {
       fill(this.callerSlot, renderCaller(consoleCall, live));
       this.rendered.consoleCall = consoleCall;

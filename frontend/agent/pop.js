@@ -6,22 +6,23 @@ import { t, label, formatWhen, formatDuration } from "/shared/i18n.js";
 const CONTENT_PREVIEW = 140;
 
 /** The ringing pop: the number big, the name when earlier calls told us, then the history. */
-export function renderPop(live, consoleCall, ringingSince, now) {
+export function renderPop(live, consoleCall, ringingSince, now, callback = null) {
   const caller = consoleCall?.caller || {};
-  const number = caller.number || live?.customer || t("caller.withheld");
+  // A callback rings the agent first: the customer is only dialled once they answer.
+  const number = caller.number || live?.customer || callback?.customer || t("caller.withheld");
   const ringing = ringingSince ? formatDuration(now - ringingSince) : "";
   return h("div", { class: "pop" },
     h("div", { class: "pop-card", attrs: { role: "alert", "aria-live": "assertive" } },
       h("div", { class: "pop-head" },
         h("span", { class: "pop-bell", attrs: { "aria-hidden": "true" } }, "☎"),
-        h("span", { text: t("pop.incoming") }),
+        h("span", { text: callback ? t("pop.callback") : t("pop.incoming") }),
         live?.queue ? h("span", { class: "tag", text: t("pop.queue", { queue: live.queue }) }) : null,
         ringing ? h("span", { class: "pop-ringing-for", dataset: { since: ringingSince, template: "pop.ringing_for" } }, t("pop.ringing_for", { time: ringing })) : null),
       h("div", { class: "pop-number", dataset: { test: "pop-number" }, text: number }),
       h("div", { class: "pop-name" }, caller.name
         ? [h("span", { text: caller.name }), h("span", { class: "muted", text: ` · ${t("caller.known")}` })]
         : h("span", { class: "muted", text: consoleCall ? t("caller.new") : t("common.loading") })),
-      h("p", { class: "pop-hint", text: t("pop.answer_hint") })),
+      h("p", { class: "pop-hint", text: callback ? t("pop.callback_hint") : t("pop.answer_hint") })),
     consoleCall ? renderCallerHistory(caller) : null);
 }
 

@@ -2,6 +2,8 @@
 // the state the agent sees (idle, ringing, on call, wrap-up) is derived from it, never kept
 // apart from it, so a reload or a reconnect lands in the same state as before.
 
+import { EQUIPMENT_FAULTS, dropFromEnded, callbackOfDrop, callbackIsFinal, incidentIsActive } from "/agent/alerts.js";
+
 export const IDLE = "idle";
 export const RINGING = "ringing";
 export const ON_CALL = "on_call";
@@ -21,6 +23,10 @@ export function createModel(me) {
     holdSince: new Map(), // call_id -> epoch seconds, while on hold
     optionLabels: new Map(), // field name -> Map(option id -> label), for the wrap-up summary
     finished: new Set(), // call_ids whose session this agent has finished (or handed on)
+    endpointFault: null, // "unreachable" / "unregistered" while the agent's own phone is faulty
+    drop: null, // {callId, customer, at, callback}: the last call cut under this agent
+    incidents: new Map(), // incident id -> {incident, callIds}: line faults over calls
+    clearedIncidents: new Set(), // incident ids a line.incident message said are over
   };
 }
 
@@ -30,7 +36,35 @@ export function applyMessage(model, message) {
     case "snapshot":
       model.live = new Map((message.calls || []).map((call) => [call.call_id, call]));
       model.link = message.link ?? model.link;
+      if ("endpoint_fault" in message) model.endpointFault = equipmentFault(message.endpoint_fault);
       return null;
+    case "line.fault":
+      if (message.location !== model.me.endpoint) return null;
+      if (EQUIPMENT_FAULTS.has(message.fault)) model.endpointFault = message.fault;
+      else if (message.fault === "recovered") model.endpointFault = null;
+      return null;
+    case "line.incident": {
+      const incident = message.incident || {};
+      if (incident.id === undefined || incident.id === null) return null;
+      if (incidentIsActive(incident)) {
+        model.incidents.set(incident.id, { incident, callIds: message.call_ids || [] });
+        model.clearedIncidents.delete(incident.id);
+      } else {
+        model.incidents.delete(incident.id);
+        model.clearedIncidents.add(incident.id);
+      }
+      return null;
+    }
+    case "callback.updated": {
+      const callback = message.callback;
+      if (callbackOfDrop(model.drop, callback)) model.drop = { ...model.drop, callback };
+      else if (callback?.reason === "dropped" && callback.agent === model.me.endpoint && !callbackIsFinal(callback)
+        && (!model.drop || model.drop.callId !== callback.call_id)) {
+        // The console was not there when the call was cut (a reload): the callback says it.
+        model.drop = { callId: callback.call_id, customer: callback.customer, at: callback.created_at || Date.now() / 1000, callback };
+      }
+      return null;
+    }
     case "call.ringing":
     case "call.answered":
     case "call.hold":
@@ -51,11 +85,14 @@ export function applyMessage(model, message) {
       }
       return call.call_id;
     }
-    case "call.ended":
+    case "call.ended": {
       model.live.delete(message.call_id);
       model.ended.set(message.call_id, message.record || {});
       model.ringingSince.delete(message.call_id);
+      const drop = dropFromEnded(message, model.me.endpoint);
+      if (drop) model.drop = drop;
       return message.call_id;
+    }
     case "call_script.updated":
       if (message.session) mergeSession(model, message.session);
       return message.call_id || message.session?.call_id || null;
@@ -65,6 +102,10 @@ export function applyMessage(model, message) {
     default:
       return null;
   }
+}
+
+function equipmentFault(fault) {
+  return EQUIPMENT_FAULTS.has(fault) ? fault : null;
 }
 
 /** Take a SessionView unless we already hold a newer one of the same session. */

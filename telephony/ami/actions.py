@@ -32,6 +32,8 @@ WANTED_EVENTS = (
     "QueueCallerAbandon",
     "QueueCallerJoin",
     "QueueCallerLeave",
+    "RTCPReceived",
+    "RTCPSent",
     "Registry",
     "Shutdown",
     "SoftHangupRequest",
@@ -40,8 +42,8 @@ WANTED_EVENTS = (
 # VarSet is half of all AMI traffic; only these variables matter (the recording's file name,
 # and the variables callassist sets on the calls it places).
 WANTED_VARIABLES = ("MIXMONITOR_FILENAME", "CALLASSIST_")
-# Event classes (manager.conf "read" classes) those events belong to.
-EVENT_CLASSES = "call,agent,system,dialplan"
+# Event classes (manager.conf "read" classes) those events belong to; RTCP is "reporting".
+EVENT_CLASSES = "call,agent,system,dialplan,reporting"
 
 
 def event_filters(events: Iterable[str], variables: Iterable[str]) -> list[str]:

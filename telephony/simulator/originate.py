@@ -7,13 +7,24 @@ leg becomes the action's ``Channel`` endpoint with the action's ``ChannelId`` as
 and Linkedid (a client finds its callback by it), the dialled customer is ``Exten``, the
 OriginateResponse echoes the ``ActionID``, and the action's variables replace the recorded
 one as ``VarSet`` events on the new channel, where Asterisk emits them.
+
+``OriginateOutcome`` says how one Originate goes when it should not simply be answered: the
+agent lets the phone ring out, or the customer's line fails with a given cause (see
+``telephony.simulator.failures`` for what Asterisk 22 sends then).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from telephony.simulator.failures import (
+    DEFAULT_RING_SECONDS,
+    agent_not_answering,
+    check_customer_cause,
+    customer_leg_failing,
+)
 from telephony.simulator.messages import header
 from telephony.simulator.templates import (
     CallTemplate,
@@ -28,10 +39,36 @@ RECORDED_VARIABLES = frozenset({"CALLBACK_REASON"})
 _CALLER_ID = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<number>[^>]*)>\s*$')
 
 
+@dataclass(frozen=True, slots=True)
+class OriginateOutcome:
+    """How the PBX carries out one Originate.
+
+    ``agent_answers`` False: the agent's phone rings for the action's Timeout and nobody
+    picks up (OriginateResponse Failure, Reason 3; no customer leg). ``customer_cause`` N:
+    the agent answers, the customer's line fails with Q.850 cause N (17 busy, 19 no answer,
+    21 rejected, 34/38/41/42/44 network). Neither: the recorded answered callback.
+    """
+
+    agent_answers: bool = True
+    customer_cause: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.customer_cause is not None:
+            check_customer_cause(self.customer_cause)
+
+
+ANSWERED = OriginateOutcome()
+
+
 def originated_call(
-    template: CallTemplate, action: Mapping[str, str], mint: IdMint, epoch: float
+    template: CallTemplate,
+    action: Mapping[str, str],
+    mint: IdMint,
+    epoch: float,
+    outcome: OriginateOutcome = ANSWERED,
 ) -> StampedCall:
-    """The events of the call ``action`` (an Originate's headers) places.
+    """The events of the call ``action`` (an Originate's headers) places, going as
+    ``outcome`` says.
 
     Raises ValueError when the action names no ``TECH/resource`` channel or no Exten: the
     simulator only plays calls that go to an agent's phone and then to a customer.
@@ -52,9 +89,31 @@ def originated_call(
         epoch=epoch,
         overrides=overrides,
     )
-    events = _with_action_id(call.events, header(action, "ActionID"))
-    events = _with_variables(events, call.call_id or "", variables(action))
+    uniqueid = call.call_id or ""
+    events = call.events
+    if not outcome.agent_answers:
+        events = agent_not_answering(
+            events,
+            agent=uniqueid,
+            requested=agent,
+            channel_id=channel_id or "<null>",  # what fast_originate says without one
+            ring_seconds=ring_seconds(action),
+        )
+    elif outcome.customer_cause is not None:
+        events = customer_leg_failing(events, agent=uniqueid, cause=outcome.customer_cause)
+    events = _with_action_id(events, header(action, "ActionID"))
+    events = _with_variables(events, uniqueid, variables(action))
     return StampedCall(call.scenario, call.call_id, call.customer, call.agents, events)
+
+
+def ring_seconds(action: Mapping[str, str]) -> float:
+    """How long the agent's phone rings before the Originate gives up: ``Timeout`` in ms,
+    30 s when absent or unreadable (Asterisk's default)."""
+    try:
+        milliseconds = int(header(action, "Timeout"))
+    except ValueError:
+        return DEFAULT_RING_SECONDS
+    return milliseconds / 1000 if milliseconds > 0 else DEFAULT_RING_SECONDS
 
 
 def caller_name(caller_id: str, exten: str) -> str:

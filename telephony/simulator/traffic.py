@@ -6,7 +6,9 @@ agent, mostly answered, some queued, abandoned or dropped, the odd phone droppin
 network. ``Traffic`` plays the lab's captures (``scenarios``) as that traffic, through the
 server's ``emit``, so every client sees exactly the event sequences a real Asterisk 22 sent;
 only identities and people change (``templates``). It also answers Originate with the
-recorded callback (``originate``), so a service's callbacks ring through as real calls.
+recorded callback (``originate``), so a service's callbacks ring through as real calls, or,
+when a test queued an ``OriginateOutcome`` for the number, with the callback failing as told
+(the agent not answering, the customer's line busy or down).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from telephony.simulator.originate import originated_call
+from telephony.simulator.messages import header
+from telephony.simulator.originate import ANSWERED, OriginateOutcome, originated_call
 from telephony.simulator.roster import AgentRoster
 from telephony.simulator.scenarios import (
     ALL_BUSY,
@@ -88,6 +91,9 @@ class Traffic:
         self.calls_per_minute = calls_per_minute
         self.speed = speed
         self.placed = 0  # calls started, by run(), place() or an Originate
+        # Customer number (an Originate's Exten) -> how the next Originates to it go, in
+        # order; each Originate takes the first, and with none left it is answered.
+        self.originate_outcomes: dict[str, list[OriginateOutcome]] = {}
         self._rng = rng
         self._captures = captures
         self._mint = IdMint()
@@ -179,9 +185,11 @@ class Traffic:
         )
 
     async def answer_originate(self, action: dict[str, str]) -> None:
-        """Play the call an Originate places (suitable as ``AmiServer.on_originate``)."""
+        """Play the call an Originate places (suitable as ``AmiServer.on_originate``), as the
+        next ``originate_outcomes`` entry for its Exten says."""
+        outcome = self._next_outcome(header(action, "Exten"))  # before any await: in order
         template = await self._template(ORIGINATE)
-        call = originated_call(template, action, self._mint, time.time())
+        call = originated_call(template, action, self._mint, time.time(), outcome)
         agents = list(call.agents.values())
         self.roster.claim(agents)
         self.placed += 1
@@ -194,6 +202,10 @@ class Traffic:
             self.roster.release(agents)
             if task is not None:
                 self._in_flight.discard(task)
+
+    def _next_outcome(self, exten: str) -> OriginateOutcome:
+        queued = self.originate_outcomes.get(exten)
+        return queued.pop(0) if queued else ANSWERED
 
     async def drain(self) -> None:
         """Until every call in flight has played to its end."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from sqlmodel import col, select
 
 from app.call_scripts.loader import DEFAULTS_DIR
+from app.db.tables import Callback, Incident
 from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 from tests.service.harness import LiveClient, Service, running_service
@@ -333,3 +336,118 @@ async def test_a_broken_call_script_file_is_refused_by_name_and_line_and_the_res
         (error,) = status["errors"]
         assert "broken.en.yaml:9:" in error
         assert "greeting" in error
+
+
+# ---------------------------------------------------------------------------- line faults
+
+ALTERNATE = {"alternate_number": "400-820-8820", "alternate_email": "help@northwind.example"}
+
+
+def _callbacks(service: Service) -> list[Callback]:
+    with service.services.database.session() as db:
+        return list(db.exec(select(Callback).order_by(col(Callback.id))).all())
+
+
+async def test_the_line_fault_procedure_records_the_customers_choice_and_a_callback(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx, **ALTERNATE) as service:
+        await pbx.wait_logged_in()
+        call = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
+        await call.ring()
+        await call.answer()
+        await service.settled(lambda: _answered(service))
+        call_id = call.call_id
+        assert call_id is not None
+        pop = (await service.get(f"/api/console/calls/{call_id}", "agent1")).json()
+        assert "line_fault" in [b["id"] for b in pop["session"]["branches"]]
+
+        taken = (await act(service, call_id, kind="branch", branch="line_fault")).json()
+        step = taken["session"]["step"]
+        assert step["id"] == "line_fault"
+        assert "400-820-8820" in step["prompt"] and "help@northwind.example" in step["prompt"]
+        by_email = await act(service, call_id, kind="next", values={"line_fault_choice": "email"})
+        assert by_email.json()["session"]["step"]["id"] == "greet"  # back where it branched
+        assert by_email.json()["session"]["fields"]["line_fault_choice"] == "email"
+        assert by_email.json()["effects"] == []
+        assert _callbacks(service) == []
+
+        await act(service, call_id, kind="branch", branch="line_fault")
+        chosen = await act(service, call_id, kind="next", values={"line_fault_choice": "callback"})
+        (effect,) = chosen.json()["effects"]
+        assert effect["kind"] == "callback"
+        (callback,) = _callbacks(service)
+        assert callback.customer == CUSTOMER[0]  # nothing collected: the caller's number
+        assert (callback.reason, callback.status) == ("requested", "queued")
+        assert callback.agent == "PJSIP/1001"
+        assert "line is back" in callback.note
+        restored = (await service.get(f"/api/console/calls/{call_id}", "agent1")).json()
+        assert restored["session"]["fields"]["line_fault_choice"] == "callback"
+        assert [c["status"] for c in restored["caller"]["pending_callbacks"]] == ["queued"]
+        await call.hang_up()
+
+
+async def test_the_console_reports_the_incidents_on_the_calls_trunk_and_the_agents_phone(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        now = time.time()
+        incidents = [
+            ("trunk_down", "PJSIP/2001", "I", "open", None),  # the call's trunk
+            ("device_fault", "PJSIP/1001", "IV", "acknowledged", None),  # the agent's phone
+            ("poor_media", "PJSIP/2001", "III", "resolved", None),  # over
+            ("drop_cluster", "PJSIP/2001", "II", "open", now),  # recovered since
+            ("trunk_down", "PJSIP/2999", "I", "open", None),  # another trunk
+            ("device_fault", "PJSIP/1002", "IV", "open", None),  # another agent's phone
+        ]
+        with service.services.database.session() as db:
+            for kind, location, level, state, recovered in incidents:
+                db.add(
+                    Incident(
+                        kind=kind,
+                        location=location,
+                        level=level,
+                        status=state,
+                        opened_at=now - 60,
+                        last_signal_at=now - 30,
+                        recovered_at=recovered,
+                        updated_at=now,
+                    )
+                )
+            db.commit()
+        call = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
+        await call.ring()
+        await call.answer()
+        await service.settled(lambda: _answered(service))
+        path = f"/api/console/calls/{call.call_id}"
+        shown = (await service.get(path, "agent1")).json()["incidents"]
+        assert {(i["kind"], i["location"], i["level"], i["status"]) for i in shown} == {
+            ("trunk_down", "PJSIP/2001", "I", "open"),
+            ("device_fault", "PJSIP/1001", "IV", "acknowledged"),
+        }
+        await call.hang_up()
+        await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)  # type: ignore[union-attr]
+        assert (await service.get(path, "agent1")).json()["incidents"] == []  # call over
+
+
+async def test_the_snapshot_tells_a_reloaded_console_its_phone_is_faulty(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        async with service.websocket("agent1") as agent1:
+            assert (await agent1.next("snapshot"))["endpoint_fault"] is None
+            await pbx.set_contact("PJSIP/1001", "Unreachable")
+            fault = await agent1.next("line.fault")
+            assert (fault["fault"], fault["location"]) == ("unreachable", "PJSIP/1001")
+        async with service.websocket("agent1") as reloaded:
+            assert (await reloaded.next("snapshot"))["endpoint_fault"] == "unreachable"
+        async with service.websocket("agent2") as other:
+            assert (await other.next("snapshot"))["endpoint_fault"] is None
+        await pbx.set_contact("PJSIP/1001", "Reachable")
+        await service.settled(
+            lambda: "PJSIP/1001" not in service.services.pipeline.board.watch.faulted  # type: ignore[union-attr]
+        )
+        async with service.websocket("agent1") as recovered:
+            assert (await recovered.next("snapshot"))["endpoint_fault"] is None

@@ -107,7 +107,19 @@ async def test_a_line_fault_reaches_the_agent_whose_phone_it_is_and_the_supervis
                 await client.next("snapshot")
             # Agent Two's phone stops answering qualify, then comes back.
             await pbx.play_capture(CAPTURES / "line_fault_unreachable.ami")
-            faults = [(m["fault"], m["location"]) for m in await agent2.quiet(1.0)]
+            seen = await agent2.quiet(1.0)
+            faults = [(m["fault"], m["location"]) for m in seen if m["type"] == "line.fault"]
             assert faults == [("unreachable", "PJSIP/1002"), ("recovered", "PJSIP/1002")]
-            assert [m["fault"] for m in await supervisor.quiet()] == ["unreachable", "recovered"]
+            watched = await supervisor.quiet()
+            assert [m["fault"] for m in watched if m["type"] == "line.fault"] == [
+                "unreachable",
+                "recovered",
+            ]
+            # The supervisors also hear of the incident it opens: one agent's device, level IV.
+            (opened,) = [m["incident"] for m in watched if m["type"] == "incident.opened"]
+            assert (opened["kind"], opened["location"], opened["level"]) == (
+                "device_fault",
+                "PJSIP/1002",
+                "IV",
+            )
             assert await agent1.quiet() == []

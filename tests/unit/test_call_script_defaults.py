@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -136,12 +137,66 @@ def test_every_branch_goes_out_and_comes_back(call_script: CallScript) -> None:
     emergency = {"event_type": "outage", "level": "level_2", "supervisor_informed": "yes"}
     assert walk.do("next", values=emergency).step == "answer"
 
+    walk.do("branch", branch="line_fault")
+    assert walk.do("next", values={"line_fault_choice": "email"}).step == "answer"
+
     assert walk.seen == {s.id for s in call_script.steps} - {"confirm", "close"}
     kinds = [type(e) for e in walk.effects]
     assert kinds == [RecordComplaint, RequestTransfer, RequestTransfer, EmergencyDeclared]
     assert [e.target for e in walk.effects if isinstance(e, RequestTransfer)] == ["2100", "2200"]
     walk.do("hangup")
     walk.do("wrap_up", disposition="complaint_filed", notes="See complaint")
+
+
+def test_the_line_fault_procedure_tells_offers_the_other_channels_and_records_the_choice(
+    call_script: CallScript,
+) -> None:
+    walk = Walk(call_script)
+    walk.do("next")
+    walk.do("next", values=COLLECTED)
+    walk.do("branch", branch="line_fault")
+    assert walk.state.step == "line_fault"
+    centre = dataclasses.replace(
+        CONTEXT, alternate_number="400-820-8820", alternate_email="help@acme.example"
+    )
+    step = engine.view(call_script, walk.state, centre, today=TODAY)["step"]
+    assert step["kind"] == "line_fault"
+    assert "400-820-8820" in step["prompt"] and "help@acme.example" in step["prompt"]
+    assert len(step["checklist"]) == 3  # tell, offer another channel, record
+    (choice,) = [f for f in step["fields"] if f["name"] == "line_fault_choice"]
+    assert [o["id"] for o in choice["options"]] == [
+        "callback",
+        "alternate_number",
+        "email",
+        "stay",
+    ]
+    assert walk.do("next", values={"line_fault_choice": "callback"}).step == "answer"
+    assert walk.state.fields["line_fault_choice"] == "callback"
+    (offer,) = walk.effects
+    assert isinstance(offer, OfferCallback)
+    assert offer.number == "+442079460000"  # the contact collected earlier
+    assert offer.note.startswith(call_script.branch("line_fault").label)  # type: ignore[union-attr]
+
+
+def test_a_callback_number_typed_in_the_line_fault_step_is_the_one_called(
+    call_script: CallScript,
+) -> None:
+    walk = Walk(call_script)
+    walk.do("branch", branch="line_fault")  # from the greeting: nothing collected yet
+    values = {"line_fault_choice": "callback", "callback_number": "+86 10 6552 9988"}
+    assert walk.do("next", values=values).step == "greet"
+    assert [e.number for e in walk.effects] == ["+861065529988"]
+
+
+def test_without_a_callback_choice_the_line_fault_step_asks_for_no_callback(
+    call_script: CallScript,
+) -> None:
+    walk = Walk(call_script)
+    walk.do("branch", branch="line_fault")
+    applied = engine.apply(call_script, walk.state, Action("next"), at=9.0, today=TODAY)
+    assert applied.errors.keys() == {"line_fault_choice"}  # the choice must be recorded
+    walk.do("next", values={"line_fault_choice": "stay"})
+    assert walk.effects == []
 
 
 def test_the_languages_are_variants_of_one_call_script() -> None:

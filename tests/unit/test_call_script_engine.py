@@ -529,7 +529,11 @@ def test_a_callback_disposition_offers_a_callback_to_the_contact_number() -> Non
     state = ok(at_step("close"), "hangup")
     applied = act(state, "wrap_up", disposition="callback")
     assert applied.effects == (OfferCallback("+442079460000"),)
-    assert applied.effects[0].contract() == {"kind": "callback", "number": "+442079460000"}
+    assert applied.effects[0].contract() == {
+        "kind": "callback",
+        "number": "+442079460000",
+        "note": "",
+    }
 
 
 def test_a_callback_without_a_contact_number_still_offers_one_to_fill_in() -> None:
@@ -601,6 +605,16 @@ def test_the_view_renders_the_prompt_with_the_agent_and_the_fields() -> None:
     )  # an option reads as its label
 
 
+def test_the_centres_other_channels_fill_their_templates_and_read_as_not_known_unset() -> None:
+    text = "Call {{alternate.number}} or write to {{ alternate.email }}."
+    centre = PromptContext("Alice", "adviser", "1001", "Acme", "400-820-8820", "help@acme.cn")
+    assert (
+        engine.render(text, CALL_SCRIPT, {}, centre)
+        == "Call 400-820-8820 or write to help@acme.cn."
+    )
+    assert engine.render(text, CALL_SCRIPT, {}, CONTEXT) == "Call … or write to …."
+
+
 def test_the_view_shows_values_their_errors_and_the_rules() -> None:
     state = act(at_step("collect"), "set", field="contact", value="12").state
     fields = {f["name"]: f for f in step_view(state)["fields"]}
@@ -644,6 +658,7 @@ def test_the_view_carries_the_session_for_the_console() -> None:
         "kind": "complaint",
         "label": "Complaint",
         "key": "c",
+        "to": "complaint",
         "available": True,
     }
 

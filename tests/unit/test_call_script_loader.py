@@ -153,7 +153,8 @@ BROKEN: list[tuple[str, tuple[str, int], str]] = [
         _replace("{{agent.id}}", "{{agent.email}}"),
         ("agent.email", 1),
         'step "greet": prompt: unknown template "{{agent.email}}" (allowed: agent.id, '
-        "agent.name, agent.position, company, fields.<name>)",
+        "agent.name, agent.position, alternate.email, alternate.number, company, "
+        "fields.<name>)",
     ),
     (
         _replace("Thanks {{fields.customer_name}}", "Thanks {{fields.surname}}"),
@@ -194,7 +195,7 @@ BROKEN: list[tuple[str, tuple[str, int], str]] = [
         _replace("    kind: collect\n", "    kind: gather\n"),
         ("kind: gather", 1),
         'step "collect": unknown kind "gather" (expected one of greet, collect, answer, '
-        "confirm, close, complaint, identity_check, lookup, emergency)",
+        "confirm, close, complaint, identity_check, lookup, emergency, line_fault)",
     ),
     (
         _replace("type: date,", "type: phone_number,"),
@@ -206,7 +207,7 @@ BROKEN: list[tuple[str, tuple[str, int], str]] = [
         _replace("kind: complaint, label", "kind: grumble, label"),
         ("kind: grumble", 1),
         'branch "complaint": unknown kind "grumble" (expected one of complaint, sensitive, '
-        "complex, emergency)",
+        "complex, emergency, line_fault)",
     ),
     (
         _replace("language: en\n", "language: fr\n"),
@@ -260,6 +261,72 @@ BROKEN: list[tuple[str, tuple[str, int], str]] = [
         "not valid YAML",
     ),
 ]
+
+LINE_FAULT = """\
+  - id: line_problem
+    kind: line_fault
+    title: Line problem
+    prompt: "Our line is faulty. Call {{alternate.number}} or write to {{alternate.email}}."
+    fields:
+      - name: channel
+        label: Customer chose
+        type: choice
+        required: true
+        options:
+          - {id: callback, label: Callback when the line is back}
+          - {id: email, label: E-mail}
+    return: true
+"""
+WITH_LINE_FAULT = _replace("branches:\n", LINE_FAULT + "branches:\n") + (
+    "  - {id: line, kind: line_fault, label: Line problem, key: l, to: line_problem}\n"
+)
+
+
+def _line_fault(old: str, new: str) -> str:
+    assert old in WITH_LINE_FAULT, old
+    return WITH_LINE_FAULT.replace(old, new, 1)
+
+
+BROKEN += [
+    (
+        _line_fault(
+            "{id: callback, label: Callback when the line is back}", "{id: later, label: L}"
+        ),
+        ("- id: line_problem", 1),
+        'step "line_problem": a line_fault step needs a required choice field with a "callback"'
+        " option",
+    ),
+    (
+        _line_fault(
+            "        required: true\n        options:\n          - {id: callback",
+            "        options:\n          - {id: callback",
+        ),
+        ("- id: line_problem", 1),
+        'step "line_problem": a line_fault step needs a required choice field',
+    ),
+    (
+        _line_fault("key: l, to: line_problem}", "key: l, to: complaint}"),
+        ("key: l, to: complaint}", 1),
+        'branch "line": a line_fault branch must lead to a line_fault step',
+    ),
+    (
+        _line_fault("{{alternate.email}}", "{{alternate.fax}}"),
+        ("alternate.fax", 1),
+        'step "line_problem": prompt: unknown template "{{alternate.fax}}"',
+    ),
+]
+
+
+def test_a_line_fault_step_and_branch_load_with_the_centres_other_channels(
+    tmp_path: Path,
+) -> None:
+    call_script = load_file(write(tmp_path, "support.en.yaml", WITH_LINE_FAULT))
+    step = call_script.step("line_problem")
+    assert step is not None and step.kind is StepKind.LINE_FAULT and step.returns
+    assert "{{alternate.number}}" in step.prompt
+    branch = call_script.branch("line")
+    assert branch is not None and branch.kind is BranchKind.LINE_FAULT
+    assert (branch.to, branch.key) == ("line_problem", "l")
 
 
 @pytest.mark.parametrize(("text", "where", "message"), BROKEN, ids=[b[2][:60] for b in BROKEN])

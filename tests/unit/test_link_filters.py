@@ -34,6 +34,9 @@ def test_every_handled_event_passes_the_filter_and_the_sieve(name: str) -> None:
         (b"Event: VarSet\r\nVariable: SIPDOMAIN\r\nValue: 127.0.0.1", False),
         (b"Event: VarSet\r\nVariable: MIXMONITOR_FILENAME\r\nValue: /a.wav", True),
         (b"Event: VarSet\r\nVariable: CALLASSIST_ATTEMPT\r\nValue: 7", True),
+        (b"Event: RTCPSent\r\nChannel: PJSIP/2001-00000007", True),  # poor media (issue 6)
+        (b"Event: RTCPReceived\r\nRTT: 0.0021", True),
+        (b"Event: RTCPReceivedExtra\r\nRTT: 1", False),
         (b"Event: CoreShowChannel\r\nActionID: 12\r\nChannel: PJSIP/1-1", True),
         (b"Response: Success\r\nActionID: 12", True),
     ],

@@ -22,6 +22,8 @@ PURE_MODULES = sorted(
         ROOT / "app" / "call_scripts" / "model.py",
         ROOT / "app" / "call_scripts" / "engine.py",
         ROOT / "app" / "adherence.py",
+        ROOT / "app" / "incident_rules.py",
+        ROOT / "app" / "callback_policy.py",
     ]
 )
 PURE_PACKAGES = (
@@ -31,6 +33,8 @@ PURE_PACKAGES = (
     "app.call_scripts.model",
     "app.call_scripts.engine",
     "app.adherence",
+    "app.incident_rules",
+    "app.callback_policy",
 )
 CLOCKS_AND_IO = frozenset(
     {
@@ -109,6 +113,7 @@ def test_the_pure_modules_are_all_found() -> None:
         "app/call_scripts/model.py",
         "app/call_scripts/engine.py",
         "app/adherence.py",
+        "app/incident_rules.py",
     } <= names
 
 

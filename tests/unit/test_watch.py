@@ -1,4 +1,5 @@
-"""Line faults from ContactStatus, PeerStatus, Registry and finished calls."""
+"""Line faults from ContactStatus, PeerStatus, Registry, RTCP and finished calls, and the
+line table the IT board shows."""
 
 from __future__ import annotations
 
@@ -12,19 +13,24 @@ from telephony.calls.model import (
     LegEnd,
     Outcome,
 )
+from telephony.capture import read_capture
+from telephony.lines.contacts import ContactReading, read_contacts
 from telephony.lines.watch import (
     DROP_CLUSTER,
     MEDIA_TIMEOUT,
     NETWORK_CAUSE,
+    POOR_MEDIA,
     RECOVERED,
     REGISTRATION_FAILED,
     REGISTRATION_REJECTED,
     UNREACHABLE,
     UNREGISTERED,
     FaultSignal,
+    LineStatus,
     LineWatch,
     WatchRules,
 )
+from tests.conftest import CAPTURES
 
 # -- events as the captures show them -------------------------------------------------------
 
@@ -333,3 +339,203 @@ def test_unknown_events_are_ignored() -> None:
     assert watch.feed({}, None) == []
     assert watch.feed({"Event": "PeerStatus"}, 1.0) == []
     assert watch.feed({"Event": "ContactStatus", "ContactStatus": "Unreachable"}, 1.0) == []
+
+
+# -- poor media from RTCP -------------------------------------------------------------------
+
+
+def captured(name: str, event: str) -> list[dict[str, str]]:
+    """The events of one kind in a recorded capture, as the link hands them over."""
+    return [
+        dict(message.headers)
+        for message in read_capture(CAPTURES / f"{name}.ami")
+        if message.headers.get("Event") == event
+    ]
+
+
+def trunk_report(**changes: str) -> dict[str, str]:
+    """The trunk leg's first RTCPSent of dropped_mid_call_network, with headers changed."""
+    report = next(
+        e
+        for e in captured("dropped_mid_call_network", "RTCPSent")
+        if e["Channel"].startswith("PJSIP/2001")
+    )
+    return {**report, **changes}
+
+
+def test_the_captures_healthy_rtcp_reports_signal_nothing() -> None:
+    # Every RTCPSent recorded on the lab's LAN: no loss, jitter under 4 ms, MES 88.1.
+    reports = [
+        event
+        for name in ("dropped_mid_call_network", "burst_load", "transfer_and_hold")
+        for event in captured(name, "RTCPSent")
+    ]
+    assert len(reports) > 50
+    watch = LineWatch()
+    assert [s for e in reports for s in watch.feed(e, 1.0)] == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"Report0FractionLost": "32"}, "loss 12.5%"),  # 32/256 of the packets
+        ({"Report0IAJitter": "640"}, "jitter 80 ms"),  # 640 units at 8 kHz
+        ({"MES": "45"}, "MES 45"),
+    ],
+    ids=["loss", "jitter", "mes"],
+)
+def test_a_bad_rtcp_report_is_poor_media_at_the_channels_endpoint(
+    changes: dict[str, str], said: str
+) -> None:
+    signals = LineWatch().feed(trunk_report(**changes), 17.0)
+
+    assert kinds(signals) == [(POOR_MEDIA, "PJSIP/2001")]
+    assert signals[0].at == 17.0
+    assert said in str(signals[0].detail)
+
+
+def test_the_poor_media_detail_gives_every_measure() -> None:
+    bad = trunk_report(Report0FractionLost="32", Report0IAJitter="640", MES="45")
+    [signal] = LineWatch().feed(bad, 1.0)
+    assert signal.detail == "loss 12.5%, jitter 80 ms, MES 45"
+
+
+def test_a_long_round_trip_in_rtcp_received_is_poor_media() -> None:
+    received = {**trunk_report(), "Event": "RTCPReceived", "RTT": "0.620"}
+    [signal] = LineWatch().feed(received, 1.0)
+    assert signal.fault == POOR_MEDIA
+    assert "RTT 620 ms" in str(signal.detail)
+
+
+def test_the_worst_report_block_counts() -> None:
+    bad = trunk_report(
+        ReportCount="2",
+        Report1FractionLost="64",
+        Report1IAJitter="8",
+        Report1SourceSSRC="0xca110001",
+    )
+    [signal] = LineWatch().feed(bad, 1.0)
+    assert str(signal.detail).startswith("loss 25.0%")
+
+
+def test_poor_media_is_signalled_once_per_channel_until_it_hangs_up() -> None:
+    watch = LineWatch()
+    bad = trunk_report(Report0FractionLost="40")
+    first = watch.feed(bad, 1.0)
+    again = watch.feed(bad, 6.0)
+    agent_leg = {**bad, "Channel": "PJSIP/1001-00000008", "Uniqueid": "1795478779.8"}
+    other = watch.feed(agent_leg, 6.5)
+    watch.feed({"Event": "Hangup", "Channel": bad["Channel"], "Uniqueid": bad["Uniqueid"]}, 9.0)
+    next_call = watch.feed({**bad, "Channel": "PJSIP/2001-0000000c", "Uniqueid": "9.1"}, 20.0)
+
+    assert kinds(first) == [(POOR_MEDIA, "PJSIP/2001")]
+    assert again == []
+    assert kinds(other) == [(POOR_MEDIA, "PJSIP/1001")]
+    assert kinds(next_call) == [(POOR_MEDIA, "PJSIP/2001")]
+
+
+def test_media_thresholds_come_from_the_rules() -> None:
+    strict = LineWatch(WatchRules(max_loss_percent=1.0, max_jitter_ms=0.1, min_mes=90.0))
+    lenient = LineWatch(WatchRules(max_loss_percent=50.0, max_jitter_ms=200.0, min_mes=10.0))
+    report = trunk_report(Report0FractionLost="8")  # 3.1 %
+
+    assert [s.fault for s in strict.feed(report, 1.0)] == [POOR_MEDIA]
+    assert lenient.feed(report, 1.0) == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ReportCount": "many"},
+        {"Report0FractionLost": "lots"},
+        {"Report0FractionLost": "-1", "Report0IAJitter": "nan"},
+        {"MES": "", "RTT": "soon"},
+        {"ReportCount": "1000000"},
+        {"Channel": ""},
+    ],
+)
+def test_unreadable_rtcp_values_never_raise_and_never_signal(changes: dict[str, str]) -> None:
+    assert LineWatch().feed(trunk_report(**changes), 1.0) == []
+
+
+# -- the line table -------------------------------------------------------------------------
+
+
+def test_the_line_table_follows_a_phone_through_the_capture() -> None:
+    # registration_unregister_reregister: PJSIP/1002 unregisters, then registers again.
+    watch = LineWatch()
+    seen = []
+    for message in read_capture(CAPTURES / "registration_unregister_reregister.ami"):
+        watch.feed(message.headers, message.at)
+        seen += [(line.state, line.roundtrip_ms) for line in watch.take_line_changes()]
+
+    assert seen == [
+        ("unreachable", None),
+        ("unregistered", None),
+        ("unknown", None),  # NonQualified: a contact again, not yet qualified
+        ("reachable", None),  # PeerStatus first: no round trip yet
+        ("reachable", 1.583),
+    ]
+    line = watch.lines["PJSIP/1002"]
+    assert line.state == "reachable"
+    assert line.last_change_at is not None
+
+
+def test_a_round_trip_change_alone_does_not_move_last_change() -> None:
+    watch = LineWatch()
+    watch.feed(contact_status("1001", "Reachable") | {"RoundtripUsec": "751"}, 10.0)
+    watch.feed(contact_status("1001", "Reachable") | {"RoundtripUsec": "2500"}, 20.0)
+
+    line = watch.lines["PJSIP/1001"]
+    assert (line.state, line.roundtrip_ms, line.last_change_at) == ("reachable", 2.5, 10.0)
+    assert [c.roundtrip_ms for c in watch.take_line_changes()] == [2.5]
+    assert watch.take_line_changes() == []
+
+
+def listing(*contacts: tuple[str, str, str]) -> dict[str, ContactReading]:
+    """PJSIPShowContacts' ContactList events, as read_contacts reads them."""
+    return read_contacts(
+        [{"Response": "Success", "EventList": "start"}]
+        + [
+            {"Event": "ContactList", "Endpoint": e, "Status": s, "RoundtripUsec": rtt}
+            for e, s, rtt in contacts
+        ]
+    )
+
+
+def test_the_contact_listing_seeds_the_table_and_signals_a_fault_nobody_saw() -> None:
+    # The service started while trunk 2001 was already down: no ContactStatus will say so.
+    watch = LineWatch()
+    signals = watch.reconcile_contacts(
+        listing(("1001", "Reachable", "751"), ("2001", "Unreachable", "0")), 5.0
+    )
+
+    assert kinds(signals) == [(UNREACHABLE, "PJSIP/2001")]
+    assert watch.lines["PJSIP/1001"] == LineStatus("PJSIP/1001", "reachable", 0.751, 5.0)
+    assert watch.lines["PJSIP/2001"].state == "unreachable"
+
+
+def test_the_contact_listing_recovers_and_unregisters_what_changed_unseen() -> None:
+    watch = LineWatch()
+    watch.feed(contact_status("2001", "Unreachable"), 1.0)
+    watch.feed(contact_status("1001", "Reachable"), 1.0)
+    signals = watch.reconcile_contacts(listing(("2001", "Reachable", "900")), 50.0)
+    again = watch.reconcile_contacts(listing(("2001", "Reachable", "900")), 60.0)
+
+    assert kinds(signals) == [(RECOVERED, "PJSIP/2001"), (UNREGISTERED, "PJSIP/1001")]
+    assert watch.lines["PJSIP/1001"].state == "unregistered"
+    assert watch.lines["PJSIP/1001"].last_change_at == 50.0
+    assert again == []
+
+
+def test_an_event_newer_than_the_listing_wins_over_it() -> None:
+    # The listing was asked for before trunk 2001 registered and went unreachable; its answer
+    # (no contact for 2001) is handled after those events: it must not say "unregistered".
+    watch = LineWatch()
+    mark = watch.line_events
+    signals = watch.feed(contact_status("2001", "NonQualified"), 1.0)
+    signals += watch.feed(contact_status("2001", "Unreachable"), 1.1)
+    signals += watch.reconcile_contacts(listing(), 1.2, asked_at_mark=mark)
+
+    assert kinds(signals) == [(UNREACHABLE, "PJSIP/2001")]
+    assert watch.lines["PJSIP/2001"].state == "unreachable"

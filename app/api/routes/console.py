@@ -39,6 +39,8 @@ def desk(services: Services) -> console.Desk:
         services.settings.company_name,
         date.today(),
         services.settings.complaint_due_hours,
+        alternate_number=services.settings.alternate_number,
+        alternate_email=services.settings.alternate_email,
     )
 
 
@@ -61,7 +63,8 @@ async def overview(user: AgentUser, services: ServicesDep) -> ConsoleOverview:
     response_model=ConsoleCall,
     summary="The screen pop: the call, its caller, and the agent's call-script session",
     description="Opens the call-script session once the agent has answered the call; a call"
-    " transferred to the agent continues the previous agent's session.",
+    " transferred to the agent continues the previous agent's session. `incidents`: the"
+    " line faults now affecting the call in progress (its trunk, or the agent's phone).",
 )
 async def console_call(
     call_id: CallId, user: AgentUser, services: ServicesDep, language: Language = None
@@ -70,6 +73,8 @@ async def console_call(
     live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
     call = _live_view(mine) if mine else None
     here = desk(services)
+    # Only a call in progress can be hit by a line fault; an ended one has nothing to offer.
+    locations = [mine.trunk or "", user.endpoint or ""] if mine else []
 
     def read() -> ConsoleCall:
         with services.database.session() as db:
@@ -90,6 +95,7 @@ async def console_call(
                 call=call or _ended_view(call_id, facts),
                 caller=console.caller(db, customer, call_id),
                 session=view,
+                incidents=console.active_incidents(db, locations),
             )
 
     return await run_in_threadpool(read)
@@ -113,15 +119,19 @@ async def act(
         with services.database.session() as db:
             session = console.find_session(db, call_id, user)
             if session is None and live is not None:
-                session = console.open_session(
-                    db, here, user, live, language=None, now=time.time()
-                )
+                session = console.open_session(db, here, user, live, language=None, now=time.time())
             if session is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
             try:
                 return console.apply_action(
-                    db, here, user, session, payload, action_id=body.action_id,
-                    now=time.time(), at=body.at,
+                    db,
+                    here,
+                    user,
+                    session,
+                    payload,
+                    action_id=body.action_id,
+                    now=time.time(),
+                    at=body.at,
                 )
             except console.ConsoleError as error:
                 raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None

@@ -1,0 +1,103 @@
+"""The lines as the IT board shows them: every trunk and phone with its state, and the drop
+rate per trunk over time.
+
+Line states come from the line watch (in memory: ContactStatus events and the contact listing
+re-read after each login); who sits at a phone comes from the users; drop rates from the
+stored calls (calls.trunk, calls.outcome, calls.ended_at).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.db.tables import CallRow, User
+from telephony.calls.trunks import TrunkPlan
+from telephony.lines.watch import UNKNOWN, LineStatus
+
+_WILDCARDS = set("*?[")
+
+
+def agent_names(db: Session) -> dict[str, str]:
+    """Endpoint -> the display name of the active user at it."""
+    rows = db.exec(
+        select(User.endpoint, User.display_name).where(
+            col(User.endpoint).is_not(None), col(User.active).is_(True)
+        )
+    ).all()
+    return {endpoint: name for endpoint, name in rows if endpoint}
+
+
+def endpoint_view(line: LineStatus, trunks: TrunkPlan, names: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "endpoint": line.endpoint,
+        "kind": "trunk" if trunks.is_trunk(line.endpoint) else "agent",
+        "state": line.state,
+        "roundtrip_ms": line.roundtrip_ms,
+        "last_change_at": line.last_change_at,
+        "agent": names.get(line.endpoint),
+    }
+
+
+def line_board(
+    lines: Mapping[str, LineStatus], trunks: TrunkPlan, names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Every line the watch has seen, plus the agents' phones and the named trunks it has
+    not (state unknown): a phone that never said a word is still on the board. Trunks
+    first, then by endpoint."""
+    known = dict(lines)
+    named_trunks = (p for p in trunks.patterns if not _WILDCARDS & set(p))
+    for endpoint in (*names, *named_trunks):
+        known.setdefault(endpoint, LineStatus(endpoint, UNKNOWN, None, None))
+    views = [endpoint_view(line, trunks, names) for line in known.values()]
+    return sorted(views, key=lambda v: (v["kind"] != "trunk", v["endpoint"]))
+
+
+def drop_rates(db: Session, *, since: float, until: float, bucket_seconds: float) -> dict[str, Any]:
+    """Calls and dropped calls per trunk, in total and per time bucket (for a chart)."""
+    rows = db.exec(
+        select(CallRow.trunk, CallRow.outcome, CallRow.ended_at).where(
+            col(CallRow.trunk).is_not(None),
+            col(CallRow.ended_at) >= since,
+            col(CallRow.ended_at) < until,
+        )
+    ).all()
+    count = max(1, math.ceil((until - since) / bucket_seconds))
+    per_trunk: dict[str, list[list[int]]] = {}
+    for trunk, outcome, ended_at in rows:
+        if trunk is None or ended_at is None:
+            continue
+        buckets = per_trunk.setdefault(trunk, [[0, 0] for _ in range(count)])
+        bucket = buckets[min(count - 1, int((ended_at - since) // bucket_seconds))]
+        bucket[0] += 1
+        bucket[1] += outcome == "dropped"
+    return {
+        "since": since,
+        "until": until,
+        "bucket_seconds": bucket_seconds,
+        "trunks": [
+            _trunk_rates(trunk, per_trunk[trunk], since, bucket_seconds)
+            for trunk in sorted(per_trunk)
+        ],
+    }
+
+
+def _trunk_rates(
+    trunk: str, buckets: Iterable[list[int]], since: float, bucket_seconds: float
+) -> dict[str, Any]:
+    listed = [
+        {"start": since + index * bucket_seconds, "calls": calls, "dropped": dropped}
+        for index, (calls, dropped) in enumerate(buckets)
+    ]
+    calls = sum(b["calls"] for b in listed)
+    dropped = sum(b["dropped"] for b in listed)
+    return {
+        "trunk": trunk,
+        "calls": calls,
+        "dropped": dropped,
+        "rate": round(dropped / calls, 4) if calls else 0.0,
+        "buckets": listed,
+    }

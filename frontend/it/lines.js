@@ -1,0 +1,187 @@
+// The PBX link in the top bar and the table of endpoints and trunks. The REST answers are
+// the truth; line.status and line.fault messages change a row at once in between, and a
+// fault also asks for a fresh answer (a fault can change more than the one row says).
+import { h, fill } from "/shared/dom.js";
+import { api, describeError } from "/shared/api.js";
+import { t } from "/shared/i18n.js";
+import { relativeNode, when, word, milliseconds, now } from "/it/format.js";
+
+const FAULT_STATES = { unreachable: "unreachable", unregistered: "unregistered" };
+const REFETCH_AFTER_FAULT_MS = 700;
+
+/** The AMI link pill: "PBX link · connected · 127.0.0.1:5038 · since 10:02". */
+export class PbxLink {
+  constructor(el) {
+    this.el = el;
+    this.state = null; // /api/status "ami" (or /api/lines "link")
+  }
+
+  /** A LinkStatus from the server. */
+  set(state) {
+    if (!state) return;
+    this.state = { ...state };
+    this.render();
+  }
+
+  /** The snapshot's one word ("connected", "down", ...). */
+  setWord(status) {
+    if (!status) return;
+    this.state = { ...(this.state || {}), status };
+    this.render();
+  }
+
+  down(at, reason) {
+    this.state = { ...(this.state || {}), status: "down", down_since: at || now(), last_error: reason || null };
+    this.render();
+  }
+
+  isUp() {
+    return this.state?.status === "connected";
+  }
+
+  render() {
+    const state = this.state || {};
+    const status = state.status || "unknown";
+    const up = status === "connected";
+    const bad = status === "down" || status === "disconnected" || status === "failed";
+    this.el.hidden = false;
+    this.el.className = `pbx-link ${up ? "pbx-up" : bad ? "pbx-down" : "pbx-other"}`;
+    this.el.dataset.status = status;
+    this.el.title = [t("it.pbx.title"), state.address, state.last_error].filter(Boolean).join(" — ");
+    const since = up ? state.connected_since : state.down_since;
+    fill(this.el,
+      h("span", { class: "dot", attrs: { "aria-hidden": "true" } }),
+      h("span", { class: "pbx-label", text: t("it.pbx") }),
+      h("strong", { class: "pbx-status", text: t(`it.pbx.${status.replaceAll(" ", "_")}`, {}, status) }),
+      state.address ? h("span", { class: "pbx-address", text: state.address }) : null,
+      since ? h("span", { class: "pbx-since", text: t("it.pbx.since", { time: when(since) }) }) : null,
+      !up && state.last_error ? h("span", { class: "pbx-error", text: state.last_error }) : null);
+  }
+}
+
+export class LinesTable {
+  constructor(root, board) {
+    this.root = root;
+    this.board = board;
+    this.endpoints = new Map(); // endpoint -> view (plus last_fault)
+    this.error = null;
+    this.loadedAt = null;
+    this.refetchTimer = null;
+    this.flash = new Set();
+    this.summary = h("span", { class: "card-count", attrs: { "data-test": "lines-summary" } });
+    this.table = h("table", { class: "data lines-table", attrs: { "data-test": "endpoints" } });
+    this.empty = h("p", { class: "card-empty muted", hidden: true });
+    this.title = h("h2", {});
+    this.refreshButton = h("button", { type: "button", class: "btn btn-small", on: { click: () => this.load() } });
+    fill(this.root,
+      h("div", { class: "card-head" }, this.title, this.summary, this.refreshButton),
+      h("div", { class: "table-wrap table-scroll" }, this.table, this.empty));
+  }
+
+  async load() {
+    try {
+      const reply = await api("/api/lines");
+      this.error = null;
+      const seen = new Map();
+      for (const view of reply.endpoints || []) {
+        const known = this.endpoints.get(view.endpoint);
+        seen.set(view.endpoint, { ...view, last_fault: known?.last_fault || null });
+      }
+      this.endpoints = seen;
+      this.loadedAt = now();
+      if (reply.link) this.board.pbx.set(reply.link);
+    } catch (error) {
+      this.error = error;
+    }
+    this.render();
+  }
+
+  /** line.status: one endpoint's new view. */
+  status(view) {
+    if (!view || !view.endpoint) return;
+    const known = this.endpoints.get(view.endpoint);
+    this.endpoints.set(view.endpoint, { ...(known || {}), ...view, last_fault: known?.last_fault || null });
+    this.mark(view.endpoint);
+    this.render();
+  }
+
+  /** line.fault: the state a fault implies, at once; then the server's truth. */
+  fault(message) {
+    const location = message.location;
+    if (!location) return;
+    const known = this.endpoints.get(location);
+    if (known) {
+      const row = { ...known, last_fault: { fault: message.fault, at: message.at, detail: message.detail } };
+      if (FAULT_STATES[message.fault] && row.state !== FAULT_STATES[message.fault]) {
+        row.state = FAULT_STATES[message.fault];
+        row.roundtrip_ms = null;
+        row.last_change_at = message.at || now();
+      } else if (message.fault === "recovered" && FAULT_STATES[row.state]) {
+        row.state = "reachable";
+        row.last_change_at = message.at || now();
+      }
+      this.endpoints.set(location, row);
+      this.mark(location);
+      this.render();
+    }
+    clearTimeout(this.refetchTimer);
+    this.refetchTimer = setTimeout(() => this.load(), REFETCH_AFTER_FAULT_MS);
+  }
+
+  mark(endpoint) {
+    this.flash.add(endpoint);
+    setTimeout(() => {
+      this.flash.delete(endpoint);
+      const row = this.table.querySelector(`tr[data-endpoint="${CSS.escape(endpoint)}"]`);
+      if (row) row.classList.remove("changed");
+    }, 4000);
+  }
+
+  render() {
+    this.title.textContent = t("it.lines");
+    this.refreshButton.textContent = `⟳ ${t("it.refresh")}`;
+    const rows = [...this.endpoints.values()].sort(compareEndpoints);
+    const reachable = rows.filter((row) => row.state === "reachable").length;
+    this.summary.textContent = rows.length ? t("it.lines.summary", { reachable, total: rows.length }) : "";
+    this.summary.classList.toggle("count-bad", reachable < rows.length);
+    fill(this.table,
+      h("thead", {}, h("tr", {},
+        ["endpoint", "type", "agent", "state", "rtt", "last_change", "last_fault"].map((id) => h("th", {
+          class: id === "rtt" ? "num" : "",
+          attrs: { scope: "col" },
+          text: t(`it.col.${id}`),
+        })))),
+      h("tbody", {}, rows.map((row) => this.renderRow(row))));
+    this.empty.hidden = rows.length > 0;
+    this.empty.textContent = this.error ? `${t("it.load_failed", { what: t("it.lines") })}: ${describeError(this.error)}` : t("it.lines.none");
+    this.empty.classList.toggle("error-text", Boolean(this.error));
+  }
+
+  renderRow(row) {
+    const state = row.state || "unknown";
+    const fault = row.last_fault;
+    return h("tr", {
+      class: `line-row line-${state} kind-${row.kind || "agent"}${this.flash.has(row.endpoint) ? " changed" : ""}`,
+      dataset: { endpoint: row.endpoint, state, kind: row.kind || "" },
+    },
+    h("td", { class: "endpoint" }, row.endpoint),
+    h("td", {}, h("span", { class: `tag type-${row.kind}`, text: word("type", row.kind) })),
+    h("td", { class: "agent-name", text: row.agent || "—" }),
+    h("td", { class: "state-cell" }, h("span", { class: `line-state state-${state}` },
+      h("span", { class: "dot", attrs: { "aria-hidden": "true" } }), word("state", state))),
+    h("td", { class: "num rtt", text: state === "reachable" ? milliseconds(row.roundtrip_ms) : "—" }),
+    h("td", { class: "changed-at" }, relativeNode(row.last_change_at)),
+    h("td", { class: "last-fault" }, fault
+      ? h("span", { class: `fault fault-${fault.fault}`, attrs: { title: [when(fault.at), fault.detail].filter((x) => x !== null && x !== undefined && x !== "").join(" · ") } },
+        word("fault", fault.fault), relativeNode(fault.at, { className: "ago fault-when" }))
+      : h("span", { class: "muted", text: "—" })));
+  }
+}
+
+/** Trouble first, then trunks before phones, then by name. */
+function compareEndpoints(a, b) {
+  const trouble = (row) => (row.state === "reachable" ? 2 : row.state === "unknown" ? 1 : 0);
+  return trouble(a) - trouble(b)
+    || (a.kind === "trunk" ? 0 : 1) - (b.kind === "trunk" ? 0 : 1)
+    || String(a.endpoint).localeCompare(String(b.endpoint), undefined, { numeric: true });
+}

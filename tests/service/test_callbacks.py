@@ -1,0 +1,285 @@
+"""Callbacks through the running service, the simulator over TCP and a real database: a
+dropped call is called back exactly once (also across an AMI cut), its callback call links
+back to it, retries follow the policy, and the queue of abandoned and missed calls is
+worked by people, never dialled behind their backs."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from app.callback_policy import CALLBACK_FOR_TAG
+from telephony.ami.link import LinkStatus
+from telephony.simulator.originate import OriginateOutcome
+from telephony.simulator.server import AmiServer
+from telephony.simulator.traffic import Traffic
+from tests.service.harness import Service, running_service
+
+pytestmark = pytest.mark.asyncio
+
+CUSTOMER = ("+15550001111", "Jane Customer")
+FAST = {"callback_schedule_seconds": "0,1,2"}
+
+
+@pytest_asyncio.fixture
+async def traffic(pbx: AmiServer) -> AsyncIterator[Traffic]:
+    traffic = Traffic(
+        pbx,
+        agents=("PJSIP/1001", "PJSIP/1002"),
+        rng=random.Random(6),
+        calls_per_minute=0,
+        speed=4.0,
+    )
+    pbx.on_originate = traffic.answer_originate
+    yield traffic
+    await traffic.close()
+
+
+def originates(pbx: AmiServer) -> list[dict[str, str]]:
+    return [a for a in pbx.actions if a.get("Action", "").lower() == "originate"]
+
+
+def variables(action: dict[str, str]) -> dict[str, str]:
+    pairs = (item.partition("=") for item in action.get("Variable", "").split("\n") if item)
+    return {name: value for name, _, value in pairs}
+
+
+async def until(check: Callable[[], Any], limit: float, what: str) -> Any:
+    """Poll ``check`` (sync or async) until it returns something truthy."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"waited {limit} s for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def callbacks(service: Service, **params: Any) -> list[dict[str, Any]]:
+    reply = await service.get("/api/callbacks", "supervisor", status="all", **params)
+    reply.raise_for_status()
+    items: list[dict[str, Any]] = reply.json()["items"]
+    return items
+
+
+async def callback_with(service: Service, status: str) -> dict[str, Any] | None:
+    found = [c for c in await callbacks(service) if c["status"] == status]
+    return found[0] if found else None
+
+
+async def at_least(service: Service, count: int) -> bool:
+    return len(await callbacks(service)) >= count
+
+
+async def drop_a_call(traffic: Traffic, agent: str = "PJSIP/1001") -> str:
+    return await traffic.place("dropped_network_cause", customer=CUSTOMER, agents=[agent])
+
+
+async def test_a_dropped_call_is_called_back_once_through_the_same_agent(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        async with service.websocket("agent1") as agent1:
+            await agent1.next("snapshot")
+            dropped = await drop_a_call(traffic)
+            started = asyncio.get_running_loop().time()
+            (originate,) = await pbx.wait_for_action("Originate", timeout=10)
+            assert asyncio.get_running_loop().time() - started < 10
+            assert originate["Channel"] == "PJSIP/1001"
+            assert originate["Exten"] == CUSTOMER[0]
+            assert originate["Context"] == "callassist-callback"
+            assert variables(originate)[CALLBACK_FOR_TAG] == dropped
+            # The agent hears of it: the cut call, then the callback ringing their phone.
+            update = await agent1.next("callback.updated")
+            assert update["callback"]["call_id"] == dropped
+
+        reached = await until(lambda: callback_with(service, "reached"), 30, "a reached callback")
+        assert len(originates(pbx)) == 1
+        (attempt,) = reached["attempts_list"]
+        assert attempt["channel_id"] == originate["ChannelId"]
+        assert attempt["result"] == "reached"
+        assert attempt["agent"] == "PJSIP/1001"
+
+        # One story in the call record: the dropped call shows its callback and the call
+        # that answered it, and that call names the dropped one (from its own events).
+        await service.settled()
+        calls = {c["call_id"]: c for c in await service.calls()}
+        assert calls[originate["ChannelId"]]["callback_for"] == dropped
+        detail = (await service.get(f"/api/calls/{calls[dropped]['id']}", "qa")).json()
+        assert detail["callbacks"][0]["status"] == "reached"
+        assert [c["call_id"] for c in detail["callback_calls"]] == [originate["ChannelId"]]
+        metrics = (await service.client.get("/metrics")).text
+        assert 'callassist_callback_attempts_total{result="reached"} 1.0' in metrics
+        assert "callassist_callback_originates_total 1.0" in metrics
+
+
+async def test_a_callback_waits_for_queueing_customers_and_for_a_cut_link_then_dials_once(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        queued = traffic.stage("queue_answered", agent="PJSIP/1002")
+        await queued.ring()  # a customer waits in queue support
+        await drop_a_call(traffic)
+        waiting = await until(lambda: callback_with(service, "pending"), 10, "a waiting callback")
+        assert waiting["waiting_for"] == "1 customer waiting in the queues"
+        assert originates(pbx) == []
+
+        # The link is cut while the callback waits, and stays down a moment.
+        secret, pbx.secret = pbx.secret, "not-the-secret"
+        await pbx.drop_sessions()
+        link = service.services.link
+        assert link is not None
+        await until(lambda: link.state.status is not LinkStatus.CONNECTED, 5, "the link down")
+        await asyncio.sleep(0.5)
+        assert originates(pbx) == []
+        pbx.secret = secret
+        await until(lambda: link.state.status is LinkStatus.CONNECTED, 15, "the link back")
+
+        await queued.answer()  # the queueing customer is served: the callback may go
+        (originate,) = await pbx.wait_for_action("Originate", timeout=10)
+        assert originate["Channel"] == "PJSIP/1001"
+        assert originate["Exten"] == CUSTOMER[0]
+        await asyncio.sleep(1.0)
+        assert len(originates(pbx)) == 1
+
+
+async def test_an_originate_cut_off_on_its_way_is_found_live_and_not_sent_again(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async def cut_then_place(action: dict[str, str]) -> None:
+        await pbx.drop_sessions()  # the PBX took it; its answer never reached us
+        await traffic.answer_originate(action)
+
+    pbx.answer_originates = False
+    pbx.on_originate = cut_then_place
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        await drop_a_call(traffic)
+        await pbx.wait_for_action("Originate", timeout=10)
+        pbx.answer_originates = True
+        await pbx.wait_logged_in(2, timeout=15)
+        reached = await until(lambda: callback_with(service, "reached"), 40, "a reached callback")
+        assert len(originates(pbx)) == 1
+        assert reached["attempts_list"][0]["result"] == "reached"
+
+
+async def test_abandoned_and_missed_calls_wait_in_the_callback_queue_for_a_person(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx, short_abandon_seconds=0.5) as service:
+        await pbx.wait_logged_in()
+        missed = await traffic.place(
+            "agent_busy", customer=("+15550002222", "Max"), agents=["PJSIP/1001"]
+        )
+        abandoned = await traffic.place(
+            "missed_customer_cancels", customer=("+15550003333", "Ann"), agents=["PJSIP/1001"]
+        )
+        await until(lambda: at_least(service, 2), 10, "two queued callbacks")
+        await asyncio.sleep(1.0)
+        assert originates(pbx) == []  # never dialled by itself
+        by_call = {c["call_id"]: c for c in await callbacks(service)}
+        assert by_call[abandoned]["reason"] == "abandoned"
+        queued = by_call[missed]
+        assert (queued["status"], queued["reason"]) == ("queued", "missed")
+
+        loop = (await service.get("/api/callbacks/loop", "supervisor")).json()
+        (item,) = [i for i in loop["items"] if i["call"]["call_id"] == missed]
+        assert (item["called_back"], item["reached"]) == (False, None)
+
+        # An agent takes it: their own phone rings first, then the customer's.
+        token = await service.login("agent2")
+        headers = {"Authorization": f"Bearer {token}"}
+        reply = await service.client.post(f"/api/callbacks/{queued['id']}/dial", headers=headers)
+        assert reply.status_code == 200, reply.text
+        (originate,) = await pbx.wait_for_action("Originate", timeout=5)
+        assert (originate["Channel"], originate["Exten"]) == ("PJSIP/1002", "+15550002222")
+        again = await service.client.post(f"/api/callbacks/{queued['id']}/dial", headers=headers)
+        assert again.status_code == 409  # one callback to a number at a time
+
+        await until(lambda: callback_with(service, "reached"), 30, "the customer reached")
+        await service.settled()
+        loop = (await service.get("/api/callbacks/loop", "supervisor")).json()
+        (item,) = [i for i in loop["items"] if i["call"]["call_id"] == missed]
+        assert (item["called_back"], item["reached"]) == (True, True)
+        assert loop["summary"]["reached"] >= 1
+
+
+async def test_the_callback_list_needs_a_login_and_the_right_role_to_act(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        assert (await service.client.get("/api/callbacks")).status_code == 401
+        token = await service.login("qa")
+        headers = {"Authorization": f"Bearer {token}"}
+        reply = await service.client.post("/api/callbacks/1/dial", headers=headers)
+        assert reply.status_code == 403
+        token = await service.login("supervisor")
+        headers = {"Authorization": f"Bearer {token}"}
+        reply = await service.client.post(
+            "/api/callbacks/99/close", json={"result": "maybe"}, headers=headers
+        )
+        assert reply.status_code == 422
+        reply = await service.client.post(
+            "/api/callbacks/99/close", json={"result": "closed"}, headers=headers
+        )
+        assert reply.status_code == 404
+
+
+
+async def test_retries_follow_the_policy_by_cause(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    network = OriginateOutcome(customer_cause=34)
+    traffic.originate_outcomes[CUSTOMER[0]] = [network, network]
+    async with running_service(database_url, pbx, **FAST) as service:
+        await pbx.wait_logged_in()
+        await drop_a_call(traffic)
+        reached = await until(lambda: callback_with(service, "reached"), 60, "a reached callback")
+        results = [a["result"] for a in reached["attempts_list"]]
+        assert results == ["failed", "failed", "reached"]
+        assert [a["hangup_cause"] for a in reached["attempts_list"]][:2] == [34, 34]
+        assert len(originates(pbx)) == 3
+        starts = [a["created_at"] for a in reached["attempts_list"]]
+        # Each retry waits for its turn in the schedule (1 s, then 2 s after the drop).
+        assert starts[1] - reached["created_at"] >= 1.0
+        assert starts[2] - reached["created_at"] >= 2.0
+
+
+async def test_a_customer_who_rejects_the_callback_is_not_called_again(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    traffic.originate_outcomes[CUSTOMER[0]] = [OriginateOutcome(customer_cause=21)]
+    async with running_service(database_url, pbx, **FAST) as service:
+        await pbx.wait_logged_in()
+        await drop_a_call(traffic)
+        done = await until(lambda: callback_with(service, "not_reached"), 30, "a closed callback")
+        assert [a["result"] for a in done["attempts_list"]] == ["rejected"]
+        await asyncio.sleep(3.0)  # past every retry the schedule would allow
+        assert len(originates(pbx)) == 1
+
+
+async def test_an_agent_who_does_not_pick_up_passes_the_callback_to_the_next_free_agent(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    traffic.originate_outcomes[CUSTOMER[0]] = [OriginateOutcome(agent_answers=False)]
+    async with running_service(database_url, pbx, callback_ring_seconds=2) as service:
+        await pbx.wait_logged_in()
+        await drop_a_call(traffic)
+        reached = await until(lambda: callback_with(service, "reached"), 60, "a reached callback")
+        attempts = reached["attempts_list"]
+        assert [(a["agent"], a["result"]) for a in attempts] == [
+            ("PJSIP/1001", "agent_no_answer"),
+            ("PJSIP/1002", "reached"),
+        ]
+        assert [o["Channel"] for o in originates(pbx)] == ["PJSIP/1001", "PJSIP/1002"]

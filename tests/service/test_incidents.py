@@ -1,0 +1,300 @@
+"""Incidents through the real service: line faults from the simulator over TCP open them, the
+IT side hears of them first, people move them through the procedure, reminders fire."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from telephony.capture import read_capture
+from telephony.lines.watch import FaultSignal
+from telephony.simulator.server import AmiServer
+from tests.conftest import CAPTURES
+from tests.service.harness import Service, running_service
+
+pytestmark = pytest.mark.asyncio
+
+
+async def post(service: Service, path: str, username: str, body: dict[str, Any]) -> httpx.Response:
+    token = await service.login(username)
+    return await service.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+async def incidents(service: Service, status: str = "active") -> list[dict[str, Any]]:
+    reply = await service.get("/api/incidents", "it", status=status)
+    reply.raise_for_status()
+    items: list[dict[str, Any]] = reply.json()["items"]
+    return items
+
+
+async def settled_incidents(service: Service, count: int, status: str = "active") -> list[Any]:
+    """Until the desk has stored ``count`` incidents (it works on its own task)."""
+    found: list[Any] = []
+    for _ in range(250):
+        found = await incidents(service, status)
+        if len(found) >= count:
+            return found
+        await service.settled()
+        await _pause()
+    raise AssertionError(f"expected {count} incidents, found {found}")
+
+
+async def detail(service: Service, incident_id: int) -> dict[str, Any]:
+    reply = await service.get(f"/api/incidents/{incident_id}", "it")
+    reply.raise_for_status()
+    found: dict[str, Any] = reply.json()
+    return found
+
+
+async def _pause() -> None:
+    await asyncio.sleep(0.02)
+
+
+async def reported(service: Service, incident_id: int) -> dict[str, Any]:
+    """The incident once its report is on the timeline (stored just after it is sent)."""
+    for _ in range(250):
+        found = await detail(service, incident_id)
+        if "reported" in [entry["kind"] for entry in found["timeline"]]:
+            return found
+        await _pause()
+    raise AssertionError(f"incident {incident_id} was never reported")
+
+
+async def test_a_trunk_going_unreachable_opens_a_level_i_incident_reported_to_it_first(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        async with (
+            service.websocket("it") as it,
+            service.websocket("qa") as qa,
+            service.websocket("agent1") as agent1,
+        ):
+            for client in (it, qa, agent1):
+                await client.next("snapshot")
+            await pbx.set_contact("PJSIP/2001", "Reachable")
+            await pbx.set_contact("PJSIP/2001", "Unreachable")
+
+            opened = (await it.next("incident.opened"))["incident"]
+            assert (opened["kind"], opened["level"]) == ("trunk_down", "I")
+            assert (opened["location"], opened["status"]) == ("PJSIP/2001", "open")
+            assert opened["summary"] == "Trunk PJSIP/2001 is unreachable"
+            assert opened["signals"] == 1 and opened["owner"] is None
+            # Incidents are the IT side's: QA and agents not on a call over the trunk hear nothing.
+            assert not [m for m in await qa.quiet() if m["type"].startswith("incident")]
+            assert not [m for m in await agent1.quiet() if m["type"].startswith("incident")]
+
+        (listed,) = await settled_incidents(service, 1)
+        assert listed["id"] == opened["id"]
+        timeline = (await reported(service, opened["id"]))["timeline"]
+        assert [entry["kind"] for entry in timeline] == ["detected", "reported"]
+        detected, report = timeline
+        assert detected["at"] <= report["at"]
+        assert report["detail"] == {"recipients": 1}  # the IT client connected then
+
+
+async def test_repeated_signals_join_the_open_incident(database_url: str, pbx: AmiServer) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        async with service.websocket("supervisor") as supervisor:
+            await supervisor.next("snapshot")
+            await pbx.set_contact("PJSIP/2001", "Unreachable")
+            opened = (await supervisor.next("incident.opened"))["incident"]
+            await pbx.set_contact("PJSIP/2001", "Reachable")  # recovered
+            recovered = (await supervisor.next("incident.updated"))["incident"]
+            await pbx.set_contact("PJSIP/2001", "Unreachable")  # and down again
+            again = (await supervisor.next("incident.updated"))["incident"]
+
+        assert recovered["id"] == again["id"] == opened["id"]
+        assert recovered["recovered_at"] is not None and recovered["status"] == "open"
+        assert again["signals"] == 2 and again["recovered_at"] is None
+        (only,) = await settled_incidents(service, 1)
+        kinds = [entry["kind"] for entry in (await reported(service, only["id"]))["timeline"]]
+        assert kinds == ["detected", "reported", "recovered", "signal"]
+
+
+async def test_each_kind_of_signal_opens_its_kind_at_its_level(
+    database_url: str, pbx: AmiServer
+) -> None:
+    bad_media = _rtcp_report(Report0FractionLost="40")  # 15.6 % lost on the trunk
+    async with running_service(database_url, pbx, incident_levels="device_fault=III") as service:
+        await pbx.wait_logged_in()
+        await pbx.set_contact("PJSIP/1002", "Reachable")
+        await pbx.remove_contact("PJSIP/1002")  # agent two's phone unregisters
+        await pbx.emit(bad_media)  # RTCP over the real link: the reporting class is wanted
+        await pbx.emit(
+            {
+                "Event": "Registry",
+                "Privilege": "system,all",
+                "ChannelType": "PJSIP",
+                "Username": "sip:callcentre@sip.carrier.example",
+                "Domain": "sip:sip.carrier.example",
+                "Status": "Rejected",
+                "Cause": "403 Forbidden",
+            }
+        )
+        desk = service.services.incidents
+        assert desk is not None
+        desk.signal(FaultSignal("probe_failed", "probe:*77", time.time(), "timeout"), time.time())
+
+        found = {
+            (i["kind"], i["location"], i["level"]) for i in await settled_incidents(service, 4)
+        }
+        assert found == {
+            ("device_fault", "PJSIP/1002", "III"),  # level from the settings
+            ("poor_media", "PJSIP/2001", "III"),
+            ("registration_failed", "PJSIP/sip:sip.carrier.example", "I"),
+            ("probe_failed", "probe:*77", "II"),
+        }
+        ordered = [i["level"] for i in await incidents(service)]
+        assert ordered == sorted(ordered, key=["I", "II", "III", "IV"].index)
+
+
+async def test_the_procedure_through_the_api_with_its_refusals(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        await pbx.set_contact("PJSIP/2001", "Unreachable")
+        (incident,) = await settled_incidents(service, 1)
+        await reported(service, incident["id"])
+        base = f"/api/incidents/{incident['id']}"
+
+        for username in ("agent1", "qa"):
+            assert (await post(service, f"{base}/acknowledge", username, {})).status_code == 403
+            assert (await service.get(base, username)).status_code == 403
+        early = await post(service, f"{base}/review", "it", {"summary": "too soon"})
+        assert early.status_code == 409
+        assert early.json()["allowed"] == ["acknowledge", "resolve"]
+        assert (await post(service, f"{base}/progress", "it", {"note": "x"})).status_code == 409
+
+        taken = await post(service, f"{base}/acknowledge", "it", {})
+        assert taken.status_code == 200
+        assert (taken.json()["status"], taken.json()["owner"]) == ("acknowledged", "it")
+        for empty in ({"note": ""}, {"note": "   "}, {}):
+            refused = await post(service, f"{base}/progress", "it", empty)
+            assert refused.status_code == 422, empty
+        noted = await post(service, f"{base}/progress", "supervisor", {"note": "carrier called"})
+        assert noted.json()["last_progress_at"] is not None
+        assert (await post(service, f"{base}/resolve", "it", {"cause": " "})).status_code == 422
+        resolved = await post(service, f"{base}/resolve", "it", {"cause": "carrier fibre cut"})
+        assert (resolved.json()["status"], resolved.json()["cause"]) == (
+            "resolved",
+            "carrier fibre cut",
+        )
+        assert (await post(service, f"{base}/review", "it", {"summary": ""})).status_code == 422
+        reviewed = await post(
+            service,
+            f"{base}/review",
+            "supervisor",
+            {"summary": "20 min outage", "actions": "second carrier"},
+        )
+        assert reviewed.status_code == 200
+        final = await post(service, f"{base}/review", "it", {"summary": "again"})
+        assert final.status_code == 409 and final.json()["allowed"] == []
+
+        view = await detail(service, incident["id"])
+        assert view["status"] == "reviewed"
+        assert (view["review_summary"], view["review_actions"]) == (
+            "20 min outage",
+            "second carrier",
+        )
+        steps = [(e["kind"], e["user"]) for e in view["timeline"]]
+        assert steps == [
+            ("detected", None),
+            ("reported", None),
+            ("acknowledged", "it"),
+            ("progress", "supervisor"),
+            ("resolved", "it"),
+            ("reviewed", "supervisor"),
+        ]
+        assert view["timeline"][3]["note"] == "carrier called"
+        assert await incidents(service) == []
+        assert [i["status"] for i in await incidents(service, "all")] == ["reviewed"]
+        missing = await post(service, "/api/incidents/999999/acknowledge", "it", {})
+        assert missing.status_code == 404
+
+
+async def test_the_reminder_fires_when_nobody_acted_within_the_period(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx, incident_reminder_minutes=15) as service:
+        await pbx.wait_logged_in()
+        desk = service.services.incidents
+        assert desk is not None
+        async with service.websocket("supervisor") as supervisor:
+            await supervisor.next("snapshot")
+            await pbx.set_contact("PJSIP/2001", "Unreachable")  # level I
+            await pbx.set_contact("PJSIP/1001", "Unreachable")  # level IV: never reminded
+            await settled_incidents(service, 2)
+            assert await desk.remind_due() == 0  # nothing is due yet
+
+            start = time.time()
+            desk.clock = lambda: start + 16 * 60
+            assert await desk.remind_due() == 1
+            reminder = (await supervisor.next("incident.reminder"))["incident"]
+            assert (reminder["location"], reminder["reminder_due"]) == ("PJSIP/2001", True)
+            assert await desk.remind_due() == 0  # once per period
+
+            desk.clock = lambda: start + 32 * 60
+            assert await desk.remind_due() == 1
+
+        kinds = [e["kind"] for e in (await detail(service, reminder["id"]))["timeline"]]
+        assert kinds.count("reminder") == 2
+
+
+async def test_agents_on_calls_over_the_failing_trunk_get_the_line_fault_procedure(
+    database_url: str, pbx: AmiServer, tmp_path: Path
+) -> None:
+    capture = (CAPTURES / "dropped_mid_call_network.ami").read_bytes()
+    talking = tmp_path / "talking.ami"  # the call is answered; the trunk has not failed yet
+    talking.write_bytes(capture[: capture.index(b"Event: PeerStatus")])
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        await pbx.play_capture(talking)
+        await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))
+        async with (
+            service.websocket("agent1") as agent1,
+            service.websocket("agent2") as agent2,
+        ):
+            (call,) = (await agent1.next("snapshot"))["calls"]
+            await agent2.next("snapshot")
+            await pbx.set_contact("PJSIP/2001", "Unreachable")
+
+            told = await agent1.next("line.incident")
+            assert told["call_ids"] == [call["call_id"]]
+            assert told["incident"]["kind"] == "trunk_down"
+            assert told["incident"]["location"] == "PJSIP/2001"
+            await pbx.set_contact("PJSIP/2001", "Reachable")
+            cleared = await agent1.next("line.incident")
+            assert cleared["incident"]["recovered_at"] is not None
+            assert not [m for m in await agent2.quiet() if m["type"] == "line.incident"]
+
+
+async def test_open_incidents_are_counted_by_level_in_the_metrics(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        await pbx.set_contact("PJSIP/2001", "Unreachable")
+        (incident,) = await settled_incidents(service, 1)
+        await reported(service, incident["id"])  # counted right after the report is stored
+        text = (await service.client.get("/metrics")).text
+        assert 'callassist_incidents_active{level="I"} 1.0' in text
+        assert 'callassist_incidents_active{level="IV"} 0.0' in text
+
+
+def _rtcp_report(**changes: str) -> dict[str, str]:
+    """The trunk leg's RTCPSent as dropped_mid_call_network has it, with headers changed."""
+    report = next(
+        message.headers
+        for message in read_capture(CAPTURES / "dropped_mid_call_network.ami")
+        if message.headers.get("Event") == "RTCPSent"
+        and message.headers.get("Channel", "").startswith("PJSIP/2001-")
+    )
+    return {**report, **changes}
