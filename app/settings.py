@@ -8,6 +8,7 @@ from typing import TypeVar
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.incident_rules import DEFAULT_LEVELS, KINDS, LEVELS
 from telephony.ami.link import LinkConfig
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import WatchRules
@@ -16,7 +17,6 @@ from telephony.lines.watch import WatchRules
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "callassist", "test"}
 MIN_SECRET_LENGTH = 32
 _N = TypeVar("_N", int, float)
-INCIDENT_LEVELS = ("I", "II", "III", "IV")  # I is the most urgent
 
 
 class Settings(BaseSettings):
@@ -61,10 +61,7 @@ class Settings(BaseSettings):
     callback_jumps_queue: bool = False  # True: dial a callback while customers wait in queue
     callback_ring_seconds: float = Field(default=30.0, gt=0, le=300)  # agent's phone rings
     # Incidents: the response level of each kind (I highest, IV lowest) and the reminder.
-    incident_levels: str = (
-        "trunk_down=I,registration_failed=I,drop_cluster=II,probe_failed=II,"
-        "poor_media=III,device_fault=IV"
-    )
+    incident_levels: str = ",".join(f"{kind}={level}" for kind, level in DEFAULT_LEVELS.items())
     incident_reminder_minutes: float = Field(default=15.0, gt=0)  # levels I and II
     # Poor media from RTCP reports: any one of these over its threshold.
     media_max_loss_percent: float = Field(default=5.0, ge=0, le=100)
@@ -113,7 +110,9 @@ class Settings(BaseSettings):
     @classmethod
     def _levels(cls, text: str) -> str:
         for kind, level in _pairs(text):
-            if level not in INCIDENT_LEVELS:
+            if kind not in KINDS:
+                raise ValueError(f"{kind}: not an incident kind; the kinds: {', '.join(KINDS)}")
+            if level not in LEVELS:
                 raise ValueError(f"{kind}={level}: a level is one of I, II, III, IV")
         return text
 

@@ -77,6 +77,9 @@ class CallDetail(CallItem):
     callback_calls: list[dict[str, Any]] = Field(
         default=[], description="the calls placed to call this one's customer back"
     )
+    callback_for_pk: int | None = Field(
+        default=None, description="a callback call: the id of the call it answers for"
+    )
     call_script_sessions: list[dict[str, Any]] = Field(
         default=[], description="per agent: call script, steps with times, fields, notes,"
         " disposition"

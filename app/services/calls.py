@@ -114,7 +114,14 @@ def get_call(session: Session, call_pk: int, viewer: Viewer) -> dict[str, Any] |
     item["complaints"] = _complaints(session, row.call_id, call_pk)
     item["callbacks"] = callbacks.for_call(session, row.call_id, call_pk)
     item["callback_calls"] = _callback_calls(session, row.call_id)
+    item["callback_for_pk"] = _pk_of(session, row.callback_for)
     return item
+
+
+def _pk_of(session: Session, call_id: str | None) -> int | None:
+    if call_id is None:
+        return None
+    return session.scalars(select(col(CallRow.id)).where(col(CallRow.call_id) == call_id)).first()
 
 
 def _callback_calls(session: Session, call_id: str) -> list[dict[str, Any]]:
@@ -246,7 +253,10 @@ def _conditions(filters: CallFilters, viewer: Viewer) -> list[ColumnElement[bool
         )
         conditions.append(complaint if filters.has_complaint else ~complaint)
     if filters.has_callback is not None:
-        callback = col(CallRow.id).in_(_not_null(col(Callback.call_pk)))
+        callback = or_(
+            col(CallRow.id).in_(_not_null(col(Callback.call_pk))),
+            col(CallRow.call_id).in_(_not_null(col(Callback.call_id))),
+        )
         conditions.append(callback if filters.has_callback else ~callback)
     if filters.disposition:
         conditions.append(col(CallRow.disposition) == filters.disposition)

@@ -44,11 +44,11 @@ from app.db.tables import (
     Incident,
     User,
 )
+from app.services.callbacks import OPEN as OPEN_CALLBACKS
 from app.services.complaints import file_complaint
 from telephony.calls.model import LiveCall
 
 OPEN_COMPLAINT = ("received", "in_progress")
-PENDING_CALLBACK = ("queued", "pending", "dialling")  # the callback desk's "open"
 REQUESTED_CALLBACK_STATUS = "queued"  # the customer asked: a person takes it from the queue
 ACTIVE_INCIDENT = ("open", "acknowledged")
 CONCURRENT_RETRIES = 5
@@ -352,7 +352,7 @@ def _carry_out(
         )
     elif isinstance(effect, OfferCallback):
         number = effect.number or customer
-        if number:
+        if number and not _callback_open_for(db, number):
             db.add(
                 Callback(
                     call_pk=call.id if call is not None else None,
@@ -366,6 +366,17 @@ def _carry_out(
                     updated_at=now,
                 )
             )
+
+
+def _callback_open_for(db: Session, number: str) -> bool:
+    """The customer is already owed a callback (the service's own after a drop, or an
+    earlier request): one callback per number, not a second one dialling the same person."""
+    found = db.exec(
+        select(Callback.id).where(
+            Callback.customer == number, col(Callback.status).in_(OPEN_CALLBACKS)
+        )
+    ).first()
+    return found is not None
 
 
 def _already_applied(db: Session, session: CallScriptSession, action_id: str) -> bool:
@@ -501,7 +512,7 @@ def _open_complaints(db: Session, number: str) -> list[dict[str, Any]]:
 def _pending_callbacks(db: Session, number: str) -> list[dict[str, Any]]:
     rows = db.exec(
         select(Callback)
-        .where(Callback.customer == number, col(Callback.status).in_(PENDING_CALLBACK))
+        .where(Callback.customer == number, col(Callback.status).in_(OPEN_CALLBACKS))
         .order_by(col(Callback.created_at).desc())
     ).all()
     return [

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Integer, Table, and_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from app.callback_policy import CALLBACK_FOR_TAG
+from app.callback_policy import CALLBACK_FOR_TAG, CUSTOMER_TAG
 from app.db.tables import CallEvent, CallParty, CallRow, table_of
 from app.pops import MissedPop
 from telephony.calls.causes import describe
@@ -126,7 +126,7 @@ def _store_ended(connection: Connection, ended: CallEnded) -> None:
     record = ended.record
     values = record_values(record)
     values.update(status=ENDED, ended_in_gap=ended.ended_in_gap, updated_at=time.time())
-    values.update(trunk=ended.trunk, callback_for=dict(ended.tags).get(CALLBACK_FOR_TAG) or None)
+    values.update(trunk=ended.trunk, **_as_callback(dict(ended.tags), values["customer"]))
     call_pk = _upsert_call(connection, values, updated=tuple(values))
     for position, agent in enumerate(record.agents, start=1):
         _add_party(connection, call_pk, agent, connected=True, position=position)
@@ -193,6 +193,19 @@ def record_values(record: CallRecord) -> dict[str, Any]:
     return contract
 
 
+def _as_callback(tags: dict[str, str], customer: str | None) -> dict[str, Any]:
+    """A call callassist placed to call a customer back is an outbound call to that customer
+    from its first ring, though the PBX dials the customer only once the agent answers (and
+    never, when the agent does not): its own channel variables say whom it calls and why."""
+    if CALLBACK_FOR_TAG not in tags:
+        return {"callback_for": None}
+    return {
+        "callback_for": tags[CALLBACK_FOR_TAG] or None,
+        "customer": customer or tags.get(CUSTOMER_TAG) or None,
+        "direction": "outbound",
+    }
+
+
 def _upsert_live_call(connection: Connection, live: LiveCall) -> int:
     values: dict[str, Any] = {
         "call_id": live.call_id,
@@ -207,9 +220,9 @@ def _upsert_live_call(connection: Connection, live: LiveCall) -> int:
         "transfers": live.transfers,
         "recording": live.recording,
         "trunk": live.trunk,
-        "callback_for": dict(live.tags).get(CALLBACK_FOR_TAG) or None,
         "updated_at": time.time(),
     }
+    values.update(_as_callback(dict(live.tags), live.customer))
     updated = tuple(name for name in values if name != "call_id")
     return _upsert_call(connection, values, updated=updated, live_only=True)
 

@@ -343,13 +343,25 @@ export class CallView {
 
   callbacksCard(d) {
     const callbacks = d.callbacks || [];
+    const placed = (d.callback_calls || []).map((c) => h("li", {}, this.callLink(c.id, t("callbacks.call", { id: c.id }))));
+    const origin = d.callback_for_pk ? h("p", {}, this.callLink(d.callback_for_pk, t("callbacks.for", { id: d.callback_for_pk }))) : null;
+    const list = callbacks.length ? h("ul", { class: "mini-list" }, callbacks.map((c) => h("li", {},
+      h("div", { class: "row" },
+        h("span", { class: "badge badge-callback", text: label("reason", c.reason) }),
+        h("span", { class: `badge status-${c.status}`, text: label("status", c.status) }),
+        h("span", { class: "muted small", text: t("callbacks.attempts", { n: c.attempts ?? 0 }) }),
+        h("span", { class: "when", text: formatDateTime(c.created_at) })),
+      (c.attempts_list || []).map((a) => h("div", { class: "muted small" },
+        t("callbacks.attempt", { n: a.number, agent: a.agent, result: a.result ? label("result", a.result) : label("status", "dialling") }))))))
+      : (origin ? null : h("p", { class: "muted", text: t("callbacks.none") }));
     return card("callbacks", `${t("callbacks.title")} (${callbacks.length})`,
-      callbacks.length ? h("ul", { class: "mini-list" }, callbacks.map((c) => h("li", {},
-        h("div", { class: "row" },
-          h("span", { class: "badge badge-callback", text: label("reason", c.reason) }),
-          h("span", { class: `badge status-${c.status}`, text: label("status", c.status) }),
-          h("span", { class: "muted small", text: t("callbacks.attempts", { n: c.attempts ?? 0 }) }),
-          h("span", { class: "when", text: formatDateTime(c.created_at) }))))) : h("p", { class: "muted", text: t("callbacks.none") }));
+      origin, list, placed.length ? h("ul", { class: "mini-list" }, placed) : null);
+  }
+
+  /** A link to another call of the same story (a callback and the call it answers for). */
+  callLink(id, text) {
+    const patch = { call: id };
+    return h("a", { class: "inline-link", href: this.review.href(patch), on: { click: (e) => this.review.follow(e, patch) }, text });
   }
 
   onScored(scores) {

@@ -150,6 +150,9 @@ const en = {
   "callbacks.title": "Callbacks",
   "callbacks.none": "No callbacks.",
   "callbacks.attempts": "{n} attempt(s)",
+  "callbacks.attempt": "try {n}: {agent}, {result}",
+  "callbacks.call": "callback call #{id}",
+  "callbacks.for": "Callback for call #{id}",
 
   "adherence.title": "Adherence",
   "adherence.counts": "{passed} passed · {failed} failed",
@@ -415,6 +418,9 @@ const zh = {
   "callbacks.title": "回拨",
   "callbacks.none": "无回拨。",
   "callbacks.attempts": "已尝试 {n} 次",
+  "callbacks.attempt": "第 {n} 次：{agent}，{result}",
+  "callbacks.call": "回拨通话 #{id}",
+  "callbacks.for": "回拨自通话 #{id}",
 
   "adherence.title": "规范执行",
   "adherence.counts": "通过 {passed} 项 · 未通过 {failed} 项",

@@ -169,10 +169,23 @@ def test_qa_finds_plays_scores_and_resolves_a_dropped_call(
     assert dropped["outcome"] == "dropped"
     assert dropped["recording"], "the staged call carries MixMonitor's file name"
     write_wav(recordings / Path(dropped["recording"]).name, RECORDING_SECONDS)
+    callback_call(demo, dropped["call_id"])
     try:
         review_the_call(demo, page, dropped, completed)
     finally:
         worked.hang_up.cancel()
+
+
+def callback_call(demo: DemoService, dropped: str, within: float = 15.0) -> dict[str, Any]:
+    """The call the service placed to call the dropped call's customer back."""
+    deadline = time.monotonic() + within
+    while True:
+        calls = demo.get("/api/calls", "qa", limit=50)["items"]
+        placed = [c for c in calls if c.get("callback_for") == dropped]
+        if placed:
+            return dict(placed[0])
+        assert time.monotonic() < deadline, "no callback call was placed for the dropped call"
+        time.sleep(0.2)
 
 
 def review_the_call(
@@ -181,7 +194,7 @@ def review_the_call(
     page.goto(f"{demo.url}/qa/")
     expect(page.locator("#login-username")).to_be_focused()
     log_in(page, demo, "qa")
-    expect(rows(page)).to_have_count(2)
+    expect(rows(page)).to_have_count(3)  # completed, dropped, and the dropped call's callback
     screenshot(page, "qa-01-call-list")
 
     # Find the dropped call by filter: the URL carries it, a reload and back/forward keep it.
@@ -194,7 +207,7 @@ def review_the_call(
     expect(page.locator("select[name=outcome]")).to_have_value("dropped")
     expect(rows(page)).to_have_count(1)
     page.go_back()
-    expect(rows(page)).to_have_count(2)
+    expect(rows(page)).to_have_count(3)
     page.go_forward()
     expect(rows(page)).to_have_count(1)
     page.click("th a[data-sort=talk_seconds]")
@@ -270,6 +283,17 @@ def review_the_call(
     page.locator("#main").evaluate("main => main.scrollTo(0, 0)")
     screenshot(page, "qa-06-call-view-1920x1080")
     page.set_viewport_size(LAPTOP)
+
+    # One story: the dropped call's callback, tried by the service, and the call it placed.
+    callbacks = page.locator(".card-callbacks")
+    expect(callbacks).to_contain_text("call dropped")
+    expect(callbacks).to_contain_text("try 1: PJSIP/1001")
+    callbacks.locator("a", has_text="callback call #").click()
+    expect(page).to_have_url(re.compile(r"[?&]call=\d+"))
+    expect(page.locator(".card-callbacks")).to_contain_text(f"Callback for call #{dropped['id']}")
+    screenshot(page, "qa-06b-callback-call")
+    page.locator(".card-callbacks a", has_text="Callback for call").click()
+    expect(page).to_have_url(re.compile(rf"[?&]call={dropped['id']}"))
 
     # The complaint: from the call to its panel, through the workflow to resolved.
     page.locator(".card-complaints a", has_text="#").first.click()
