@@ -158,11 +158,7 @@ class CallbackDesk:
             await self._on_live_seen(item.call_ids)
 
     async def _db(self, work: Callable[[Session], T]) -> T:
-        def run() -> T:
-            with self._database.session() as session:
-                return work(session)
-
-        return await asyncio.to_thread(run)
+        return await self._database.run(work)
 
     # -- finished calls -----------------------------------------------------------------------
 

@@ -15,7 +15,6 @@ come on a change. Database work runs in threads, off the event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -254,20 +253,7 @@ class IncidentDesk:
     # -- inside -----------------------------------------------------------------------------
 
     async def _db(self, work: Callable[[Any], _T]) -> _T:
-        def run() -> _T:
-            with self._database.session() as db:
-                return work(db)
-
-        # A cancelled await leaves the thread running: wait for it (the service's stop may
-        # cancel twice), so that the database is closed after this session, not under it.
-        done = asyncio.ensure_future(asyncio.to_thread(run))
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            while not done.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait({done})
-            raise
+        return await self._database.run(work)
 
     async def _refresh_counts(self) -> None:
         try:

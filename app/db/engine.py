@@ -4,8 +4,11 @@ and app/services."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -17,6 +20,7 @@ from sqlmodel import Session
 __all__ = ["Database", "DatabaseUnavailable", "Session", "display_url", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 class DatabaseUnavailable(Exception):
@@ -34,6 +38,28 @@ class Database:
 
     def session(self) -> Session:
         return Session(self.engine)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """``work`` in a session of its own, off the event loop.
+
+        A cancelled await would leave the thread running with its connection checked out,
+        and the service's stop would dispose of the engine under it (psycopg then finds the
+        connection deleted while open). So a cancelled caller still waits for the thread
+        (the stop may cancel twice) before the cancellation goes on.
+        """
+
+        def in_session() -> T:
+            with self.session() as session:
+                return work(session)
+
+        done = asyncio.ensure_future(asyncio.to_thread(in_session))
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            while not done.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({done})
+            raise
 
     def reachable(self) -> bool:
         try:

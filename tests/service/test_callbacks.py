@@ -283,3 +283,21 @@ async def test_an_agent_who_does_not_pick_up_passes_the_callback_to_the_next_fre
             ("PJSIP/1002", "reached"),
         ]
         assert [o["Channel"] for o in originates(pbx)] == ["PJSIP/1001", "PJSIP/1002"]
+
+
+async def test_after_a_restart_a_callback_in_progress_is_found_live_and_not_dialled_again(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        await drop_a_call(traffic)
+        (originate,) = await pbx.wait_for_action("Originate", timeout=10)
+        await until(
+            lambda: originate["ChannelId"] in pbx.live_channels, 10, "the callback's channel"
+        )
+    # The service stopped while the callback rang; a new one takes over the same database.
+    async with running_service(database_url, pbx) as service:
+        reached = await until(lambda: callback_with(service, "reached"), 40, "a reached callback")
+        assert len(originates(pbx)) == 1
+        (attempt,) = reached["attempts_list"]
+        assert (attempt["channel_id"], attempt["result"]) == (originate["ChannelId"], "reached")
