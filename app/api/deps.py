@@ -84,6 +84,8 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
 
 
 ReviewerUser = Annotated[User, Depends(require_roles(Role.QA, Role.SUPERVISOR, Role.ADMIN))]
+# Who watches the lines and handles incidents: IT and supervisors.
+ItSideUser = Annotated[User, Depends(require_roles(Role.IT, Role.SUPERVISOR, Role.ADMIN))]
 
 
 def agent_at_phone(user: CurrentUser) -> User:

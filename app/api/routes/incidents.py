@@ -6,21 +6,19 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import MAX_INT, ServicesDep, SessionDep, require_roles
+from app.api.deps import MAX_INT, ItSideUser, ServicesDep, SessionDep
 from app.db.tables import User
 from app.incident_rules import IllegalMove
 from app.incidents import IncidentDesk
 from app.services import incidents as store
-from app.services.users import Role
 from app.wiring import Services
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
-ItSideUser = Annotated[User, Depends(require_roles(Role.IT, Role.SUPERVISOR, Role.ADMIN))]
 IncidentId = Annotated[int, Path(ge=1, le=MAX_INT)]
 StatusFilter = Literal["active", "all", "open", "acknowledged", "resolved", "reviewed"]
 Text = Annotated[str, Field(min_length=1, max_length=store.MAX_TEXT)]

@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from app.api.deps import ServicesDep, SessionDep
-from app.api.routes.incidents import ItSideUser
+from app.api.deps import ItSideUser, ServicesDep, SessionDep
 from app.api.routes.status import link_status
 from app.api.schemas import LinkStatus
 from app.services import incidents as store
