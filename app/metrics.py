@@ -41,6 +41,12 @@ class ServiceCollector(Collector):
         yield calls
         if services.pipeline is not None:
             yield from _pops(services.pipeline.pops)
+        if services.pbx_check is not None:
+            check = GaugeMetricFamily(
+                "callassist_pbx_check_ok", "1 when the PBX provides what the service relies on"
+            )
+            check.add_metric([], 1.0 if services.pbx_check.result.ok else 0.0)
+            yield check
         clients = GaugeMetricFamily("callassist_websocket_clients", "connected WebSocket clients")
         clients.add_metric([], services.hub.clients)
         yield clients

@@ -23,6 +23,7 @@ from app.demo import DemoPbx
 from app.hub import Hub
 from app.incidents import IncidentDesk, live_calls_of
 from app.linecheck import LineCheck
+from app.pbx_check import PbxChecker
 from app.pipeline import Pipeline
 from app.pops import PopLedger
 from app.scorecards.loader import Scorecard, ScorecardError, load_scorecard
@@ -54,6 +55,7 @@ class Services:
     adherence_rules: AdherenceRules = field(default_factory=AdherenceRules)
     callbacks: CallbackDesk | None = None
     incidents: IncidentDesk | None = None
+    pbx_check: PbxChecker | None = None  # what the PBX provides, checked after every login
 
     async def stop(self) -> None:
         """Stop taking events, store what was taken, then close the link and the database."""
@@ -125,6 +127,9 @@ async def start_services(settings: Settings) -> Services:
         log.error("call script refused: %s", error)
     services.writer_task = asyncio.create_task(writer.run(), name="record-writer")
     services.incidents = incidents
+    services.pbx_check = PbxChecker.from_settings(settings, link)
+    if link is not None:
+        services.feeders.append(asyncio.create_task(services.pbx_check.run(), name="pbx-check"))
     services.feeders.append(asyncio.create_task(incidents.run(), name="incident-desk"))
     services.feeders.append(
         asyncio.create_task(incidents.run_reminders(), name="incident-reminders")

@@ -120,11 +120,23 @@ class CallScriptsStatus(BaseModel):
     errors: list[str] = Field(description="refused files: file:line: problem")
 
 
+class PbxCheckStatus(BaseModel):
+    checked_at: float | None = Field(default=None, description="when the PBX last answered it")
+    ok: bool = False
+    problems: list[str] = Field(
+        default=[], description='what the PBX lacks, or "not checked: <why>"'
+    )
+
+
 class ServiceStatus(BaseModel):
     version: str
     uptime_seconds: float
     demo: bool
     ami: LinkStatus
+    pbx: PbxCheckStatus = Field(
+        default_factory=PbxCheckStatus,
+        description="the AMI permissions and dialplan the service relies on, after each login",
+    )
     database: DatabaseStatus
     websocket_clients: int
     live_calls: int

@@ -72,6 +72,7 @@ class Board {
     try {
       const status = await api("/api/status");
       this.pbx.set(status.ami);
+      this.pbx.setCheck(status.pbx);
     } catch (error) {
       if (!this.pbx.state) reportError(error, t("it.pbx"));
     }

@@ -14,6 +14,20 @@ export class PbxLink {
   constructor(el) {
     this.el = el;
     this.state = null; // /api/status "ami" (or /api/lines "link")
+    // /api/status "pbx": what the PBX lacks (AMI permissions, dialplan), shown under the bar.
+    this.problems = h("div", { class: "banner banner-offline pbx-problems", hidden: true,
+      attrs: { role: "status", "data-test": "pbx-problems" } });
+    this.problems.style.textAlign = "left";
+    this.el.closest("header")?.after(this.problems);
+  }
+
+  /** The PBX check: nothing when it passed, else each problem as the server words it. */
+  setCheck(check) {
+    const problems = check && !check.ok ? check.problems || [] : [];
+    this.problems.hidden = problems.length === 0;
+    fill(this.problems,
+      h("span", { text: t("it.pbx.check", {}, "The PBX check found:") }),
+      h("ul", {}, problems.map((problem) => h("li", { text: problem }))));
   }
 
   /** A LinkStatus from the server. */

@@ -82,6 +82,21 @@ def pjsip_show_contacts() -> dict[str, str]:
     return {"Action": "PJSIPShowContacts"}
 
 
+def list_commands() -> dict[str, str]:
+    """The actions this AMI user may send: Asterisk lists only what its write classes permit."""
+    return {"Action": "ListCommands"}
+
+
+def show_dialplan(context: str | None = None, extension: str | None = None) -> dict[str, str]:
+    """A context's extensions, or where an extension is (no context: every context)."""
+    action = {"Action": "ShowDialPlan"}
+    if context:
+        action["Context"] = context
+    if extension:
+        action["Extension"] = extension
+    return action
+
+
 def originate(
     *,
     channel: str,

@@ -13,6 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from telephony.calls.causes import CAUSES
@@ -47,7 +48,17 @@ async def dispatch(session: AmiSession, action: Action) -> bool:
     if handler is None:
         session.send(error(action, f"Invalid/unknown command: {name}. {_LIST_COMMANDS_HINT}"))
         return True
+    if not _permitted(session, key):
+        session.send(error(action, "Permission denied"))
+        return True
     return await handler(session, action)
+
+
+def _permitted(session: AmiSession, key: str) -> bool:
+    """Actions of no class anyone may send; the others only the user's write classes allow."""
+    if not ACTIONS[key].privilege:
+        return True
+    return key in {name.lower() for name in session.server.permitted_actions}
 
 
 async def _login(session: AmiSession, action: Action) -> bool:
@@ -312,6 +323,105 @@ def _redirect_problem(name: str, context: str, exten: str, priority: str) -> str
     return None
 
 
+async def _list_commands(session: AmiSession, action: Action) -> bool:
+    """One response, a ``Name: Synopsis (Priv: classes)`` header per action the user may send."""
+    rows = [
+        (known.name, f"{known.synopsis} (Priv: {known.privilege or '<none>'})")
+        for key, known in ACTIONS.items()
+        if _permitted(session, key)
+    ]
+    session.send(messages.response(action, "Success", *rows))
+    return True
+
+
+async def _show_dialplan(session: AmiSession, action: Action) -> bool:
+    """pbx.c's manager_show_dialplan: a ListDialplan event per extension (priority 1 only)."""
+    context, exten = header(action, "Context"), header(action, "Extension")
+    dialplan = session.server.dialplan
+    if context and context not in dialplan:
+        session.send(error(action, f"Did not find context {context}"))
+        return True
+    contexts = [context] if context else sorted(dialplan)
+    found = [
+        (name, extension)
+        for name in contexts
+        for extension in sorted(dialplan[name])
+        if not exten or _extension_matches(extension, exten)
+    ]
+    if exten and not found:
+        where = f"{exten}@{context}" if context else f"{exten} in any context"
+        session.send(error(action, f"Did not find extension {where}"))
+        return True
+    if not found:
+        session.send(error(action, "No dialplan"))
+        return True
+    rows = [messages.list_item("ListDialplan", action, _dialplan_fields(*row)) for row in found]
+    complete = messages.list_complete(
+        "ShowDialPlanComplete",
+        action,
+        len(rows),
+        ("ListExtensions", str(len(rows))),
+        ("ListPriorities", str(len(rows))),
+        ("ListContexts", str(len({name for name, _ in found}))),
+    )
+    start = messages.list_start(action, "DialPlan list will follow")
+    session.send(b"".join([start, *rows, complete]))
+    return True
+
+
+def _dialplan_fields(context: str, extension: str) -> list[Field]:
+    return [
+        ("Context", context),
+        ("Extension", extension),
+        ("Priority", "1"),
+        ("Application", "NoOp"),
+        ("AppData", ""),
+        ("Registrar", "pbx_config"),
+    ]
+
+
+def _extension_matches(pattern: str, number: str) -> bool:
+    """Asterisk's pattern matching, enough for the simulated dialplan: X Z N [..] . !"""
+    if not pattern.startswith("_"):
+        return pattern == number
+    classes = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}
+    parts = re.findall(r"\[[^\]]*\]|.", pattern[1:])
+    regex = "".join(
+        part if part.startswith("[") else classes.get(part.upper(), re.escape(part))
+        for part in parts
+    )
+    return re.fullmatch(regex, number) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAction:
+    """An action as ListCommands shows it; ``privilege`` empty: anyone may send it."""
+
+    name: str
+    synopsis: str
+    privilege: str
+
+
+_KNOWN = (
+    KnownAction("Login", "Login Manager.", ""),
+    KnownAction("Challenge", "Generate Challenge for MD5 Auth.", ""),
+    KnownAction("Logoff", "Logoff Manager.", ""),
+    KnownAction("Ping", "Keepalive command.", ""),
+    KnownAction("Events", "Control Event Flow.", ""),
+    KnownAction("ListCommands", "List available manager commands.", ""),
+    KnownAction("Filter", "Dynamically add filters for the current manager session.", "system,all"),
+    KnownAction("CoreShowChannels", "List currently active channels.", "system,reporting,all"),
+    KnownAction("Status", "List channel status.", "system,call,reporting,all"),
+    KnownAction("Originate", "Originate a call.", "originate,all"),
+    KnownAction("PJSIPShowContacts", "Lists PJSIP Contacts.", "system,all"),
+    KnownAction("Hangup", "Hangup channel.", "system,call,all"),
+    KnownAction("Redirect", "Redirect (transfer) a call.", "call,all"),
+    KnownAction("ShowDialPlan", "Show dialplan contexts and extensions", "config,reporting,all"),
+)
+ACTIONS = {known.name.lower(): known for known in _KNOWN}
+# What the simulated AMI user may send unless a test says otherwise: everything.
+ALL_ACTIONS = frozenset(known.name for known in _KNOWN)
+
 _HANDLERS: dict[str, Handler] = {
     "login": _login,
     "challenge": _challenge,
@@ -325,4 +435,6 @@ _HANDLERS: dict[str, Handler] = {
     "pjsipshowcontacts": _pjsip_show_contacts,
     "hangup": _hangup,
     "redirect": _redirect,
+    "listcommands": _list_commands,
+    "showdialplan": _show_dialplan,
 }

@@ -22,6 +22,7 @@ from typing import Literal
 
 from telephony.capture import CapturedMessage, read_capture
 from telephony.simulator import messages
+from telephony.simulator.actions import ALL_ACTIONS
 from telephony.simulator.channels import LiveChannels
 from telephony.simulator.contacts import (
     ContactTable,
@@ -87,6 +88,14 @@ class AmiServer:
         self.logins = 0
         self.channels = LiveChannels()
         self.contacts = ContactTable()  # registered PJSIP phones; PJSIPShowContacts reads it
+        # What the AMI user's write classes permit (ListCommands lists these; any other action
+        # but Login, Ping, Events and the like gets "Permission denied"). Default: all.
+        self.permitted_actions: set[str] = set(ALL_ACTIONS)
+        # Context -> its extensions, for ShowDialPlan: the shipped callback and probe contexts.
+        self.dialplan: dict[str, set[str]] = {
+            "callassist-callback": {"_X.", "_+X."},
+            "callassist-probe": {"*77"},
+        }
         self._listener: asyncio.Server | None = None
         self._session_tasks: set[asyncio.Task[None]] = set()
         self._hook_tasks: set[asyncio.Task[None]] = set()

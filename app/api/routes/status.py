@@ -8,7 +8,13 @@ from fastapi import APIRouter
 
 from app import __version__
 from app.api.deps import CurrentUser, ServicesDep
-from app.api.schemas import CallScriptsStatus, DatabaseStatus, LinkStatus, ServiceStatus
+from app.api.schemas import (
+    CallScriptsStatus,
+    DatabaseStatus,
+    LinkStatus,
+    PbxCheckStatus,
+    ServiceStatus,
+)
 from app.wiring import Services
 
 router = APIRouter(tags=["status"])
@@ -20,6 +26,12 @@ def link_status(services: Services) -> LinkStatus:
         return LinkStatus()
     state = LinkStatus.model_validate(link.snapshot(), from_attributes=True)
     return state.model_copy(update={"configured": True, "address": link.settings.address})
+
+
+def pbx_status(services: Services) -> PbxCheckStatus:
+    if services.pbx_check is None:
+        return PbxCheckStatus(problems=["not checked: the service is starting"])
+    return PbxCheckStatus.model_validate(services.pbx_check.result.as_dict())
 
 
 def database_status(services: Services) -> DatabaseStatus:
@@ -40,6 +52,7 @@ def service_status(user: CurrentUser, services: ServicesDep) -> ServiceStatus:
         uptime_seconds=round(time.time() - services.started_at, 1),
         demo=services.settings.demo,
         ami=link_status(services),
+        pbx=pbx_status(services),
         database=database_status(services),
         websocket_clients=services.hub.clients,
         live_calls=len(pipeline.board.tracker.live_calls) if pipeline else 0,
