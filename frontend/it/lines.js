@@ -26,7 +26,7 @@ export class PbxLink {
     const problems = check && !check.ok ? check.problems || [] : [];
     this.problems.hidden = problems.length === 0;
     fill(this.problems,
-      h("span", { text: t("it.pbx.check", {}, "The PBX check found:") }),
+      h("span", { text: t("it.pbx.check") }),
       h("ul", {}, problems.map((problem) => h("li", { text: problem }))));
   }
 

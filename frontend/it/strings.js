@@ -11,6 +11,7 @@ const en = {
   "it.not_it_qa": "Open QA review",
 
   "it.pbx": "PBX link",
+  "it.pbx.check": "The PBX check found:",
   "it.pbx.connected": "connected",
   "it.pbx.down": "down",
   "it.pbx.connecting": "connecting",
@@ -217,6 +218,7 @@ const zh = {
   "it.not_it_qa": "打开质检页面",
 
   "it.pbx": "PBX 连接",
+  "it.pbx.check": "PBX 检查发现：",
   "it.pbx.connected": "已连接",
   "it.pbx.down": "已断开",
   "it.pbx.connecting": "连接中",

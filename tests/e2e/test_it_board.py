@@ -328,3 +328,23 @@ def test_a_level_i_incident_nobody_acts_on_is_flagged_until_acknowledged(
     expect(view.locator("[data-test=incident-status]")).to_have_text("acknowledged")
     expect(row.locator("[data-test=reminder]")).to_have_count(0)
     expect(reminder).to_have_count(0)
+
+
+def test_what_the_pbx_does_not_provide_is_on_the_board_until_it_is_fixed(
+    demo: DemoService, board_page: Page
+) -> None:
+    page, server = board_page, demo.pbx.server
+    permitted, dialplan = set(server.permitted_actions), dict(server.dialplan)
+    server.permitted_actions.discard("Originate")  # manager.conf without write originate
+    server.dialplan.pop("callassist-callback", None)
+    try:
+        demo.thread.run(server.drop_sessions())  # the check runs at the next login
+        log_in(page, demo, "it")
+        problems = page.locator("[data-test=pbx-problems]")
+        expect(problems).to_contain_text("may not send Originate", timeout=30_000)
+        expect(problems).to_contain_text("no context callassist-callback")
+        screenshot(page, "it_pbx_check_problems")
+    finally:
+        server.permitted_actions, server.dialplan = permitted, dialplan
+    demo.thread.run(server.drop_sessions())
+    expect(page.locator("[data-test=pbx-problems]")).to_be_hidden(timeout=30_000)

@@ -393,6 +393,8 @@ ACTION_CLASS = {
     "CoreShowChannels": "system",
     "PJSIPShowContacts": "system",
     "Originate": "originate",
+    "ListCommands": None,
+    "ShowDialPlan": "reporting",  # registered as config|reporting; either one permits it
 }
 SENT = [
     actions.login("u", "s", actions.EVENT_CLASSES),
@@ -403,6 +405,8 @@ SENT = [
     actions.originate(
         channel="PJSIP/1001", context="c", exten="1", caller_id="x", channel_id="1.1"
     ),
+    actions.list_commands(),
+    actions.show_dialplan("callassist-callback"),
 ]
 
 
