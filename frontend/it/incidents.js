@@ -38,15 +38,21 @@ export class IncidentList {
 
   async load() {
     const wanted = this.filter;
+    // What the WebSocket says while the list is on its way is newer than the list: kept and
+    // laid over it, or an incident opened meanwhile would vanish under a stale list.
+    this.pushed = new Map();
     try {
       const reply = await api(`/api/incidents?status=${wanted.status}&limit=200`);
       if (wanted !== this.filter) return;
       this.items = new Map((reply.items || []).map((item) => [item.id, item]));
       this.total = reply.total ?? this.items.size;
+      for (const view of this.pushed.values()) this.place(view);
+      this.pushed = null;
       for (const item of this.items.values()) if (item.reminder_due) this.reminded.add(item.id);
       this.error = null;
     } catch (error) {
       this.error = error;
+      this.pushed = null;
     }
     this.render();
   }
@@ -65,7 +71,6 @@ export class IncidentList {
   /** incident.opened / incident.updated / incident.reminder, or an action's reply. */
   upsert(view, { kind = "updated" } = {}) {
     if (!view || view.id === undefined || view.id === null) return;
-    const before = this.items.get(view.id);
     if (kind === "opened") {
       this.fresh.add(view.id);
       setTimeout(() => {
@@ -89,6 +94,14 @@ export class IncidentList {
       this.alerts = this.alerts.filter((alert) => alert.id !== view.id);
       this.renderAlerts();
     }
+    this.pushed?.set(view.id, view);
+    this.place(view);
+    this.render();
+  }
+
+  /** Put a view where its status says: in the list shown, or out of it. */
+  place(view) {
+    const before = this.items.get(view.id);
     if (this.belongs(view)) {
       if (!before) this.total += 1;
       this.items.set(view.id, { ...(before || {}), ...view });
@@ -96,7 +109,6 @@ export class IncidentList {
       this.items.delete(view.id);
       this.total = Math.max(0, this.total - 1);
     }
-    this.render();
   }
 
   // --- the alert bar ----------------------------------------------------------------------
