@@ -35,14 +35,23 @@ export class CallbackList {
   }
 
   async loadOpen() {
+    // callback.updated messages that come while the list is on its way are newer than it.
+    this.pushed = new Map();
     try {
       const reply = await api("/api/callbacks?status=open&limit=200");
       this.open = new Map((reply.items || []).map((item) => [item.id, item]));
+      for (const view of this.pushed.values()) this.placeOpen(view);
       this.errors.open = null;
     } catch (error) {
       this.errors.open = error;
     }
+    this.pushed = null;
     this.render();
+  }
+
+  placeOpen(view) {
+    if (OPEN.includes(view.status)) this.open.set(view.id, { ...(this.open.get(view.id) || {}), ...view });
+    else this.open.delete(view.id);
   }
 
   async loadLoop() {
@@ -58,8 +67,8 @@ export class CallbackList {
   /** callback.updated */
   update(view) {
     if (!view || view.id === undefined) return;
-    if (OPEN.includes(view.status)) this.open.set(view.id, { ...(this.open.get(view.id) || {}), ...view });
-    else this.open.delete(view.id);
+    this.pushed?.set(view.id, view);
+    this.placeOpen(view);
     if (this.loop) {
       for (const item of this.loop.items || []) {
         if ((item.callback && item.callback.id === view.id) || (item.call && view.call_id && item.call.call_id === view.call_id)) {
