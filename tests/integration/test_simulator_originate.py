@@ -11,70 +11,24 @@ channel, and the channel in CoreShowChannels while the callback is live.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 
 import pytest
 import pytest_asyncio
 
-from telephony.ami.wire import parse_message
 from telephony.calls.model import CallEnded, CallRecord
 from telephony.calls.trunks import TrunkPlan, endpoint_of
 from telephony.simulator import AmiServer, OriginateOutcome, Traffic
 from telephony.switchboard import Switchboard
 from tests.conftest import LAB_TRUNKS
-from tests.integration.event_client import READ_TIMEOUT, EventClient
+from tests.integration.ami_client import READ_TIMEOUT, Client, core_show_channels
+from tests.integration.event_client import EventClient
 
 SPEED = 10.0  # every recorded gap played ten times faster
 NUMBER = "+8613912345678"
 AGENTS = ("PJSIP/6101", "PJSIP/6102", "PJSIP/6103")
 TRUNK = "PJSIP/2001"
-
-
-class ActionClient:
-    """A raw AMI connection that sends actions and reads their replies, events off."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    async def connect(cls, server: AmiServer) -> ActionClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        client = cls(reader, writer)
-        async with asyncio.timeout(READ_TIMEOUT):
-            await reader.readline()  # the banner
-        login = [("Action", "Login"), ("Username", "callassist"), ("Secret", "secret")]
-        await client.action([*login, ("Events", "off")])
-        assert (await client.message())["Message"] == "Authentication accepted"
-        return client
-
-    async def action(self, headers: Sequence[tuple[str, str]]) -> None:
-        """One action: header lines in the given order (repeated names allowed)."""
-        self.writer.write(("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode())
-        await self.writer.drain()
-
-    async def message(self) -> dict[str, str]:
-        async with asyncio.timeout(READ_TIMEOUT):
-            raw = await self.reader.readuntil(b"\r\n\r\n")
-        parsed, damaged = parse_message(raw[:-4])
-        assert parsed is not None and not damaged
-        return parsed
-
-    async def live_channels(self) -> list[dict[str, str]]:
-        """CoreShowChannels: the PBX's list of channels alive right now."""
-        await self.action([("Action", "CoreShowChannels"), ("ActionID", "live")])
-        items: list[dict[str, str]] = []
-        while (reply := await self.message()).get("Event") != "CoreShowChannelsComplete":
-            if reply.get("Event") == "CoreShowChannel":
-                items.append(reply)
-        return items
-
-    async def close(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(OSError):
-            await self.writer.wait_closed()
 
 
 @pytest_asyncio.fixture
@@ -88,9 +42,13 @@ async def traffic(server: AmiServer) -> AsyncIterator[Traffic]:
 
 
 @pytest_asyncio.fixture
-async def actions(server: AmiServer) -> AsyncIterator[ActionClient]:
-    client = await ActionClient.connect(server)
+async def actions(server: AmiServer) -> AsyncIterator[Client]:
+    """A second connection, events off, that sends the Originates."""
+    client = Client(*await asyncio.open_connection("127.0.0.1", server.port))
     try:
+        async with asyncio.timeout(READ_TIMEOUT):
+            await client.reader.readline()  # the banner
+        await client.login(events="off")
         yield client
     finally:
         await client.close()
@@ -129,12 +87,12 @@ def records_of(events: Iterable[Mapping[str, str]]) -> dict[str, CallRecord]:
 
 
 async def play(
-    client: EventClient, traffic: Traffic, actions: ActionClient, *sent: list[tuple[str, str]]
+    client: EventClient, traffic: Traffic, actions: Client, *sent: list[tuple[str, str]]
 ) -> tuple[dict[str, CallRecord], list[dict[str, str]]]:
     """Send the Originates; once every call they place has ended, the records and events."""
     channel_ids = {dict(action)["ChannelId"] for action in sent}
     for action in sent:
-        await actions.action(action)
+        await actions.send_lines(action)
     await client.wait_for(lambda events: channel_ids <= set(records_of(events)))
     await traffic.drain()
     events = await client.catch_up()
@@ -172,7 +130,7 @@ def customer_leg(events: Sequence[Mapping[str, str]], linkedid: str) -> str:
 
 @pytest.mark.asyncio
 async def test_with_no_outcome_queued_the_callback_reaches_the_customer(
-    client: EventClient, traffic: Traffic, actions: ActionClient
+    client: EventClient, traffic: Traffic, actions: Client
 ) -> None:
     records, events = await play(client, traffic, actions, originate("cb-1", AGENTS[0], "cb-ok"))
 
@@ -207,7 +165,7 @@ FAILURES = {
 @pytest.mark.asyncio
 @pytest.mark.parametrize("cause", sorted(FAILURES))
 async def test_a_failing_customer_line_ends_the_callback_with_its_cause(
-    client: EventClient, traffic: Traffic, actions: ActionClient, cause: int
+    client: EventClient, traffic: Traffic, actions: Client, cause: int
 ) -> None:
     dial_end, dialstatus, text = FAILURES[cause]
     traffic.originate_outcomes[NUMBER] = [OriginateOutcome(customer_cause=cause)]
@@ -236,19 +194,20 @@ async def test_a_failing_customer_line_ends_the_callback_with_its_cause(
 
 @pytest.mark.asyncio
 async def test_the_callback_is_listed_live_while_the_customer_rings(
-    client: EventClient, traffic: Traffic, actions: ActionClient
+    client: EventClient, traffic: Traffic, actions: Client
 ) -> None:
     traffic.originate_outcomes[NUMBER] = [OriginateOutcome(customer_cause=19)]
-    await actions.action(originate("cb-3", AGENTS[1], "cb-live"))
+    await actions.send_lines(originate("cb-3", AGENTS[1], "cb-live"))
+    assert (await actions.message())["Message"] == "Originate successfully queued"
 
     def customer_ringing(events: list[dict[str, str]]) -> bool:
         return any(e["Event"] == "DialState" and e.get("Uniqueid") == "cb-live" for e in events)
 
     await client.wait_for(customer_ringing)
-    live = await actions.live_channels()
+    live = await core_show_channels(actions, "live")
     await client.wait_for(lambda events: "cb-live" in records_of(events))
     await traffic.drain()
-    after = await actions.live_channels()
+    after = await core_show_channels(actions, "after")
 
     mine = [item for item in live if item["Linkedid"] == "cb-live"]
     by_endpoint = {endpoint_of(item["Channel"]): item for item in mine}
@@ -265,7 +224,7 @@ async def test_the_callback_is_listed_live_while_the_customer_rings(
 
 @pytest.mark.asyncio
 async def test_an_agent_who_does_not_answer_fails_the_originate_with_no_customer_leg(
-    client: EventClient, traffic: Traffic, actions: ActionClient
+    client: EventClient, traffic: Traffic, actions: Client
 ) -> None:
     traffic.originate_outcomes[NUMBER] = [OriginateOutcome(agent_answers=False)]
 
@@ -301,7 +260,7 @@ async def test_an_agent_who_does_not_answer_fails_the_originate_with_no_customer
 
 @pytest.mark.asyncio
 async def test_originates_to_one_number_take_its_outcomes_in_order_then_are_answered(
-    client: EventClient, traffic: Traffic, actions: ActionClient
+    client: EventClient, traffic: Traffic, actions: Client
 ) -> None:
     traffic.originate_outcomes[NUMBER] = [
         OriginateOutcome(customer_cause=17),
