@@ -15,12 +15,12 @@ from typing import TextIO
 import uvicorn
 from pydantic import ValidationError
 
+from app.auth.store import Role, UserError, add_user
 from app.db.engine import Database, DatabaseUnavailable, display_url, upgrade
-from app.demo import DEMO_TRUNKS, DEMO_USERS, ensure_demo_users
-from app.linecheck import ProbeSettingsError, check_now, print_result, probe_config
+from app.demo.pbx import DEMO_TRUNKS, DEMO_USERS, ensure_demo_users
+from app.lines.linecheck import ProbeSettingsError, check_now, print_result, probe_config
 from app.logs import configure as configure_logging
 from app.main import create_app
-from app.services.users import Role, UserError, add_user
 from app.settings import Settings
 from telephony.calls.model import CallRecord
 from telephony.calls.trunks import TrunkPlan

@@ -8,22 +8,18 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import ws
-from app.api.routes import (
-    auth,
-    callbacks,
-    calls,
-    complaints,
-    console,
-    health,
-    incidents,
-    lines,
-    recordings,
-    scores,
-    shift_checks,
-    status,
-)
+from app.auth import api as auth_api
+from app.callbacks import api as callbacks_api
+from app.complaints import api as complaints_api
+from app.console import api as console_api
+from app.incidents import api as incidents_api
+from app.lines import api as lines_api
+from app.live import ws
+from app.records import api as records_api
+from app.review import api as review_api
 from app.settings import Settings
+from app.shift_checks import api as shift_checks_api
+from app.status import api as status_api
 from app.wiring import lifespan
 
 
@@ -38,8 +34,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     routers = (
-        auth, calls, recordings, complaints, scores, console, shift_checks, status, health, ws,
-        callbacks, incidents, lines,
+        auth_api, records_api, complaints_api, review_api, console_api,
+        shift_checks_api, status_api, ws, callbacks_api, incidents_api, lines_api,
     )
     for module in routers:
         app.include_router(module.router)

@@ -8,7 +8,7 @@ from typing import TypeVar
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.incident_rules import DEFAULT_LEVELS, KINDS, LEVELS
+from app.incidents.rules import DEFAULT_LEVELS, KINDS, LEVELS
 from telephony.ami.link import LinkConfig
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import WatchRules
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     complaint_due_hours_high: float = Field(default=24.0, gt=0)
     complaint_due_hours_medium: float = Field(default=72.0, gt=0)
     complaint_due_hours_low: float = Field(default=168.0, gt=0)
-    # QA review: the scorecard (None: the shipped app/scorecards/default.yaml) and the
+    # QA review: the scorecard (None: the shipped app/review/scorecards/default.yaml) and the
     # adherence rules a call is checked against.
     scorecard_file: Path | None = None
     adherence_greeting_seconds: float = Field(default=15.0, ge=0)

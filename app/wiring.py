@@ -13,22 +13,22 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.adherence import AdherenceRules
-from app.call_scripts.loader import Catalog, load_catalog
-from app.callback_policy import CallbackRules
-from app.callbacks import CallbackDesk, DialPlan
+from app.auth.tokens import TokenSigner
+from app.callbacks.desk import CallbackDesk, DialPlan
+from app.callbacks.rules import CallbackRules
+from app.console.call_scripts.loader import Catalog, load_catalog
+from app.console.pops import PopLedger
 from app.db.engine import Database
-from app.db.writer import RecordWriter
-from app.demo import DemoPbx
-from app.hub import Hub
-from app.incidents import IncidentDesk, live_calls_of
-from app.linecheck import LineCheck
-from app.pbx_check import PbxChecker
-from app.pipeline import Pipeline
-from app.pops import PopLedger
-from app.scorecards.loader import Scorecard, ScorecardError, load_scorecard
+from app.demo.pbx import DemoPbx
+from app.incidents.desk import IncidentDesk, live_calls_of
+from app.lines.linecheck import LineCheck
+from app.lines.pbx_check import PbxChecker
+from app.live.hub import Hub
+from app.live.pipeline import Pipeline
+from app.records.desk import RecordWriter
+from app.review.adherence import AdherenceRules
+from app.review.scorecards.loader import Scorecard, ScorecardError, load_scorecard
 from app.settings import Settings
-from app.tokens import TokenSigner
 from telephony.ami.link import AmiLink, LinkConfig
 from telephony.switchboard import Switchboard
 

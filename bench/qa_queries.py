@@ -49,6 +49,7 @@ from pwdlib import PasswordHash  # noqa: E402
 from sqlalchemy import Connection, Table, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from app.auth.tokens import TokenSigner  # noqa: E402
 from app.db.engine import Database, upgrade  # noqa: E402
 from app.db.tables import (  # noqa: E402
     Callback,
@@ -60,7 +61,6 @@ from app.db.tables import (  # noqa: E402
     User,
     table_of,
 )
-from app.tokens import TokenSigner  # noqa: E402
 from telephony.simulator.server import AmiServer  # noqa: E402
 
 SEED = 5

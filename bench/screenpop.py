@@ -46,9 +46,9 @@ from prometheus_client.parser import text_string_to_metric_families  # noqa: E40
 from pwdlib import PasswordHash  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
+from app.auth.tokens import TokenSigner  # noqa: E402
 from app.db.engine import Database  # noqa: E402
 from app.db.tables import User  # noqa: E402
-from app.tokens import TokenSigner  # noqa: E402
 
 TRUNK = "PJSIP/2001"
 FIRST_EXTENSION = 1001

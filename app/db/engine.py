@@ -1,6 +1,6 @@
 """The database adapter: engine, sessions, health and schema upgrades (Alembic), for
 SQLite and PostgreSQL alike. The rest of the app reaches the database only through here
-and app/services."""
+and the feature stores (store.py)."""
 
 from __future__ import annotations
 

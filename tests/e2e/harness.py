@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.db.engine import Database, upgrade
-from app.demo import DEMO_TRUNKS, DemoPbx, ensure_demo_users
+from app.demo.pbx import DEMO_TRUNKS, DemoPbx, ensure_demo_users
 from app.main import create_app
 from app.settings import Settings
 from app.wiring import Services

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.services.complaints import file_complaint
+from app.complaints.store import file_complaint
 from tests.e2e.conftest import DESKTOP, LAPTOP, screenshot
 from tests.e2e.harness import DemoService, start_demo
 

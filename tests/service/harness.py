@@ -15,9 +15,9 @@ import uvicorn
 import websockets
 from fastapi import FastAPI
 
+from app.auth.store import Role, add_user
 from app.db.engine import Database, upgrade
 from app.main import create_app
-from app.services.users import Role, add_user
 from app.settings import Settings
 from app.wiring import Services
 from telephony.simulator.server import AmiServer

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from app.callback_policy import CALLBACK_FOR_TAG
+from app.callbacks.rules import CALLBACK_FOR_TAG
 from telephony.ami.link import LinkStatus
 from telephony.simulator.originate import OriginateOutcome
 from telephony.simulator.server import AmiServer

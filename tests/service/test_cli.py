@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from websockets.sync.client import connect
 
+from app.auth.store import authenticate
 from app.db.engine import Database
-from app.services.users import authenticate
 from tests.service.conftest import TEST_DATABASE, throwaway_postgres
 from tests.service.harness import free_port
 

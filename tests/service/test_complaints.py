@@ -13,8 +13,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from app.services.complaints import file_complaint
-from app.services.users import find_user
+from app.auth.store import find_user
+from app.complaints.store import file_complaint
 from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 from tests.service.harness import Service, running_service

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from sqlmodel import col, select
 
-from app.call_scripts.loader import DEFAULTS_DIR
+from app.console.call_scripts.loader import DEFAULTS_DIR
 from app.db.tables import Callback, Incident
 from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic

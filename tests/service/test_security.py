@@ -21,10 +21,10 @@ from sqlalchemy import func, select, update
 from websockets.exceptions import InvalidStatus
 
 import app
+from app.auth.tokens import TokenSigner
 from app.db.tables import CallEvent, CallParty, CallRow, User
 from app.logs import MaskTokens
 from app.logs import configure as configure_logging
-from app.tokens import TokenSigner
 from telephony.simulator.server import AmiServer
 from tests.conftest import CAPTURES
 from tests.service.harness import (

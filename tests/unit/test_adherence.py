@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.adherence import AdherenceRules, adherence, clock, duration
+from app.review.adherence import AdherenceRules, adherence, clock, duration
 
 ANSWERED = 1000.0
 RULES = AdherenceRules(greeting_seconds=15, max_hold_seconds=120)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app import callback_policy
+from app.callbacks import rules as callback_policy
 from app.settings import Settings
 from telephony.ami import actions
 from telephony.calls.trunks import TrunkPlan

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.call_scripts import engine
-from app.call_scripts.loader import DEFAULTS_DIR, load_file
-from app.call_scripts.model import (
+from app.console.call_scripts import engine
+from app.console.call_scripts.loader import DEFAULTS_DIR, load_file
+from app.console.call_scripts.model import (
     Action,
     CallScript,
     EmergencyDeclared,

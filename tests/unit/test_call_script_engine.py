@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.call_scripts import engine
-from app.call_scripts.model import (
+from app.console.call_scripts import engine
+from app.console.call_scripts.model import (
     Action,
     ActionKind,
     Applied,

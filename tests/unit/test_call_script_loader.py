@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from app.call_scripts.loader import DEFAULTS_DIR, Catalog, LoadError, load_catalog, load_file
-from app.call_scripts.model import (
+from app.console.call_scripts.loader import (
+    DEFAULTS_DIR,
+    Catalog,
+    LoadError,
+    load_catalog,
+    load_file,
+)
+from app.console.call_scripts.model import (
     BranchKind,
     CallScript,
     Disposition,

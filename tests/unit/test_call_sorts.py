@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import get_args
 
-from app.api.routes.calls import Sort
-from app.services.calls import SORTS
+from app.records.api import Sort
+from app.records.query import SORTS
 
 
 def test_every_sort_the_api_offers_has_a_column() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app import callback_policy as policy
-from app.callback_policy import CallbackRules, candidate, choose_agent, next_step, queue_wait
+from app.callbacks import rules as policy
+from app.callbacks.rules import CallbackRules, candidate, choose_agent, next_step, queue_wait
 from telephony.calls.model import CallEnded
 from telephony.calls.trunks import TrunkPlan
 from telephony.capture import read_capture

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from app.services.complaints import (
+from app.complaints.rules import (
     STATUSES,
     IllegalTransition,
     allowed_next,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.incident_rules import (
+from app.incidents.rules import (
     DEFAULT_LEVELS,
     ActiveIncident,
     IllegalMove,

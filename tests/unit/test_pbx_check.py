@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.pbx_check import (
+from app.lines.pbx_check import (
     Expectations,
     Listing,
     assess,

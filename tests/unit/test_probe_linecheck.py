@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from app.linecheck import LineCheck, ProbeSettingsError, probe_config
+from app.lines.linecheck import LineCheck, ProbeSettingsError, probe_config
 from app.settings import Settings
 from telephony.lines.watch import FaultSignal
 from telephony.probe import ProbeConfig, ProbeResult

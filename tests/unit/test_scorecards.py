@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from app.scorecards.loader import DEFAULT_FILE, ScorecardError, load_scorecard, parse_scorecard
+from app.review.scorecards.loader import (
+    DEFAULT_FILE,
+    ScorecardError,
+    load_scorecard,
+    parse_scorecard,
+)
 
 GOOD = """\
 id: short

@@ -1,0 +1,129 @@
+"""The callback list agents and supervisors work from, and the closed loop per call.
+
+Dropped calls with an agent are dialled by the service itself; the others wait here until
+someone takes one (``dial``: the service rings that person's phone, then the customer) or
+closes it with what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from pydantic import BaseModel, Field
+
+from app.auth.deps import MAX_INT, CurrentUser, ServicesDep, SessionDep, require_roles
+from app.auth.store import Role
+from app.callbacks import store as callbacks
+from app.callbacks.desk import PbxUnavailable
+from app.db.tables import User
+
+router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])
+
+CallbackId = Annotated[int, Path(ge=1, le=MAX_INT)]
+Worker = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
+ENDPOINT = r"^[A-Za-z0-9]+/[A-Za-z0-9_.+-]+$"
+
+
+class CallbackPage(BaseModel):
+    items: list[dict[str, Any]] = Field(description="callback views with attempts_list")
+    total: int
+
+
+class DialRequest(BaseModel):
+    agent: str | None = Field(
+        default=None,
+        pattern=ENDPOINT,
+        max_length=128,
+        description="whose phone rings first; agents always ring their own",
+    )
+
+
+class CloseRequest(BaseModel):
+    result: Literal["reached", "not_reached", "closed"]
+    note: str = Field(default="", max_length=callbacks.MAX_NOTE)
+
+
+@router.get("", response_model=CallbackPage, summary="The callback list")
+def list_callbacks(
+    *,
+    user: CurrentUser,
+    session: SessionDep,
+    status_filter: Annotated[
+        Literal[
+            "open", "all", "queued", "pending", "dialling", "reached", "not_reached", "closed"
+        ],
+        Query(alias="status"),
+    ] = "open",
+    reason: Literal["dropped", "abandoned", "missed", "requested"] | None = None,
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+) -> CallbackPage:
+    items, total = callbacks.listing(
+        session, status=status_filter, reason=reason, customer=customer, limit=limit, offset=offset
+    )
+    return CallbackPage(items=items, total=total)
+
+
+@router.get("/loop", summary="Dropped, abandoned and missed calls: called back? reached?")
+def closed_loop(
+    user: CurrentUser,
+    session: SessionDep,
+    hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24,
+) -> dict[str, Any]:
+    return callbacks.closed_loop(session, time.time() - hours * 3600)
+
+
+@router.post("/{callback_id}/dial", summary="Take a waiting callback: ring me, then the customer")
+async def dial(
+    callback_id: CallbackId,
+    user: Worker,
+    services: ServicesDep,
+    body: DialRequest | None = None,
+) -> dict[str, Any]:
+    agent = _dialling_agent(user, body)
+    desk = services.callbacks
+    if desk is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no PBX is configured")
+    try:
+        return await desk.dial(callback_id, agent)
+    except callbacks.CallbackNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    except callbacks.CallbackError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except PbxUnavailable as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
+
+
+def _dialling_agent(user: User, body: DialRequest | None) -> str:
+    if user.role == Role.AGENT.value:
+        if not user.endpoint:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "no phone is assigned to your login"
+            )
+        return user.endpoint
+    agent = body.agent if body is not None else None
+    if agent is None:
+        agent = user.endpoint
+    if agent is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "say which agent's phone rings: agent"
+        )
+    return agent
+
+
+@router.post("/{callback_id}/close", summary="Close a waiting callback by hand")
+def close(
+    callback_id: CallbackId, body: CloseRequest, user: Worker, session: SessionDep
+) -> dict[str, Any]:
+    try:
+        closed = callbacks.close(
+            session, callback_id, user, result=body.result, note=body.note, now=time.time()
+        )
+    except callbacks.CallbackNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    except callbacks.CallbackError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return callbacks.view(session, closed, attempts=True)

@@ -1,0 +1,428 @@
+"""The callback desk: turns finished calls into callbacks and dials the due ones, once each.
+
+One task does everything in order, so no two decisions about the same callback race. The
+pipeline hands it what it needs without waiting (finished calls, OriginateResponse events,
+the live calls after a reconnect); the database is used off the event loop.
+
+Exactly once: an attempt is stored with its ChannelId before the Originate is sent, and the
+AMI link never re-sends an action. If the link drops while the Originate is on its way, the
+attempt stays "unsure" until the next reconnect lists the live channels: found there, it is
+followed as usual; not found and not recorded, it counts as an attempt with an unknown
+result and the next one waits for the schedule instead of dialling the customer twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from app.callbacks import rules as policy
+from app.callbacks import store
+from app.callbacks.rules import CallbackRules
+from app.db.engine import Database, Session
+from app.db.tables import Callback
+from app.live.hub import Hub
+from telephony.ami import actions
+from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, AmiLink, LinkDown
+from telephony.ami.link import LinkStatus as AmiStatus
+from telephony.calls.model import CallEnded
+from telephony.switchboard import Switchboard
+
+log = logging.getLogger("callassist.callbacks")
+T = TypeVar("T")
+EXCLUSION_SECONDS = 120.0  # an agent who let a callback ring out is not rung again for it
+
+
+class PbxUnavailable(Exception):
+    """The AMI link is down: nothing can be dialled now."""
+
+
+@dataclass(frozen=True, slots=True)
+class DialPlan:
+    """Where callbacks go on the PBX (settings)."""
+
+    context: str = "callassist-callback"
+    caller_id: str = '"Callback" <2000>'
+    ring_seconds: float = 30.0
+
+
+@dataclass(slots=True)
+class Flight:
+    """An attempt the PBX may be carrying out now."""
+
+    callback_id: int
+    agent: str
+    sent_at: float
+    unsure: bool = False  # sent, but the link dropped before the PBX said it took it
+    agent_answered: bool = False  # the PBX said the agent's phone answered (Reason 4)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    ended: CallEnded
+
+
+@dataclass(frozen=True, slots=True)
+class _OriginateResponse:
+    headers: Mapping[str, str]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _LiveSeen:
+    call_ids: frozenset[str]
+
+
+_Item = _Ended | _OriginateResponse | _LiveSeen
+
+
+@dataclass(slots=True)
+class DeskState:
+    """What /api/status and the metrics show."""
+
+    originates_sent: int = 0
+    results: dict[str, int] = field(default_factory=dict)  # attempts by result
+    last_error: str | None = None
+
+
+class CallbackDesk:
+    def __init__(
+        self,
+        database: Database,
+        hub: Hub,
+        link: AmiLink,
+        board: Switchboard,
+        *,
+        rules: CallbackRules,
+        plan: DialPlan,
+        clock: Callable[[], float] = time.time,
+        tick: float = 0.5,
+    ) -> None:
+        self._database = database
+        self._hub = hub
+        self._link = link
+        self._board = board
+        self.rules = rules
+        self._plan = plan
+        self._clock = clock
+        self._tick = tick
+        self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
+        self._flights: dict[str, Flight] = {}  # channel_id -> the attempt in flight
+        self._excluded: dict[int, dict[str, float]] = {}  # callback -> agent -> until
+        self.state = DeskState()
+
+    # -- what the pipeline hands over (never waits) -----------------------------------------
+
+    def call_ended(self, ended: CallEnded) -> None:
+        self._inbox.put_nowait(_Ended(ended))
+
+    def originate_response(self, headers: Mapping[str, str], at: float) -> None:
+        self._inbox.put_nowait(_OriginateResponse(headers, at))
+
+    def live_calls_seen(self, call_ids: frozenset[str]) -> None:
+        self._inbox.put_nowait(_LiveSeen(call_ids))
+
+    # -- the desk's one task ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self._load_flights()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                item = await asyncio.wait_for(self._inbox.get(), self._tick)
+                await self._guarded(self._handle(item))
+                continue
+            await self._guarded(self._dial_due())
+
+    async def _guarded(self, work: Any) -> None:
+        """A database or PBX hiccup must not stop the desk: log it, keep going; what was
+        stored stays stored and the next tick picks the work up again."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.state.last_error = f"{type(error).__name__}: {error}"
+            log.exception("callback desk: %s", self.state.last_error)
+
+    async def _handle(self, item: _Item) -> None:
+        if isinstance(item, _Ended):
+            await self._on_call_ended(item.ended)
+        elif isinstance(item, _OriginateResponse):
+            await self._on_originate_response(item.headers, item.at)
+        else:
+            await self._on_live_seen(item.call_ids)
+
+    async def _db(self, work: Callable[[Session], T]) -> T:
+        return await self._database.run(work)
+
+    # -- finished calls -----------------------------------------------------------------------
+
+    async def _on_call_ended(self, ended: CallEnded) -> None:
+        channel_id = self._flight_of(ended)
+        if channel_id is not None:
+            await self._callback_call_ended(channel_id, ended)
+            return
+        now = self._clock()
+        found = policy.candidate(ended, self.rules, now)
+        if found is None:
+            return
+        callback = await self._db(lambda s: store.create_for_call(s, found, now))
+        await self._publish(callback)
+        if callback.auto:
+            await self._dial_due()
+
+    async def _callback_call_ended(self, channel_id: str, ended: CallEnded) -> None:
+        """The Originate's call is over. Asterisk dials the customer only once the agent
+        answered; a call with no customer leg (and no OriginateResponse Success, which a
+        link cut may have swallowed) is an agent's phone that rang out. Its failed
+        OriginateResponse comes after the hang-up, too late to wait for."""
+        flight = self._flights.get(channel_id)
+        cause = ended.record.hangup_cause
+        answered = ended.record.answered_at is not None
+        customer_dialled = answered or any(leg.role == "customer" for leg in ended.legs)
+        if flight is not None and not (flight.agent_answered or customer_dialled):
+            until = self._clock() + EXCLUSION_SECONDS
+            self._excluded.setdefault(flight.callback_id, {})[flight.agent] = until
+            await self._finish(channel_id, policy.AGENT_NO_ANSWER, cause)
+            return
+        await self._finish(channel_id, policy.result_of_call(answered, cause), cause)
+
+    def _flight_of(self, ended: CallEnded) -> str | None:
+        """The attempt a finished call was: its id is our ChannelId (the Linkedid)."""
+        if ended.call_id in self._flights:
+            return ended.call_id
+        tags = dict(ended.tags)
+        return ended.call_id if policy.ATTEMPT_TAG in tags else None
+
+    # -- the PBX's answers --------------------------------------------------------------------
+
+    async def _on_originate_response(self, headers: Mapping[str, str], at: float) -> None:
+        channel_id = headers.get("ActionID") or headers.get("Uniqueid") or ""
+        if channel_id not in self._flights:
+            channel_id = headers.get("Uniqueid", "")
+        flight = self._flights.get(channel_id)
+        if flight is None:
+            return
+        flight.unsure = False
+        reason = _int(headers.get("Reason"))
+        result = policy.result_of_originate(headers.get("Response", ""), reason)
+        if result is None:
+            flight.agent_answered = True
+            now = self._clock()
+            await self._db(lambda s: store.attempt_status(s, channel_id, "agent_answered", now))
+            await self._publish_id(flight.callback_id)
+            return
+        until = self._clock() + EXCLUSION_SECONDS
+        self._excluded.setdefault(flight.callback_id, {})[flight.agent] = until
+        await self._finish(channel_id, result, None, originate_reason=reason)
+
+    async def _on_live_seen(self, call_ids: frozenset[str]) -> None:
+        """After a (re)connect: an attempt whose channel is live goes on. One that is neither
+        live nor ended in sight (its end came before this, in order) was lost in the cut: it
+        ends unknown, and is never re-sent as it was (it may have rung)."""
+        login = self._link.state.connected_since or self._clock()
+        for channel_id, flight in list(self._flights.items()):
+            if channel_id in call_ids:
+                flight.unsure = False
+                continue
+            if flight.sent_at >= login:
+                continue  # sent after this list was asked for: it cannot be in it yet
+            quickly = self._clock() - flight.sent_at < self._plan.ring_seconds
+            detail = "lost in a link cut; not among the live channels after it"
+            await self._finish(channel_id, policy.UNKNOWN, None, detail=detail, quickly=quickly)
+
+    # -- dialling -----------------------------------------------------------------------------
+
+    async def _dial_due(self) -> None:
+        now = self._clock()
+        due = await self._db(lambda s: store.due(s, now))
+        for callback in due:
+            await self._try_dial(callback, now)
+
+    async def _try_dial(self, callback: Callback, now: float) -> None:
+        assert callback.id is not None  # rows from the database have ids
+        why, agent = await self._dial_check(callback)
+        if why is not None or agent is None:
+            changed = await self._db(lambda s: store.note_waiting(s, callback.id or 0, why, now))
+            if changed:
+                await self._publish_id(callback.id)
+            return
+        await self.dial(callback.id, agent)
+
+    async def _dial_check(self, callback: Callback) -> tuple[str | None, str | None]:
+        """Why this callback cannot be dialled now, or the agent to ring."""
+        if self._link.state.status is not AmiStatus.CONNECTED:
+            return "the AMI link is down: it will be dialled when the link is back", None
+        if any(f.callback_id == callback.id for f in self._flights.values()):
+            return "an attempt is still in progress", None
+        waiting = policy.queue_wait(self.rules, callback.queue, self._waiting_in_queues())
+        if waiting is not None:
+            return waiting, None
+        agents = await self._db(lambda s: store.agent_endpoints(s, callback.queue))
+        agent = policy.choose_agent(
+            callback.agent, agents, self._busy_agents(), self._excluded_for(callback.id or 0)
+        )
+        if agent is None:
+            return "no free agent", None
+        return None, agent
+
+    async def dial(self, callback_id: int, agent: str) -> dict[str, Any]:
+        """Store the attempt, then send its Originate; the callback's view afterwards.
+
+        Raises store.CallbackError when the rules refuse (another call to that number in
+        progress, nothing to dial) and PbxUnavailable when the PBX is not reachable.
+        """
+        if self._link.state.status is not AmiStatus.CONNECTED:
+            raise PbxUnavailable("the AMI link is down: the callback cannot be dialled now")
+        now = self._clock()
+        placed = await self._db(lambda s: store.start_attempt(s, callback_id, agent, now))
+        self._flights[placed.channel_id] = Flight(callback_id, agent, now)
+        await self._publish_id(callback_id)
+        await self._send(placed)
+        return await self._db(lambda s: store.view(s, store.get(s, callback_id)))
+
+    async def _send(self, placed: store.Placed) -> None:
+        action = actions.originate(
+            channel=placed.agent,
+            context=self._plan.context,
+            exten=placed.customer,
+            caller_id=self._plan.caller_id,
+            channel_id=placed.channel_id,
+            variables={
+                policy.CALLBACK_TAG: str(placed.callback_id),
+                policy.ATTEMPT_TAG: str(placed.attempt_id),
+                policy.CALLBACK_FOR_TAG: placed.call_id or "",
+                policy.CUSTOMER_TAG: placed.customer,
+            },
+            timeout_ms=int(self._plan.ring_seconds * 1000),
+        )
+        action["ActionID"] = placed.channel_id  # its OriginateResponse names the attempt
+        try:
+            # One answer, not a list: the OriginateResponse must reach the pipeline as an event.
+            reply = await self._link.send(action, answer_within=10.0, as_list=False)
+        except LinkDown:
+            await self._finish(placed.channel_id, policy.NOT_SENT, None, detail="link down")
+            return
+        except (ActionInterrupted, ActionTimeout) as error:
+            log.warning("Originate for callback %s: %s", placed.callback_id, error)
+            self._flights[placed.channel_id].unsure = True
+            return
+        except AmiError as error:
+            await self._finish(placed.channel_id, policy.FAILED, None, detail=str(error))
+            return
+        self.state.originates_sent += 1
+        if str(reply.get("Response", "")).lower() != "success":
+            message = str(reply.get("Message", "refused"))
+            await self._finish(placed.channel_id, policy.FAILED, None, detail=message)
+            return
+        now = self._clock()
+        await self._db(lambda s: store.attempt_sent(s, placed.channel_id, now))
+
+    async def _finish(
+        self,
+        channel_id: str,
+        result: str,
+        hangup_cause: int | None,
+        *,
+        detail: str = "",
+        originate_reason: int | None = None,
+        quickly: bool = False,
+    ) -> None:
+        flight = self._flights.pop(channel_id, None)
+        now = self._clock()
+
+        def end(session: Session) -> Callback | None:
+            attempt = store.attempt_by_channel(session, channel_id)
+            if attempt is None:
+                return None
+            callback = store.get(session, attempt.callback_id)
+            step = policy.next_step(
+                self.rules,
+                result=result,
+                attempts=callback.attempts,
+                hangup_cause=hangup_cause,
+                call_ended_at=callback.created_at,
+                now=now,
+                agent=attempt.agent,
+                lost_quickly=quickly,
+            )
+            return store.end_attempt(
+                session,
+                channel_id,
+                result=result,
+                hangup_cause=hangup_cause,
+                step=step,
+                now=now,
+                detail=detail,
+                originate_reason=originate_reason,
+            )
+
+        callback = await self._db(end)
+        if callback is None:
+            return
+        self.state.results[result] = self.state.results.get(result, 0) + 1
+        if callback.status in store.CLOSED_RESULTS:
+            self._excluded.pop(callback.id or 0, None)
+        await self._publish(callback, extra=[flight.agent] if flight else [])
+
+    # -- what the tracker and the line watch know ---------------------------------------------
+
+    def _busy_agents(self) -> set[str]:
+        """On a call or ringing, placing a callback now, or with a faulty line."""
+        busy = {flight.agent for flight in self._flights.values()}
+        tracker = self._board.tracker
+        for call in tracker.live_calls:
+            live = tracker.snapshot(call.call_id)
+            if live is not None:
+                busy.update(live.parties)
+        busy.update(self._board.watch.faulted)
+        return busy
+
+    def _waiting_in_queues(self) -> dict[str, int]:
+        waiting: dict[str, int] = {}
+        for call in self._board.tracker.live_calls:
+            if call.queue is not None and not call.answered:
+                waiting[call.queue] = waiting.get(call.queue, 0) + 1
+        return waiting
+
+    def _excluded_for(self, callback_id: int) -> set[str]:
+        now = self._clock()
+        agents = self._excluded.get(callback_id, {})
+        return {agent for agent, until in agents.items() if until > now}
+
+    async def _load_flights(self) -> None:
+        """After a restart: attempts not yet ended are unsure until the live channels say."""
+        attempts = await self._db(store.in_flight)
+        for attempt in attempts:
+            sent_at = attempt.sent_at or attempt.created_at
+            self._flights[attempt.channel_id] = Flight(
+                attempt.callback_id,
+                attempt.agent,
+                sent_at,
+                unsure=True,
+                agent_answered=attempt.status == "agent_answered",
+            )
+
+    # -- telling people -----------------------------------------------------------------------
+
+    async def _publish_id(self, callback_id: int) -> None:
+        callback = await self._db(lambda s: store.get(s, callback_id))
+        await self._publish(callback)
+
+    async def _publish(self, callback: Callback, extra: list[str] | None = None) -> None:
+        item = await self._db(lambda s: store.view(s, callback))
+        attempt = item.get("attempt") or {}
+        audience = [a for a in (callback.agent, attempt.get("agent"), *(extra or [])) if a]
+        self._hub.publish({"type": "callback.updated", "callback": item}, audience)
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None

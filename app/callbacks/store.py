@@ -1,0 +1,445 @@
+"""Callbacks in the database: created from finished calls, attempted, followed to the end.
+
+The order of writes is what makes a callback exactly-once: an attempt is stored (with the
+ChannelId its Originate will carry) before the Originate is sent, and the attempt's state
+only moves forward. Whatever the service learns later (the PBX's answer, the callback call's
+events, a reconnect's list of live channels) is matched by that ChannelId.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, update
+from sqlmodel import Session, col, select
+
+from app.callbacks.rules import Candidate, NextStep
+from app.db.tables import Callback, CallbackAttempt, CallRow, User
+
+OPEN = ("queued", "pending", "dialling")
+CLOSED_RESULTS = ("reached", "not_reached", "closed")
+IN_FLIGHT = ("placing", "sent", "ringing_agent", "agent_answered")  # attempt not yet ended
+LOOP_OUTCOMES = ("dropped", "abandoned", "missed")
+MAX_NOTE = 2000
+
+
+class CallbackError(Exception):
+    """A request the callback rules refuse; the message says why."""
+
+
+class CallbackBusy(CallbackError):
+    """Another callback to the same number is being dialled."""
+
+
+class CallbackNotFound(CallbackError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """An attempt stored and about to be sent: everything the Originate needs."""
+
+    callback_id: int
+    attempt_id: int
+    channel_id: str
+    agent: str
+    customer: str
+    call_id: str | None
+
+
+def create_for_call(session: Session, found: Candidate, now: float) -> Callback:
+    """The callback a finished call is owed; creating it twice is harmless (keyed by call).
+
+    A dropped call with an agent is dialled by the service (``pending``, due now); the
+    others wait in the callback queue for a person (``queued``).
+    """
+    existing = session.exec(select(Callback).where(Callback.call_id == found.call_id)).first()
+    if existing is not None:
+        return existing
+    callback = Callback(
+        call_pk=session.exec(select(CallRow.id).where(CallRow.call_id == found.call_id)).first(),
+        call_id=found.call_id,
+        customer=found.customer,
+        reason=found.reason,
+        status="pending" if found.auto else "queued",
+        auto=found.auto,
+        next_attempt_at=found.ended_at if found.auto else None,
+        agent=found.agent,
+        queue=found.queue,
+        hangup_cause=found.hangup_cause,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(callback)
+    session.commit()
+    session.refresh(callback)
+    return callback
+
+
+def due(session: Session, now: float) -> list[Callback]:
+    """Callbacks the service dials itself whose next attempt is due, oldest first."""
+    statement = (
+        select(Callback)
+        .where(
+            Callback.status == "pending",
+            col(Callback.auto).is_(True),
+            col(Callback.next_attempt_at) <= now,
+        )
+        .order_by(col(Callback.next_attempt_at), col(Callback.id))
+    )
+    return list(session.exec(statement))
+
+
+def note_waiting(session: Session, callback_id: int, why: str | None, now: float) -> bool:
+    """Say why a due callback is not dialled yet; True when that changed (worth telling)."""
+    changed = session.execute(
+        update(Callback)
+        .where(col(Callback.id) == callback_id, _differs(col(Callback.waiting_for), why))
+        .values(waiting_for=why, updated_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    return bool(changed)
+
+
+def _differs(column: Any, value: str | None) -> ColumnElement[bool]:
+    if value is None:
+        changed: ColumnElement[bool] = column.is_not(None)
+        return changed
+    return or_(column.is_(None), column != value)
+
+
+def start_attempt(session: Session, callback_id: int, agent: str, now: float) -> Placed:
+    """Store the attempt before anything is sent; refuse a second call to the same number.
+
+    The callback moves to ``dialling`` only if it is still open and no other callback to
+    that number is dialling: two desks, or a person and the desk, cannot both pass.
+    """
+    callback = session.get(Callback, callback_id)
+    if callback is None:
+        raise CallbackNotFound(f"there is no callback {callback_id}")
+    if callback.status not in ("queued", "pending"):
+        raise CallbackError(f"callback {callback_id} is {callback.status}: it is not waiting")
+    if _dialling_to(session, callback.customer, callback_id):
+        raise CallbackBusy(f"a callback to {callback.customer} is already being dialled")
+    number = callback.attempts + 1
+    moved = session.execute(
+        update(Callback)
+        .where(col(Callback.id) == callback_id, col(Callback.status).in_(("queued", "pending")))
+        .values(status="dialling", attempts=Callback.attempts + 1, waiting_for=None, updated_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    if not moved:
+        session.rollback()
+        raise CallbackError(f"callback {callback_id} changed meanwhile: try again")
+    attempt = CallbackAttempt(
+        callback_id=callback_id,
+        number=number,
+        channel_id=f"callassist-cb{callback_id}-{number}-{secrets.token_hex(4)}",
+        agent=agent,
+        created_at=now,
+    )
+    session.add(attempt)
+    session.commit()
+    assert attempt.id is not None  # the commit gave it one
+    return Placed(
+        callback_id, attempt.id, attempt.channel_id, agent, callback.customer, callback.call_id
+    )
+
+
+def _dialling_to(session: Session, customer: str, other_than: int) -> bool:
+    return (
+        session.exec(
+            select(Callback.id).where(
+                Callback.customer == customer,
+                Callback.status == "dialling",
+                col(Callback.id) != other_than,
+            )
+        ).first()
+        is not None
+    )
+
+
+def attempt_sent(session: Session, channel_id: str, now: float) -> None:
+    _move_attempt(session, channel_id, ("placing",), status="sent", sent_at=now)
+
+
+def attempt_status(session: Session, channel_id: str, status: str, now: float) -> None:
+    """Forward only: a late message never moves an attempt back."""
+    earlier = IN_FLIGHT[: IN_FLIGHT.index(status)] if status in IN_FLIGHT else IN_FLIGHT
+    values: dict[str, Any] = {"status": status}
+    if status == "agent_answered":
+        values["answered_at"] = now
+    _move_attempt(session, channel_id, earlier, **values)
+
+
+def _move_attempt(
+    session: Session, channel_id: str, from_statuses: Sequence[str], **values: Any
+) -> None:
+    session.execute(
+        update(CallbackAttempt)
+        .where(
+            col(CallbackAttempt.channel_id) == channel_id,
+            col(CallbackAttempt.status).in_(from_statuses),
+        )
+        .values(**values)
+    )
+    session.commit()
+
+
+def in_flight(session: Session) -> list[CallbackAttempt]:
+    """Attempts not yet ended: after a restart these are looked for among live channels."""
+    return list(
+        session.exec(select(CallbackAttempt).where(col(CallbackAttempt.status).in_(IN_FLIGHT)))
+    )
+
+
+def attempt_by_channel(session: Session, channel_id: str) -> CallbackAttempt | None:
+    return session.exec(
+        select(CallbackAttempt).where(CallbackAttempt.channel_id == channel_id)
+    ).first()
+
+
+def end_attempt(
+    session: Session,
+    channel_id: str,
+    *,
+    result: str,
+    hangup_cause: int | None,
+    step: NextStep,
+    now: float,
+    detail: str = "",
+    originate_reason: int | None = None,
+) -> Callback | None:
+    """Record an attempt's result and move its callback on; None if it had already ended
+    (its result was recorded from another message: the first one wins)."""
+    ended = session.execute(
+        update(CallbackAttempt)
+        .where(
+            col(CallbackAttempt.channel_id) == channel_id,
+            col(CallbackAttempt.status).in_(IN_FLIGHT),
+        )
+        .values(
+            status="ended",
+            result=result,
+            hangup_cause=hangup_cause,
+            originate_reason=originate_reason,
+            detail=detail,
+            ended_at=now,
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    attempt = attempt_by_channel(session, channel_id)
+    if not ended or attempt is None:
+        session.rollback()
+        return None
+    callback = session.get(Callback, attempt.callback_id)
+    if callback is None:
+        session.rollback()
+        return None
+    callback.last_result = result
+    callback.status = step.status
+    callback.next_attempt_at = step.at if step.status == "pending" else None
+    if step.status == "pending" and not callback.auto:
+        callback.status = "queued"  # a person took it; it goes back to the queue
+    if result == "not_sent":
+        callback.attempts -= 1  # the PBX never got it: the customer was not called
+    if step.status in CLOSED_RESULTS:
+        callback.closed_at = now
+    callback.updated_at = now
+    session.add(callback)
+    if step.status == "reached":
+        _close_others_reached(session, callback, now)
+    session.commit()
+    session.refresh(callback)
+    return callback
+
+
+def _close_others_reached(session: Session, reached: Callback, now: float) -> None:
+    """The customer is reached: their other waiting callbacks are answered by this one."""
+    session.execute(
+        update(Callback)
+        .where(
+            col(Callback.customer) == reached.customer,
+            col(Callback.id) != reached.id,
+            col(Callback.status).in_(("queued", "pending")),
+        )
+        .values(
+            status="reached",
+            last_result="reached",
+            note=f"reached on callback {reached.id}",
+            closed_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def close(
+    session: Session, callback_id: int, user: User, *, result: str, note: str, now: float
+) -> Callback:
+    """A person closes a callback by hand (they reached the customer some other way)."""
+    if result not in CLOSED_RESULTS:
+        raise CallbackError(f"result must be one of {', '.join(CLOSED_RESULTS)}")
+    callback = session.get(Callback, callback_id)
+    if callback is None:
+        raise CallbackNotFound(f"there is no callback {callback_id}")
+    if callback.status not in ("queued", "pending"):
+        raise CallbackError(
+            f"callback {callback_id} is {callback.status}: only a waiting one can be closed"
+        )
+    callback.status = result
+    callback.last_result = callback.last_result if result == "closed" else result
+    callback.note = note[:MAX_NOTE]
+    callback.closed_by = user.id
+    callback.closed_at = now
+    callback.updated_at = now
+    session.add(callback)
+    session.commit()
+    session.refresh(callback)
+    return callback
+
+
+def get(session: Session, callback_id: int) -> Callback:
+    callback = session.get(Callback, callback_id)
+    if callback is None:
+        raise CallbackNotFound(f"there is no callback {callback_id}")
+    return callback
+
+
+def view(session: Session, callback: Callback, *, attempts: bool = False) -> dict[str, Any]:
+    """The contract's callback view: the row, its latest attempt, and on request them all."""
+    rows = list(
+        session.exec(
+            select(CallbackAttempt)
+            .where(CallbackAttempt.callback_id == callback.id)
+            .order_by(col(CallbackAttempt.number))
+        )
+    )
+    item = callback.model_dump(exclude={"closed_by"})
+    item["call_pk"] = callback.call_pk or _call_pk(session, callback.call_id)
+    item["attempt"] = _attempt_view(rows[-1]) if rows else None
+    if attempts:
+        item["attempts_list"] = [_attempt_view(row) for row in rows]
+    return item
+
+
+def _attempt_view(attempt: CallbackAttempt) -> dict[str, Any]:
+    return attempt.model_dump(exclude={"id", "callback_id"})
+
+
+def _call_pk(session: Session, call_id: str | None) -> int | None:
+    if call_id is None:
+        return None
+    return session.exec(select(CallRow.id).where(CallRow.call_id == call_id)).first()
+
+
+def views(session: Session, callbacks: Sequence[Callback]) -> list[dict[str, Any]]:
+    return [view(session, callback, attempts=True) for callback in callbacks]
+
+
+def listing(
+    session: Session,
+    *,
+    status: str = "open",
+    reason: str | None = None,
+    customer: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """The callback list: open ones by default, oldest due first."""
+    conditions: list[ColumnElement[bool]] = []
+    if status == "open":
+        conditions.append(col(Callback.status).in_(OPEN))
+    elif status != "all":
+        conditions.append(col(Callback.status) == status)
+    if reason:
+        conditions.append(col(Callback.reason) == reason)
+    if customer:
+        conditions.append(col(Callback.customer) == customer)
+    total = session.exec(select(func.count()).select_from(Callback).where(*conditions)).one()
+    rows = session.exec(
+        select(Callback)
+        .where(*conditions)
+        .order_by(col(Callback.created_at).desc(), col(Callback.id).desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return views(session, rows), int(total)
+
+
+def for_call(session: Session, call_id: str, call_pk: int) -> list[dict[str, Any]]:
+    """The callbacks a call is owed, for the QA call view; one a person offered during the
+    call is tied to the call's row, one the service opened to the call's id."""
+    rows = session.exec(
+        select(Callback)
+        .where(or_(col(Callback.call_id) == call_id, col(Callback.call_pk) == call_pk))
+        .order_by(col(Callback.id))
+    ).all()
+    return views(session, rows)
+
+
+def closed_loop(session: Session, since: float) -> dict[str, Any]:
+    """Every dropped, abandoned and missed inbound call since ``since``, each with whether it
+    was called back and whether the customer was reached: the loop closed per call."""
+    calls = session.exec(
+        select(CallRow)
+        .where(
+            col(CallRow.outcome).in_(LOOP_OUTCOMES),
+            CallRow.direction == "inbound",
+            col(CallRow.ended_at) >= since,
+        )
+        .order_by(col(CallRow.ended_at).desc(), col(CallRow.id).desc())
+        .limit(2000)
+    ).all()
+    ids = [call.call_id for call in calls]
+    owed = {
+        c.call_id: c
+        for c in session.exec(select(Callback).where(col(Callback.call_id).in_(ids))).all()
+    }
+    items = [_loop_item(session, call, owed.get(call.call_id)) for call in calls]
+    summary = {
+        "calls": len(items),
+        "called_back": sum(1 for item in items if item["called_back"]),
+        "reached": sum(1 for item in items if item["reached"]),
+    }
+    return {"items": items, "summary": summary}
+
+
+def _loop_item(session: Session, call: CallRow, callback: Callback | None) -> dict[str, Any]:
+    called_back = callback is not None and (callback.attempts > 0 or callback.status == "reached")
+    status = callback.status if callback is not None else None
+    reached = {"reached": True, "not_reached": False}.get(status or "")
+    return {
+        "call": {
+            "id": call.id,
+            "call_id": call.call_id,
+            "customer": call.customer,
+            "outcome": call.outcome,
+            "ended_at": call.ended_at,
+            "agent": call.agent,
+            "queue": call.queue,
+        },
+        "callback": view(session, callback) if callback is not None else None,
+        "called_back": called_back,
+        "reached": reached,
+    }
+
+
+def agent_endpoints(session: Session, queue: str | None) -> list[str]:
+    """Active agents' endpoints, those who took this queue's calls most recently first."""
+    agents = session.exec(
+        select(User.endpoint).where(
+            User.role == "agent", col(User.active).is_(True), col(User.endpoint).is_not(None)
+        )
+    ).all()
+    endpoints = sorted(a for a in agents if a)
+    if queue is None:
+        return endpoints
+    recent = session.exec(
+        select(CallRow.agent, func.max(CallRow.ended_at).label("last"))
+        .where(CallRow.queue == queue, col(CallRow.agent).is_not(None))
+        .group_by(col(CallRow.agent))
+        .order_by(func.max(CallRow.ended_at).desc())
+    ).all()
+    first = [agent for agent, _ in recent if agent in endpoints]
+    return [*first, *(e for e in endpoints if e not in first)]

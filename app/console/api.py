@@ -1,0 +1,186 @@
+"""The agent console: the call in front of the agent, its caller, its call-script session.
+
+The live picture (is the call ringing here, answered here) is read on the event loop, where
+the tracker lives; the database work runs in the thread pool.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.auth.deps import AgentUser, ServicesDep
+from app.console import store as console
+from app.console.schemas import ActionRequest, ActionResult, ConsoleCall, ConsoleOverview, Effect
+from app.db.tables import User
+from app.live.pipeline import live_view
+from app.wiring import Services
+from telephony.calls.model import LiveCall
+
+router = APIRouter(prefix="/api/console", tags=["console"])
+
+CallId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="Linkedid")]
+Language = Annotated[
+    Literal["en", "zh-CN"] | None,
+    Query(description="the agent's language: picks the call script's variant"),
+]
+
+NOT_YOUR_CALL = "this call is not ringing or talking at your phone"
+
+
+def desk(services: Services) -> console.Desk:
+    return console.Desk(
+        services.catalog,
+        services.settings.company_name,
+        date.today(),
+        services.settings.complaint_due_hours,
+        alternate_number=services.settings.alternate_number,
+        alternate_email=services.settings.alternate_email,
+    )
+
+
+@router.get("", response_model=ConsoleOverview, summary="What a reload restores")
+async def overview(user: AgentUser, services: ServicesDep) -> ConsoleOverview:
+    def read() -> list[dict[str, Any]]:
+        with services.database.session() as db:
+            return console.open_sessions(db, desk(services), user)
+
+    sessions = await run_in_threadpool(read)
+    return ConsoleOverview(
+        company=services.settings.company_name,
+        sessions=sessions,
+        call_script_errors=[str(error) for error in services.catalog.errors],
+    )
+
+
+@router.get(
+    "/calls/{call_id}",
+    response_model=ConsoleCall,
+    summary="The screen pop: the call, its caller, and the agent's call-script session",
+    description="Opens the call-script session once the agent has answered the call; a call"
+    " transferred to the agent continues the previous agent's session. `incidents`: the"
+    " line faults now affecting the call in progress (its trunk, or the agent's phone).",
+)
+async def console_call(
+    call_id: CallId, user: AgentUser, services: ServicesDep, language: Language = None
+) -> ConsoleCall:
+    mine = _my_live_call(services, call_id, user)
+    live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
+    call = _live_view(mine) if mine else None
+    here = desk(services)
+    # Only a call in progress can be hit by a line fault; an ended one has nothing to offer.
+    locations = [mine.trunk or "", user.endpoint or ""] if mine else []
+
+    def read() -> ConsoleCall:
+        with services.database.session() as db:
+            facts = live or console.recorded_party(db, call_id, user.endpoint or "")
+            session = console.find_session(db, call_id, user)
+            if facts is None and session is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
+            try:
+                if facts is not None:
+                    session = console.open_session(
+                        db, here, user, facts, language=language, now=time.time()
+                    )
+                view = console.session_view(here, user, session) if session else None
+            except console.ConsoleError as error:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+            customer = facts.customer if facts else None
+            return ConsoleCall(
+                call=call or _ended_view(call_id, facts),
+                caller=console.caller(db, customer, call_id),
+                session=view,
+                incidents=console.active_incidents(db, locations),
+            )
+
+    return await run_in_threadpool(read)
+
+
+@router.post(
+    "/calls/{call_id}/actions",
+    response_model=ActionResult,
+    summary="Apply one agent action to the call-script session",
+    responses={422: {"description": "refused: detail, errors by field, and the session"}},
+)
+async def act(
+    call_id: CallId, body: ActionRequest, user: AgentUser, services: ServicesDep
+) -> ActionResult | JSONResponse:
+    mine = _my_live_call(services, call_id, user)
+    live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
+    here = desk(services)
+    payload = body.model_dump(exclude={"action_id", "at"}, exclude_none=True)
+
+    def write() -> console.ActionResult:
+        with services.database.session() as db:
+            session = console.find_session(db, call_id, user)
+            if session is None and live is not None:
+                session = console.open_session(db, here, user, live, language=None, now=time.time())
+            if session is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
+            try:
+                return console.apply_action(
+                    db,
+                    here,
+                    user,
+                    session,
+                    payload,
+                    action_id=body.action_id,
+                    now=time.time(),
+                    at=body.at,
+                )
+            except console.ConsoleError as error:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+
+    result = await run_in_threadpool(write)
+    if not result.ok and not result.effects and body.kind != "set":
+        return JSONResponse(
+            {"detail": result.error, "errors": result.errors, "session": result.session},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    _announce(services, user, call_id, result)
+    return ActionResult(
+        session=result.session,
+        effects=[Effect.model_validate(effect.contract()) for effect in result.effects],
+        errors=result.errors,
+        duplicate=result.duplicate,
+    )
+
+
+def _announce(services: Services, user: User, call_id: str, result: console.ActionResult) -> None:
+    """The agent's other tabs follow; an emergency reaches the supervisors at once."""
+    if result.duplicate:
+        return
+    update = {"type": "call_script.updated", "call_id": call_id, "session": result.session}
+    services.hub.publish_to(user.username, update)
+    for effect in result.effects:
+        contract = effect.contract()
+        if contract["kind"] == "emergency":
+            message = {"type": "emergency.declared", "call_id": call_id, "agent": user.endpoint}
+            services.hub.publish({**message, **contract, "by": user.username}, ())
+
+
+def _my_live_call(services: Services, call_id: str, user: User) -> LiveCall | None:
+    """The call as the tracker has it, if it is in progress and rang or talked here."""
+    live = services.pipeline.live_call(call_id) if services.pipeline else None
+    if live is None or user.endpoint not in live.parties:
+        return None
+    return live
+
+
+def _live_view(live: LiveCall) -> dict[str, Any]:
+    state = "on_hold" if live.on_hold else "on_call" if live.agents else "ringing"
+    return {**live_view(live), "status": state}
+
+
+def _ended_view(call_id: str, facts: console.CallFacts | None) -> dict[str, Any]:
+    return {
+        "call_id": call_id,
+        "customer": facts.customer if facts else None,
+        "queue": facts.queue if facts else None,
+        "status": "ended",
+    }

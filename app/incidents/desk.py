@@ -1,0 +1,320 @@
+"""The incident desk: fault signals in, incidents stored, people told. Report first.
+
+The pipeline hands every fault signal over without waiting (``signal``); one task takes them
+in order, asks the pure rules (app/incidents/rules.py) what each means and stores it. A new
+incident is published to the IT side (it, supervisor, admin) the moment it exists, before its
+"reported" entry is written: the procedure says report first, then handle. The agents on
+live calls over the affected line get ``line.incident`` (their call script's line-fault
+procedure) when it opens and when it recovers or is resolved.
+
+The desk also keeps the IT board's line table current: it publishes ``line.status`` changes,
+and after every (re)login re-reads the PBX's contact listing, since ContactStatus events only
+come on a change. Database work runs in threads, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from app.db.engine import Database
+from app.db.tables import Incident, User
+from app.incidents import store
+from app.incidents.rules import (
+    JoinIncident,
+    MarkRecovered,
+    OpenIncident,
+    decide,
+)
+from app.lines import store as line_views
+from app.live.hub import Hub
+from app.settings import Settings
+from telephony.ami.actions import pjsip_show_contacts
+from telephony.ami.link import AmiError, AmiLink, LinkItem, LiveChannels
+from telephony.calls.model import LiveCall
+from telephony.lines.contacts import read_contacts
+from telephony.lines.watch import FaultSignal, LineStatus, LineWatch
+from telephony.switchboard import Switchboard
+
+RETRY_INITIAL, RETRY_MAX = 0.5, 30.0  # seconds between tries to store a fault signal
+log = logging.getLogger("callassist.incidents")
+
+IT_SIDE = ("it", "supervisor", "admin")
+CONTACTS_WITHIN = 5.0  # seconds for the PBX to list its contacts
+REMINDER_EVERY = 15.0  # how often the reminder rule is checked
+_T = TypeVar("_T")
+
+
+class IncidentDesk:
+    def __init__(
+        self,
+        database: Database,
+        hub: Hub,
+        settings: Settings,
+        *,
+        watch: LineWatch | None = None,
+        live_calls: Callable[[], Iterable[LiveCall]] = tuple,
+        link: AmiLink | None = None,
+        clock: Callable[[], float] = time.time,
+        queue_size: int = 1000,
+    ) -> None:
+        self._database = database
+        self._hub = hub
+        self._watch = watch
+        self._live_calls = live_calls
+        self._link = link
+        self.clock = clock  # tests move it forward to make a reminder due
+        self._trunks = settings.trunk_plan
+        self._levels = settings.incident_level_rules
+        self.reminder_period = settings.incident_reminder_minutes * 60
+        self._signals: asyncio.Queue[tuple[FaultSignal, float]] = asyncio.Queue(queue_size)
+        self._contacts_wanted = asyncio.Event()
+        self._agent_names: dict[str, str] = {}
+        self.active_by_level: dict[str, int] = {}  # for the metrics
+        self.signals_dropped = 0
+
+    # -- what the pipeline calls: never waits -----------------------------------------------
+
+    def signal(self, signal: FaultSignal, received: float) -> None:
+        """Take a fault signal for the desk's task; a full queue drops it, counted."""
+        try:
+            self._signals.put_nowait((signal, received))
+        except asyncio.QueueFull:
+            self.signals_dropped += 1
+            log.error("incident desk overloaded: %s at %s dropped", signal.fault, signal.location)
+
+    def lines_seen(self, item: LinkItem) -> None:
+        """After each link item: publish changed lines; after a (re)login, re-read contacts."""
+        if self._watch is not None:
+            self._publish_lines(self._watch.take_line_changes())
+        if isinstance(item, LiveChannels):
+            self._contacts_wanted.set()
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Take signals in order, one at a time: two signals of one fault never race."""
+        await self._refresh_counts()
+        await self._refresh_names()
+        while True:
+            signal, received = await self._signals.get()
+            await self._handle_until_stored(signal, received)
+
+    async def _handle_until_stored(self, signal: FaultSignal, received: float) -> None:
+        """A fault is never dropped for a database hiccup: it is tried again, with back-off,
+        until it is stored (later signals wait behind it, in order). A retry after a partial
+        write joins the incident the first try opened."""
+        delay = RETRY_INITIAL
+        while True:
+            try:
+                await self.handle(signal, received)
+                return
+            except Exception:  # the desk must outlive a database outage
+                log.exception(
+                    "incident desk: %s at %s not stored; trying again in %.1f s",
+                    signal.fault,
+                    signal.location,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    async def run_reminders(self, every: float = REMINDER_EVERY) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.remind_due()
+            except Exception:
+                log.exception("incident reminders failed; trying again")
+
+    async def run_contacts(self) -> None:
+        while True:
+            await self._contacts_wanted.wait()
+            self._contacts_wanted.clear()
+            try:
+                await self.refresh_contacts()
+            except Exception:
+                log.exception("line states not re-read from the PBX")
+
+    # -- the work ---------------------------------------------------------------------------
+
+    async def handle(self, signal: FaultSignal, received: float) -> None:
+        now = self.clock()
+        active = await self._db(lambda db: store.active_at(db, signal.location))
+        decision = decide(signal, trunks=self._trunks, levels=self._levels, active=active)
+        if isinstance(decision, JoinIncident):
+            if await self._join(decision, now):
+                return
+            # Resolved by someone in the meantime: the fault is news again.
+            decision = decide(signal, trunks=self._trunks, levels=self._levels, active=None)
+        if isinstance(decision, OpenIncident):
+            await self._open(decision, received)
+        elif isinstance(decision, MarkRecovered):
+            await self._recover(decision, now)
+
+    async def _join(self, decision: JoinIncident, now: float) -> bool:
+        joined = await self._db(lambda db: store.join(db, decision, now))
+        if joined is None:
+            return False
+        await self._publish_updated(joined)
+        if decision.escalate_to is not None or decision.relapsed:
+            self._tell_agents(joined)  # worse, or back: the agents' procedure applies again
+        return True
+
+    async def _recover(self, decision: MarkRecovered, now: float) -> None:
+        recovered = await self._db(lambda db: store.mark_recovered(db, decision, now))
+        if recovered is not None:
+            await self._publish_updated(recovered)
+            self._tell_agents(recovered)
+
+    async def _open(self, decision: OpenIncident, received: float) -> None:
+        detected = decision if decision.at is not None else replace(decision, at=received)
+        incident = await self._db(lambda db: store.create(db, detected, self.clock()))
+        view = store.view(incident, None, self.clock(), self.reminder_period)
+        reported_at = self.clock()
+        self._hub.publish_to_roles({"type": "incident.opened", "incident": view}, IT_SIDE)
+        self._tell_agents(incident)
+        recipients = self._hub.watching(IT_SIDE)
+        await self._db(
+            lambda db: store.record_report(
+                db, incident, reported_at=reported_at, recipients=recipients
+            )
+        )
+        await self._refresh_counts()
+
+    async def act(
+        self, incident_id: int, action: str, by: User, *, text: str = "", actions: str = ""
+    ) -> dict[str, Any]:
+        """A person's move (acknowledge, progress, resolve, review); returns the view with its
+        timeline. Raises store.IncidentNotFound, IllegalMove or store.BadInput."""
+        now = self.clock()
+
+        def work(db: Any) -> tuple[Incident, dict[str, Any]]:
+            moved = store.move(db, incident_id, action, by=by, now=now, text=text, actions=actions)
+            return moved, store.detail_view(db, moved, now, self.reminder_period)
+
+        incident, detail = await self._db(work)
+        self._hub.publish_to_roles(
+            {"type": "incident.updated", "incident": _without_timeline(detail)}, IT_SIDE
+        )
+        if action == "resolve":
+            self._tell_agents(incident)
+        await self._refresh_counts()
+        return detail
+
+    async def remind_due(self) -> int:
+        """Remind the IT side of every level I/II incident nobody acted on; how many."""
+        now = self.clock()
+
+        def work(db: Any) -> list[dict[str, Any]]:
+            return store.views(
+                db, store.due_reminders(db, now, self.reminder_period), now, self.reminder_period
+            )
+
+        reminded = await self._db(work)
+        for view in reminded:
+            self._hub.publish_to_roles({"type": "incident.reminder", "incident": view}, IT_SIDE)
+        return len(reminded)
+
+    async def refresh_contacts(self) -> None:
+        """Ask the PBX for its contacts and bring the line table in line with them."""
+        if self._link is None or self._watch is None:
+            return
+        mark = self._watch.line_events  # events after this are newer than the listing
+        try:
+            replies = await self._link.send(
+                pjsip_show_contacts(), answer_within=CONTACTS_WITHIN, as_list=True
+            )
+        except AmiError as error:
+            log.warning("contact listing not read: %s", error)
+            return
+        listing = [dict(reply.items()) for reply in replies]
+        if not listing or listing[0].get("Response") != "Success":
+            log.warning("the PBX refused PJSIPShowContacts: line states stay as last seen")
+            return
+        await self._refresh_names()
+        now = self.clock()
+        readings = read_contacts(listing)
+        for signal in self._watch.reconcile_contacts(readings, now, asked_at_mark=mark):
+            fault: dict[str, Any] = {"type": "line.fault", **signal.contract()}
+            self._hub.publish(fault, [signal.location])
+            self.signal(signal, now)
+        self._publish_lines(self._watch.take_line_changes())
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def lines(self) -> dict[str, LineStatus]:
+        return self._watch.lines if self._watch is not None else {}
+
+    # -- inside -----------------------------------------------------------------------------
+
+    async def _db(self, work: Callable[[Any], _T]) -> _T:
+        return await self._database.run(work)
+
+    async def _refresh_counts(self) -> None:
+        try:
+            self.active_by_level = await self._db(store.active_by_level)
+        except Exception:
+            log.exception("open incidents not counted")
+
+    async def _refresh_names(self) -> None:
+        try:
+            self._agent_names = await self._db(line_views.agent_names)
+        except Exception:
+            log.exception("agent names not read")
+
+    async def _publish_updated(self, incident: Incident) -> None:
+        def work(db: Any) -> dict[str, Any]:
+            return store.views(db, [incident], self.clock(), self.reminder_period)[0]
+
+        view = await self._db(work)
+        self._hub.publish_to_roles({"type": "incident.updated", "incident": view}, IT_SIDE)
+        await self._refresh_counts()
+
+    def _publish_lines(self, changes: list[LineStatus]) -> None:
+        for line in changes:
+            view = line_views.endpoint_view(line, self._trunks, self._agent_names)
+            self._hub.publish_to_roles({"type": "line.status", "endpoint": view}, IT_SIDE)
+
+    def _tell_agents(self, incident: Incident) -> None:
+        """The agents on live calls over the incident's line: their call script's line-fault
+        procedure (tell the customer, offer another channel)."""
+        calls: dict[str, list[str]] = {}
+        for live in self._live_calls():
+            if incident.location == live.trunk:  # the customer's line: everyone on the call
+                affected: Iterable[str] = live.parties
+            elif incident.location in live.parties:  # one agent's own phone: that agent
+                affected = (incident.location,)
+            else:
+                continue
+            for agent in affected:
+                calls.setdefault(agent, []).append(live.call_id)
+        brief = {
+            "id": incident.id,
+            "kind": incident.kind,
+            "location": incident.location,
+            "level": incident.level,
+            "status": incident.status,
+            "recovered_at": incident.recovered_at,
+        }
+        for agent, call_ids in calls.items():
+            message = {"type": "line.incident", "incident": brief, "call_ids": call_ids}
+            self._hub.publish_to_roles(message, (), [agent])
+
+
+def live_calls_of(board: Switchboard) -> Callable[[], list[LiveCall]]:
+    """The calls in progress, as the desk asks for them when a line fails."""
+
+    def calls() -> list[LiveCall]:
+        snapshots = (board.tracker.snapshot(c.call_id) for c in board.tracker.live_calls)
+        return [live for live in snapshots if live is not None]
+
+    return calls
+
+
+def _without_timeline(detail: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in detail.items() if key != "timeline"}

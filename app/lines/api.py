@@ -1,0 +1,79 @@
+"""The IT board's lines: the AMI link, every trunk and phone with its state, and drop rates
+per trunk over time."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from app.auth.deps import ItSideUser, ServicesDep, SessionDep
+from app.incidents import store
+from app.lines import store as lines
+from app.status.api import link_status
+from app.status.schemas import LinkStatus
+
+router = APIRouter(prefix="/api/lines", tags=["lines"])
+
+
+class EndpointLine(BaseModel):
+    endpoint: str = Field(description="PJSIP/1001")
+    kind: Literal["trunk", "agent"]
+    state: Literal["reachable", "unreachable", "unregistered", "unknown"]
+    roundtrip_ms: float | None = Field(description="the PBX's last qualify round trip")
+    last_change_at: float | None = Field(description="when the state last changed")
+    agent: str | None = Field(description="display name of the agent at this phone")
+
+
+class LineBoard(BaseModel):
+    link: LinkStatus = Field(description="the AMI link, as /api/status shows it")
+    endpoints: list[EndpointLine]
+    incidents_active: int
+
+
+class Bucket(BaseModel):
+    start: float
+    calls: int
+    dropped: int
+
+
+class TrunkDrops(BaseModel):
+    trunk: str
+    calls: int
+    dropped: int
+    rate: float = Field(description="dropped / calls, 0 to 1")
+    buckets: list[Bucket]
+
+
+class DropRates(BaseModel):
+    since: float
+    until: float
+    bucket_seconds: float
+    trunks: list[TrunkDrops]
+
+
+@router.get("", response_model=LineBoard, summary="The AMI link and every trunk and phone")
+def line_board(user: ItSideUser, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
+    desk = services.incidents
+    endpoints = lines.line_board(
+        desk.lines() if desk is not None else {},
+        services.settings.trunk_plan,
+        lines.agent_names(session),
+    )
+    active = sum(store.active_by_level(session).values())
+    return {"link": link_status(services), "endpoints": endpoints, "incidents_active": active}
+
+
+@router.get("/drop-rates", response_model=DropRates, summary="Dropped calls per trunk over time")
+def drop_rates(
+    user: ItSideUser,
+    session: SessionDep,
+    hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24,
+    bucket_minutes: Annotated[float, Query(ge=1, le=24 * 60)] = 60,
+) -> dict[str, Any]:
+    until = time.time()
+    since = until - hours * 3600
+    bucket_seconds = max(bucket_minutes * 60, hours * 3600 / 2000)  # at most ~2000 buckets
+    return lines.drop_rates(session, since=since, until=until, bucket_seconds=bucket_seconds)

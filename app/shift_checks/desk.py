@@ -1,0 +1,43 @@
+"""The shift-start check's PBX side: ask Asterisk for the agent's phone contact.
+
+The question goes over the AMI link (PJSIPShowContacts) rather than from the line watch's
+memory, because ContactStatus events only come on a change: a phone registered before the
+service started has never been seen, and the check must tell the truth at login.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from app.shift_checks.store import Equipment
+from telephony.ami.actions import pjsip_show_contacts
+from telephony.ami.link import AmiError, AmiLink
+from telephony.lines.contacts import read_contacts
+
+ANSWER_WITHIN = 5.0
+
+
+async def read_equipment(link: AmiLink | None, endpoint: str | None) -> Equipment:
+    if link is None:
+        return Equipment(link_up=False, link_status="not configured")
+    status = str(link.snapshot().status)
+    unknown = Equipment(link_up=status == "connected", link_status=status)
+    if not unknown.link_up or endpoint is None:
+        return unknown
+    try:
+        replies = await link.send(pjsip_show_contacts(), answer_within=ANSWER_WITHIN, as_list=True)
+    except AmiError:
+        return unknown
+    listing = [dict(reply.items()) for reply in replies]
+    if not listing or listing[0].get("Response") != "Success":
+        return unknown
+    contact = read_contacts(listing).get(endpoint)
+    if contact is None:  # not registered: a phone with no contact is not in the listing
+        return dataclasses.replace(unknown, registered=False, reachable=False)
+    return dataclasses.replace(
+        unknown,
+        registered=True,
+        reachable=contact.reachable,
+        contact_status=contact.status,
+        contact_roundtrip_ms=contact.roundtrip_ms,
+    )

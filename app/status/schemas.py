@@ -1,0 +1,64 @@
+"""/api/status as the API shows it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LinkStatus(BaseModel):
+    configured: bool = False
+    status: str = "not configured"
+    address: str | None = None  # host:port only; never a credential
+    connected_since: float | None = None
+    down_since: float | None = None
+    last_error: str | None = None
+    messages_received: int = 0
+    malformed_skipped: int = 0
+    events_dropped: int = 0
+    reconnects: int = 0
+    filters_installed: bool = False
+    pbx_restarts: int = 0
+
+
+class DatabaseStatus(BaseModel):
+    backend: str
+    reachable: bool
+    backlog: int
+    last_error: str | None
+
+
+class CallScriptsStatus(BaseModel):
+    loaded: list[str] = Field(description="id.language of every call script in use")
+    errors: list[str] = Field(description="refused files: file:line: problem")
+
+
+class PbxCheckStatus(BaseModel):
+    checked_at: float | None = Field(default=None, description="when the PBX last answered it")
+    ok: bool = False
+    problems: list[str] = Field(
+        default=[], description='what the PBX lacks, or "not checked: <why>"'
+    )
+
+
+class ServiceStatus(BaseModel):
+    version: str
+    uptime_seconds: float
+    demo: bool
+    ami: LinkStatus
+    pbx: PbxCheckStatus = Field(
+        default_factory=PbxCheckStatus,
+        description="the AMI permissions and dialplan the service relies on, after each login",
+    )
+    database: DatabaseStatus
+    websocket_clients: int
+    live_calls: int
+    call_scripts: CallScriptsStatus
+
+
+# -- the agent console -----------------------------------------------------------------------
+
+ActionKind = Literal["set", "next", "back", "branch", "refer", "note", "hangup", "wrap_up"]
+PRINTABLE_ID = r"^[A-Za-z0-9._:-]+$"
+MAX_VALUE = 4000
