@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar, cast
 
+from fastapi import Depends
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.requests import HTTPConnection
 
 from app.incidents.rules import DEFAULT_LEVELS, KINDS, LEVELS
 from telephony.ami.link import LinkConfig
@@ -215,3 +217,11 @@ def _pairs(text: str) -> list[tuple[str, str]]:
             raise ValueError(f"{item!r} is not kind=LEVEL")
         pairs.append((name.strip(), value.strip()))
     return pairs
+
+
+def the_settings(request: HTTPConnection) -> Settings:
+    """The settings the service was started with (create_app keeps them on the app)."""
+    return cast(Settings, request.app.state.settings)
+
+
+SettingsDep = Annotated[Settings, Depends(the_settings)]

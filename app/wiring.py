@@ -1,4 +1,9 @@
-"""The composition root: builds every adapter and service once, starts and stops them."""
+"""The composition root: ``build`` makes every part once, in order, and returns them complete;
+``Running`` starts their tasks and stops them in the order that loses nothing.
+
+Routes never import this module: each part's ``...Dep`` (defined next to the part's class)
+reads it from ``app.state.parts``, which the lifespan below sets.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +25,12 @@ from app.console.call_scripts.loader import Catalog, load_catalog
 from app.console.pops import PopLedger
 from app.db.engine import Database
 from app.demo.pbx import DemoPbx
-from app.incidents.desk import IncidentDesk, live_calls_of
+from app.incidents.desk import IncidentDesk
+from app.lines.desk import LineDesk
 from app.lines.linecheck import LineCheck
 from app.lines.pbx_check import PbxChecker
 from app.live.hub import Hub
+from app.live.no_pbx import NoPbx, PbxLink
 from app.live.pipeline import Pipeline
 from app.records.desk import RecordWriter
 from app.review.adherence import AdherenceRules
@@ -33,143 +40,164 @@ from telephony.ami.link import AmiLink, LinkConfig
 from telephony.switchboard import Switchboard
 
 log = logging.getLogger("callassist")
+POP_RESEND_EVERY = 0.25  # seconds between looks for unacknowledged pops
 
 
-@dataclass(eq=False)
-class Services:
-    """Everything the routers reach, built in one place."""
+@dataclass(frozen=True, eq=False)
+class Parts:
+    """Everything the routes and the tasks use, built once; no part is missing or patched
+    in later (with no PBX configured, ``link`` is a NoPbx that never connects)."""
 
     settings: Settings
     database: Database
     signer: TokenSigner
     hub: Hub
+    link: PbxLink
     writer: RecordWriter
-    pipeline: Pipeline | None
-    link: AmiLink | None
+    callbacks: CallbackDesk
+    incidents: IncidentDesk
+    lines: LineDesk
+    pipeline: Pipeline
+    pbx_check: PbxChecker
+    line_check: LineCheck | None  # only when the settings schedule a line probe
     catalog: Catalog
-    demo_pbx: DemoPbx | None = None
+    scorecard: Scorecard
+    adherence_rules: AdherenceRules
     started_at: float = field(default_factory=time.time)
-    writer_task: asyncio.Task[None] | None = None
-    feeders: list[asyncio.Task[Any]] = field(default_factory=list)  # pipeline, demo traffic
-    scorecard: Scorecard = field(default_factory=lambda: load_scorecard(None))
-    adherence_rules: AdherenceRules = field(default_factory=AdherenceRules)
-    callbacks: CallbackDesk | None = None
-    incidents: IncidentDesk | None = None
-    pbx_check: PbxChecker | None = None  # what the PBX provides, checked after every login
-
-    async def stop(self) -> None:
-        """Stop taking events, store what was taken, then close the link and the database."""
-        if self.link is not None:
-            self.link.close()
-        for task in self.feeders:
-            task.cancel()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.writer.flush(), timeout=10)
-        tasks = [*self.feeders, *([self.writer_task] if self.writer_task else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self.link is not None:
-            await self.link.wait_closed()
-        if self.demo_pbx is not None:
-            await self.demo_pbx.stop()
-        self.database.dispose()
 
 
-async def start_services(settings: Settings) -> Services:
+def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
+    """Every part, each handed what it needs; nothing runs yet."""
     database = Database(settings.database_url)
-    key = (
-        settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(48)
-    )
-    writer = RecordWriter(database)
     hub = Hub()
-    demo_pbx = (
-        DemoPbx(settings.trunk_plan, calls_per_minute=settings.demo_calls_per_minute)
-        if settings.demo
-        else None
+    link: PbxLink = AmiLink(link_config) if link_config is not None else NoPbx()
+    writer = RecordWriter(database)
+    callbacks = CallbackDesk(
+        database, hub, link, rules=_callback_rules(settings), plan=_dial_plan(settings)
     )
-    config: LinkConfig | None = settings.link_config()
-    if demo_pbx is not None:
-        config = await demo_pbx.start()
-    link = AmiLink(config) if config is not None else None
-    pipeline = None
-    if link is not None:
-        board = Switchboard(settings.trunk_plan, settings.watch_rules)
-        pops = PopLedger(settings.pop_ack_seconds, settings.pop_resends)
-        pipeline = Pipeline(link, board, hub, writer, pops)
-        pipeline.callbacks = _callback_desk(settings, database, hub, link, board)
-    incidents = IncidentDesk(
-        database,
-        hub,
-        settings,
-        watch=pipeline.board.watch if pipeline is not None else None,
-        live_calls=live_calls_of(pipeline.board) if pipeline is not None else tuple,
-        link=link,
-    )
-    if pipeline is not None:
-        pipeline.incidents = incidents
-    services = Services(
-        settings,
-        database,
-        TokenSigner(key, settings.token_minutes),
+    incidents = IncidentDesk(database, hub, settings)
+    lines = LineDesk(database, hub, settings.trunk_plan)
+    pipeline = Pipeline(
+        link,
+        Switchboard(settings.trunk_plan, settings.watch_rules),
         hub,
         writer,
-        pipeline,
-        link,
-        load_catalog([settings.scripts_dir] if settings.scripts_dir else []),
-        demo_pbx,
+        PopLedger(settings.pop_ack_seconds, settings.pop_resends),
+        desks=(callbacks, incidents, lines),
+    )
+    catalog = load_catalog([settings.scripts_dir] if settings.scripts_dir else [])
+    for error in catalog.errors:
+        log.error("call script refused: %s", error)
+    return Parts(
+        settings=settings,
+        database=database,
+        signer=TokenSigner(_secret_key(settings), settings.token_minutes),
+        hub=hub,
+        link=link,
+        writer=writer,
+        callbacks=callbacks,
+        incidents=incidents,
+        lines=lines,
+        pipeline=pipeline,
+        pbx_check=PbxChecker.from_settings(settings, link),
+        line_check=LineCheck.from_settings(settings, incidents),
+        catalog=catalog,
         scorecard=_scorecard(settings),
         adherence_rules=AdherenceRules(
             settings.adherence_greeting_seconds, settings.adherence_max_hold_seconds
         ),
     )
-    for error in services.catalog.errors:
-        log.error("call script refused: %s", error)
-    services.writer_task = asyncio.create_task(writer.run(), name="record-writer")
-    services.incidents = incidents
-    services.pbx_check = PbxChecker.from_settings(settings, link)
-    if link is not None:
-        services.feeders.append(asyncio.create_task(services.pbx_check.run(), name="pbx-check"))
-    services.feeders.append(asyncio.create_task(incidents.run(), name="incident-desk"))
-    services.feeders.append(
-        asyncio.create_task(incidents.run_reminders(), name="incident-reminders")
+
+
+class Running:
+    """The parts' tasks: started together, stopped so that what was taken is stored."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self._writer: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def start(self, *extra: Coroutine[Any, Any, None]) -> None:
+        parts = self.parts
+        self._writer = asyncio.create_task(parts.writer.run(), name="record-writer")
+        self._spawn(parts.incidents.run(), "incident-desk")
+        self._spawn(parts.incidents.run_reminders(), "incident-reminders")
+        self._spawn(parts.lines.run(), "line-desk")
+        if isinstance(parts.link, NoPbx):
+            log.warning("no PBX configured (CALLASSIST_AMI_URL): no live calls will arrive")
+        else:
+            parts.link.start()
+            self._spawn(parts.pipeline.run(), "pipeline")
+            self._spawn(parts.callbacks.run(), "callback-desk")
+            self._spawn(parts.pipeline.run_contacts(), "line-contacts")
+            self._spawn(_resend_pops(parts.pipeline), "pop-resender")
+            self._spawn(parts.pbx_check.run(), "pbx-check")
+        if parts.line_check is not None:
+            self._spawn(parts.line_check.run(), "line-check")
+        for number, work in enumerate(extra):
+            self._spawn(work, f"extra-{number}")
+
+    async def stop(self) -> None:
+        """Stop taking events, store what was taken, then close the link and the database."""
+        self.parts.link.close()
+        for task in self._tasks:
+            task.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.parts.writer.flush(), timeout=10)
+        tasks = [*self._tasks, *([self._writer] if self._writer else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.parts.link.wait_closed()
+        self.parts.database.dispose()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(work, name=name))
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The service's life: the demo PBX first (it is the other end of the link), then the
+    parts; on the way out, the reverse."""
+    settings: Settings = app.state.settings
+    demo = (
+        DemoPbx(settings.trunk_plan, calls_per_minute=settings.demo_calls_per_minute)
+        if settings.demo
+        else None
     )
-    if link is not None:
-        services.feeders.append(
-            asyncio.create_task(incidents.run_contacts(), name="line-contacts")
-        )
-    if link is not None and pipeline is not None:
-        link.start()
-        services.feeders.append(asyncio.create_task(pipeline.run(), name="pipeline"))
-        services.feeders.append(asyncio.create_task(_resend_pops(pipeline), name="pop-resender"))
-        if pipeline.callbacks is not None:
-            services.callbacks = pipeline.callbacks
-            desk = asyncio.create_task(pipeline.callbacks.run(), name="callback-desk")
-            services.feeders.append(desk)
-    else:
-        log.warning("no PBX configured (CALLASSIST_AMI_URL): no live calls will arrive")
-    if demo_pbx is not None:
-        services.feeders.append(asyncio.create_task(demo_pbx.run_traffic(), name="demo-traffic"))
-    # The line probe on a schedule: only with CALLASSIST_PROBE_SERVER and an interval.
-    line_check = LineCheck.from_settings(settings, desk=lambda: services.incidents)
-    if line_check is not None:
-        services.feeders.append(asyncio.create_task(line_check.run(), name="line-check"))
-    return services
+    link_config = await demo.start() if demo is not None else settings.link_config()
+    running = Running(build(settings, link_config))
+    app.state.parts = running.parts
+    app.state.demo_pbx = demo
+    running.start(*([demo.run_traffic()] if demo is not None else []))
+    try:
+        yield
+    finally:
+        await running.stop()
+        if demo is not None:
+            await demo.stop()
 
 
-def _callback_desk(
-    settings: Settings, database: Database, hub: Hub, link: AmiLink, board: Switchboard
-) -> CallbackDesk:
-    rules = CallbackRules(
+def _secret_key(settings: Settings) -> str:
+    """The key that signs tokens; without one (the demo), a fresh key each start."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    return secrets.token_urlsafe(48)
+
+
+def _callback_rules(settings: Settings) -> CallbackRules:
+    return CallbackRules(
         schedule=settings.callback_schedule,
         retry_causes=settings.callback_retry_cause_set,
         short_abandon_seconds=settings.short_abandon_seconds,
         jumps_queue=settings.callback_jumps_queue,
     )
-    plan = DialPlan(
+
+
+def _dial_plan(settings: Settings) -> DialPlan:
+    return DialPlan(
         settings.callback_context, settings.callback_caller_id, settings.callback_ring_seconds
     )
-    return CallbackDesk(database, hub, link, board, rules=rules, plan=plan)
 
 
 def _scorecard(settings: Settings) -> Scorecard:
@@ -182,17 +210,7 @@ def _scorecard(settings: Settings) -> Scorecard:
         return load_scorecard(None)
 
 
-async def _resend_pops(pipeline: Pipeline, every: float = 0.25) -> None:
+async def _resend_pops(pipeline: Pipeline) -> None:
     while True:
-        await asyncio.sleep(every)
+        await asyncio.sleep(POP_RESEND_EVERY)
         pipeline.resend_pops(time.time())
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    services = await start_services(app.state.settings)
-    app.state.services = services
-    try:
-        yield
-    finally:
-        await services.stop()

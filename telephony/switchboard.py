@@ -1,4 +1,5 @@
-"""The pure core in one piece: AMI events in, call updates and fault signals out.
+"""The pure core in one piece: AMI events in, call updates, fault signals and the PBX's
+answers to our Originates out.
 
 Replay and the live pipeline both feed this, so what a recorded stream yields offline is what
 the service does with the same events live.
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from telephony.calls.model import AmiHeaders, CallEnded, CallUpdate
+from telephony.calls.originate import OriginateAnswer, originate_answer
 from telephony.calls.tracker import CallTracker
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import FaultSignal, LineWatch, WatchRules
 
-Signal = CallUpdate | FaultSignal
+Signal = CallUpdate | FaultSignal | OriginateAnswer
 
 
 class Switchboard:
@@ -28,6 +30,9 @@ class Switchboard:
             if isinstance(update, CallEnded):
                 signals += self.watch.call_ended(update)
         signals += self.watch.feed(event, at)
+        answer = originate_answer(event, at)
+        if answer is not None:
+            signals.append(answer)
         return signals
 
     def reconcile(self, live: Iterable[AmiHeaders], at: float | None) -> list[Signal]:

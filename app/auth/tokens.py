@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Annotated, cast
 
 import jwt
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 ALGORITHM = "HS256"
 
@@ -46,3 +49,11 @@ class TokenSigner:
         except jwt.PyJWTError:
             raise BadToken("the login token is not valid") from None
         return TokenClaims(str(claims["sub"]), str(claims.get("role", "")), float(claims["exp"]))
+
+
+def the_signer(request: HTTPConnection) -> TokenSigner:
+    """The running service's signer (app/wiring.py puts the parts on the app)."""
+    return cast(TokenSigner, request.app.state.parts.signer)
+
+
+SignerDep = Annotated[TokenSigner, Depends(the_signer)]

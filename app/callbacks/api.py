@@ -13,10 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
-from app.auth.deps import MAX_INT, CurrentUser, ServicesDep, SessionDep, require_roles
+from app.auth.deps import MAX_INT, CurrentUser, require_roles
 from app.auth.store import Role
 from app.callbacks import store as callbacks
-from app.callbacks.desk import PbxUnavailable
+from app.callbacks.desk import CallbackDeskDep, PbxUnavailable
+from app.db.engine import DatabaseDep, Session
 from app.db.tables import User
 
 router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])
@@ -46,10 +47,10 @@ class CloseRequest(BaseModel):
 
 
 @router.get("", response_model=CallbackPage, summary="The callback list")
-def list_callbacks(
+async def list_callbacks(
     *,
     user: CurrentUser,
-    session: SessionDep,
+    database: DatabaseDep,
     status_filter: Annotated[
         Literal[
             "open", "all", "queued", "pending", "dialling", "reached", "not_reached", "closed"
@@ -61,32 +62,32 @@ def list_callbacks(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> CallbackPage:
-    items, total = callbacks.listing(
-        session, status=status_filter, reason=reason, customer=customer, limit=limit, offset=offset
+    items, total = await database.run(
+        lambda s: callbacks.listing(
+            s, status=status_filter, reason=reason, customer=customer, limit=limit, offset=offset
+        )
     )
     return CallbackPage(items=items, total=total)
 
 
 @router.get("/loop", summary="Dropped, abandoned and missed calls: called back? reached?")
-def closed_loop(
+async def closed_loop(
     user: CurrentUser,
-    session: SessionDep,
+    database: DatabaseDep,
     hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24,
 ) -> dict[str, Any]:
-    return callbacks.closed_loop(session, time.time() - hours * 3600)
+    since = time.time() - hours * 3600
+    return await database.run(lambda s: callbacks.closed_loop(s, since))
 
 
 @router.post("/{callback_id}/dial", summary="Take a waiting callback: ring me, then the customer")
 async def dial(
     callback_id: CallbackId,
     user: Worker,
-    services: ServicesDep,
+    desk: CallbackDeskDep,
     body: DialRequest | None = None,
 ) -> dict[str, Any]:
     agent = _dialling_agent(user, body)
-    desk = services.callbacks
-    if desk is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no PBX is configured")
     try:
         return await desk.dial(callback_id, agent)
     except callbacks.CallbackNotFound as error:
@@ -115,15 +116,20 @@ def _dialling_agent(user: User, body: DialRequest | None) -> str:
 
 
 @router.post("/{callback_id}/close", summary="Close a waiting callback by hand")
-def close(
-    callback_id: CallbackId, body: CloseRequest, user: Worker, session: SessionDep
+async def close(
+    callback_id: CallbackId, body: CloseRequest, user: Worker, database: DatabaseDep
 ) -> dict[str, Any]:
-    try:
+    now = time.time()
+
+    def work(session: Session) -> dict[str, Any]:
         closed = callbacks.close(
-            session, callback_id, user, result=body.result, note=body.note, now=time.time()
+            session, callback_id, user, result=body.result, note=body.note, now=now
         )
+        return callbacks.view(session, closed, attempts=True)
+
+    try:
+        return await database.run(work)
     except callbacks.CallbackNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
     except callbacks.CallbackError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    return callbacks.view(session, closed, attempts=True)

@@ -1,8 +1,10 @@
 """The callback desk: turns finished calls into callbacks and dials the due ones, once each.
 
 One task does everything in order, so no two decisions about the same callback race. The
-pipeline hands it what it needs without waiting (finished calls, OriginateResponse events,
-the live calls after a reconnect); the database is used off the event loop.
+pipeline hands it its updates without waiting (``take``): finished calls, the PBX's answers
+to our Originates, the live calls after a reconnect; it learns who is busy and who waits in
+a queue from the same updates, never from the tracker. The database is used off the event
+loop.
 
 Exactly once: an attempt is stored with its ChannelId before the Originate is sent, and the
 AMI link never re-sends an action. If the link drops while the Originate is on its way, the
@@ -17,21 +19,27 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from app.callbacks import rules as policy
 from app.callbacks import store
 from app.callbacks.rules import CallbackRules
 from app.db.engine import Database, Session
 from app.db.tables import Callback
+from app.live.callbook import CallBook
 from app.live.hub import Hub
+from app.live.no_pbx import NOT_CONFIGURED, PbxLink, pbx_configured
+from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from telephony.ami import actions
-from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, AmiLink, LinkDown
+from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, LinkDown
 from telephony.ami.link import LinkStatus as AmiStatus
 from telephony.calls.model import CallEnded
-from telephony.switchboard import Switchboard
+from telephony.calls.originate import OriginateAnswer
 
 log = logging.getLogger("callassist.callbacks")
 T = TypeVar("T")
@@ -68,17 +76,11 @@ class _Ended:
 
 
 @dataclass(frozen=True, slots=True)
-class _OriginateResponse:
-    headers: Mapping[str, str]
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
 class _LiveSeen:
     call_ids: frozenset[str]
 
 
-_Item = _Ended | _OriginateResponse | _LiveSeen
+_Item = _Ended | OriginateAnswer | _LiveSeen
 
 
 @dataclass(slots=True)
@@ -95,8 +97,7 @@ class CallbackDesk:
         self,
         database: Database,
         hub: Hub,
-        link: AmiLink,
-        board: Switchboard,
+        link: PbxLink,
         *,
         rules: CallbackRules,
         plan: DialPlan,
@@ -106,7 +107,7 @@ class CallbackDesk:
         self._database = database
         self._hub = hub
         self._link = link
-        self._board = board
+        self._book = CallBook()
         self.rules = rules
         self._plan = plan
         self._clock = clock
@@ -118,14 +119,20 @@ class CallbackDesk:
 
     # -- what the pipeline hands over (never waits) -----------------------------------------
 
-    def call_ended(self, ended: CallEnded) -> None:
-        self._inbox.put_nowait(_Ended(ended))
-
-    def originate_response(self, headers: Mapping[str, str], at: float) -> None:
-        self._inbox.put_nowait(_OriginateResponse(headers, at))
-
-    def live_calls_seen(self, call_ids: frozenset[str]) -> None:
-        self._inbox.put_nowait(_LiveSeen(call_ids))
+    def take(self, update: Update) -> None:
+        """Who is busy is known at once; what needs the database goes to the desk's task."""
+        if isinstance(update, CallSeen):
+            self._book.saw(update.live)
+        elif isinstance(update, FaultSeen):
+            self._book.fault(update.signal)
+        elif isinstance(update, CallEnded):
+            self._book.ended(update)
+            self._inbox.put_nowait(_Ended(update))
+        elif isinstance(update, LiveCallsListed):
+            self._book.only(update.call_ids)
+            self._inbox.put_nowait(_LiveSeen(update.call_ids))
+        elif isinstance(update, OriginateAnswer):
+            self._inbox.put_nowait(update)
 
     # -- the desk's one task ------------------------------------------------------------------
 
@@ -152,8 +159,8 @@ class CallbackDesk:
     async def _handle(self, item: _Item) -> None:
         if isinstance(item, _Ended):
             await self._on_call_ended(item.ended)
-        elif isinstance(item, _OriginateResponse):
-            await self._on_originate_response(item.headers, item.at)
+        elif isinstance(item, OriginateAnswer):
+            await self._on_originate_answer(item)
         else:
             await self._on_live_seen(item.call_ids)
 
@@ -201,16 +208,16 @@ class CallbackDesk:
 
     # -- the PBX's answers --------------------------------------------------------------------
 
-    async def _on_originate_response(self, headers: Mapping[str, str], at: float) -> None:
-        channel_id = headers.get("ActionID") or headers.get("Uniqueid") or ""
+    async def _on_originate_answer(self, answer: OriginateAnswer) -> None:
+        channel_id = answer.action_id or answer.uniqueid
         if channel_id not in self._flights:
-            channel_id = headers.get("Uniqueid", "")
+            channel_id = answer.uniqueid
         flight = self._flights.get(channel_id)
         if flight is None:
             return
         flight.unsure = False
-        reason = _int(headers.get("Reason"))
-        result = policy.result_of_originate(headers.get("Response", ""), reason)
+        reason = answer.reason
+        result = policy.result_of_originate(answer.success, reason)
         if result is None:
             flight.agent_answered = True
             now = self._clock()
@@ -277,6 +284,8 @@ class CallbackDesk:
         Raises store.CallbackError when the rules refuse (another call to that number in
         progress, nothing to dial) and PbxUnavailable when the PBX is not reachable.
         """
+        if not pbx_configured(self._link):
+            raise PbxUnavailable(NOT_CONFIGURED)
         if self._link.state.status is not AmiStatus.CONNECTED:
             raise PbxUnavailable("the AMI link is down: the callback cannot be dialled now")
         now = self._clock()
@@ -370,25 +379,14 @@ class CallbackDesk:
             self._excluded.pop(callback.id or 0, None)
         await self._publish(callback, extra=[flight.agent] if flight else [])
 
-    # -- what the tracker and the line watch know ---------------------------------------------
+    # -- what the updates told ----------------------------------------------------------------
 
     def _busy_agents(self) -> set[str]:
         """On a call or ringing, placing a callback now, or with a faulty line."""
-        busy = {flight.agent for flight in self._flights.values()}
-        tracker = self._board.tracker
-        for call in tracker.live_calls:
-            live = tracker.snapshot(call.call_id)
-            if live is not None:
-                busy.update(live.parties)
-        busy.update(self._board.watch.faulted)
-        return busy
+        return self._book.busy_agents() | {flight.agent for flight in self._flights.values()}
 
     def _waiting_in_queues(self) -> dict[str, int]:
-        waiting: dict[str, int] = {}
-        for call in self._board.tracker.live_calls:
-            if call.queue is not None and not call.answered:
-                waiting[call.queue] = waiting.get(call.queue, 0) + 1
-        return waiting
+        return self._book.waiting_by_queue()
 
     def _excluded_for(self, callback_id: int) -> set[str]:
         now = self._clock()
@@ -421,8 +419,9 @@ class CallbackDesk:
         self._hub.publish({"type": "callback.updated", "callback": item}, audience)
 
 
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text else None
-    except ValueError:
-        return None
+def callback_desk(request: HTTPConnection) -> CallbackDesk:
+    """The running service's callback desk (app/wiring.py puts the parts on the app)."""
+    return cast(CallbackDesk, request.app.state.parts.callbacks)
+
+
+CallbackDeskDep = Annotated[CallbackDesk, Depends(callback_desk)]

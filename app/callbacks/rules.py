@@ -117,10 +117,10 @@ def result_of_call(answered: bool, hangup_cause: int | None) -> str:
     return _CAUSE_RESULTS.get(hangup_cause or 0, FAILED)
 
 
-def result_of_originate(response: str, reason: int | None) -> str | None:
+def result_of_originate(success: bool, reason: int | None) -> str | None:
     """An OriginateResponse that failed means the agent's phone was not answered (busy,
     no answer, unreachable); a success (Reason 4) decides nothing yet: None."""
-    if response.lower() == "success" and reason == _ORIGINATE_ANSWERED:
+    if success and reason == _ORIGINATE_ANSWERED:
         return None
     return AGENT_NO_ANSWER
 

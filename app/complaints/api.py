@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.deps import MAX_INT, ReviewerUser, SessionDep
+from app.auth.deps import MAX_INT, ReviewerUser
 from app.complaints import rules, store
 from app.complaints.store import ComplaintFilters
+from app.db.engine import DatabaseDep
 
 router = APIRouter(prefix="/api/complaints", tags=["complaints"])
 
@@ -84,15 +85,16 @@ def _filters(
 
 
 @router.get("", response_model=ComplaintPage, summary="Find complaints, newest first")
-def list_complaints(
+async def list_complaints(
     user: ReviewerUser,
-    session: SessionDep,
+    database: DatabaseDep,
     filters: Annotated[ComplaintFilters, Depends(_filters)],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict[str, Any]:
-    items, total = store.list_complaints(
-        session, filters, now=time.time(), limit=limit, offset=offset
+    now = time.time()
+    items, total = await database.run(
+        lambda s: store.list_complaints(s, filters, now=now, limit=limit, offset=offset)
     )
     return {"items": items, "total": total}
 
@@ -102,10 +104,11 @@ def list_complaints(
     response_model=ComplaintDetail,
     summary="One complaint, its history and the customer's other complaints",
 )
-def get_complaint(
-    complaint_id: ComplaintId, user: ReviewerUser, session: SessionDep
+async def get_complaint(
+    complaint_id: ComplaintId, user: ReviewerUser, database: DatabaseDep
 ) -> dict[str, Any]:
-    found = store.get_complaint(session, complaint_id, now=time.time())
+    now = time.time()
+    found = await database.run(lambda s: store.get_complaint(s, complaint_id, now=now))
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint {complaint_id}")
     return found
@@ -120,14 +123,17 @@ def get_complaint(
         422: {"description": "an unknown owner, or nothing to change"},
     },
 )
-def change_complaint(
-    complaint_id: ComplaintId, body: ComplaintChange, user: ReviewerUser, session: SessionDep
+async def change_complaint(
+    complaint_id: ComplaintId, body: ComplaintChange, user: ReviewerUser, database: DatabaseDep
 ) -> dict[str, Any] | JSONResponse:
     owner = body.owner if "owner" in body.model_fields_set else store.KEEP
+    now = time.time()
     try:
-        changed = store.change_complaint(
-            session, complaint_id, by=user, now=time.time(), status=body.status, owner=owner,
-            note=body.note,
+        changed = await database.run(
+            lambda s: store.change_complaint(
+                s, complaint_id, by=user, now=now, status=body.status, owner=owner,
+                note=body.note,
+            )
         )
     except rules.IllegalTransition as error:
         return JSONResponse(

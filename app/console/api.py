@@ -1,7 +1,7 @@
 """The agent console: the call in front of the agent, its caller, its call-script session.
 
-The live picture (is the call ringing here, answered here) is read on the event loop, where
-the tracker lives; the database work runs in the thread pool.
+The live picture (is the call ringing here, answered here) is read from the pipeline on the
+event loop; the database work runs off it, as everywhere.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import AgentUser, ServicesDep
+from app.auth.deps import AgentUser
 from app.console import store as console
+from app.console.call_scripts.loader import Catalog
+from app.console.deps import CatalogDep
 from app.console.schemas import ActionRequest, ActionResult, ConsoleCall, ConsoleOverview, Effect
+from app.db.engine import DatabaseDep, Session
 from app.db.tables import User
-from app.live.pipeline import live_view
-from app.wiring import Services
+from app.live.hub import Hub, HubDep
+from app.live.pipeline import Pipeline, PipelineDep, live_view
+from app.settings import Settings, SettingsDep
 from telephony.calls.model import LiveCall
 
 router = APIRouter(prefix="/api/console", tags=["console"])
@@ -33,28 +36,27 @@ Language = Annotated[
 NOT_YOUR_CALL = "this call is not ringing or talking at your phone"
 
 
-def desk(services: Services) -> console.Desk:
+def desk(catalog: Catalog, settings: Settings) -> console.Desk:
     return console.Desk(
-        services.catalog,
-        services.settings.company_name,
+        catalog,
+        settings.company_name,
         date.today(),
-        services.settings.complaint_due_hours,
-        alternate_number=services.settings.alternate_number,
-        alternate_email=services.settings.alternate_email,
+        settings.complaint_due_hours,
+        alternate_number=settings.alternate_number,
+        alternate_email=settings.alternate_email,
     )
 
 
 @router.get("", response_model=ConsoleOverview, summary="What a reload restores")
-async def overview(user: AgentUser, services: ServicesDep) -> ConsoleOverview:
-    def read() -> list[dict[str, Any]]:
-        with services.database.session() as db:
-            return console.open_sessions(db, desk(services), user)
-
-    sessions = await run_in_threadpool(read)
+async def overview(
+    user: AgentUser, database: DatabaseDep, catalog: CatalogDep, settings: SettingsDep
+) -> ConsoleOverview:
+    here = desk(catalog, settings)
+    sessions = await database.run(lambda db: console.open_sessions(db, here, user))
     return ConsoleOverview(
-        company=services.settings.company_name,
+        company=settings.company_name,
         sessions=sessions,
-        call_script_errors=[str(error) for error in services.catalog.errors],
+        call_script_errors=[str(error) for error in catalog.errors],
     )
 
 
@@ -67,38 +69,44 @@ async def overview(user: AgentUser, services: ServicesDep) -> ConsoleOverview:
     " line faults now affecting the call in progress (its trunk, or the agent's phone).",
 )
 async def console_call(
-    call_id: CallId, user: AgentUser, services: ServicesDep, language: Language = None
+    call_id: CallId,
+    *,
+    user: AgentUser,
+    pipeline: PipelineDep,
+    database: DatabaseDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    language: Language = None,
 ) -> ConsoleCall:
-    mine = _my_live_call(services, call_id, user)
+    mine = _my_live_call(pipeline, call_id, user)
     live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
     call = _live_view(mine) if mine else None
-    here = desk(services)
+    here = desk(catalog, settings)
     # Only a call in progress can be hit by a line fault; an ended one has nothing to offer.
     locations = [mine.trunk or "", user.endpoint or ""] if mine else []
 
-    def read() -> ConsoleCall:
-        with services.database.session() as db:
-            facts = live or console.recorded_party(db, call_id, user.endpoint or "")
-            session = console.find_session(db, call_id, user)
-            if facts is None and session is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
-            try:
-                if facts is not None:
-                    session = console.open_session(
-                        db, here, user, facts, language=language, now=time.time()
-                    )
-                view = console.session_view(here, user, session) if session else None
-            except console.ConsoleError as error:
-                raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-            customer = facts.customer if facts else None
-            return ConsoleCall(
-                call=call or _ended_view(call_id, facts),
-                caller=console.caller(db, customer, call_id),
-                session=view,
-                incidents=console.active_incidents(db, locations),
-            )
+    def read(db: Session) -> ConsoleCall:
+        facts = live or console.recorded_party(db, call_id, user.endpoint or "")
+        session = console.find_session(db, call_id, user)
+        if facts is None and session is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
+        try:
+            if facts is not None:
+                session = console.open_session(
+                    db, here, user, facts, language=language, now=time.time()
+                )
+            view = console.session_view(here, user, session) if session else None
+        except console.ConsoleError as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        customer = facts.customer if facts else None
+        return ConsoleCall(
+            call=call or _ended_view(call_id, facts),
+            caller=console.caller(db, customer, call_id),
+            session=view,
+            incidents=console.active_incidents(db, locations),
+        )
 
-    return await run_in_threadpool(read)
+    return await database.run(read)
 
 
 @router.post(
@@ -108,41 +116,48 @@ async def console_call(
     responses={422: {"description": "refused: detail, errors by field, and the session"}},
 )
 async def act(
-    call_id: CallId, body: ActionRequest, user: AgentUser, services: ServicesDep
+    call_id: CallId,
+    *,
+    body: ActionRequest,
+    user: AgentUser,
+    pipeline: PipelineDep,
+    database: DatabaseDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    hub: HubDep,
 ) -> ActionResult | JSONResponse:
-    mine = _my_live_call(services, call_id, user)
+    mine = _my_live_call(pipeline, call_id, user)
     live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
-    here = desk(services)
+    here = desk(catalog, settings)
     payload = body.model_dump(exclude={"action_id", "at"}, exclude_none=True)
 
-    def write() -> console.ActionResult:
-        with services.database.session() as db:
-            session = console.find_session(db, call_id, user)
-            if session is None and live is not None:
-                session = console.open_session(db, here, user, live, language=None, now=time.time())
-            if session is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
-            try:
-                return console.apply_action(
-                    db,
-                    here,
-                    user,
-                    session,
-                    payload,
-                    action_id=body.action_id,
-                    now=time.time(),
-                    at=body.at,
-                )
-            except console.ConsoleError as error:
-                raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    def write(db: Session) -> console.ActionResult:
+        session = console.find_session(db, call_id, user)
+        if session is None and live is not None:
+            session = console.open_session(db, here, user, live, language=None, now=time.time())
+        if session is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
+        try:
+            return console.apply_action(
+                db,
+                here,
+                user,
+                session,
+                payload,
+                action_id=body.action_id,
+                now=time.time(),
+                at=body.at,
+            )
+        except console.ConsoleError as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
 
-    result = await run_in_threadpool(write)
+    result = await database.run(write)
     if not result.ok and not result.effects and body.kind != "set":
         return JSONResponse(
             {"detail": result.error, "errors": result.errors, "session": result.session},
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
-    _announce(services, user, call_id, result)
+    _announce(hub, user, call_id, result)
     return ActionResult(
         session=result.session,
         effects=[Effect.model_validate(effect.contract()) for effect in result.effects],
@@ -151,22 +166,22 @@ async def act(
     )
 
 
-def _announce(services: Services, user: User, call_id: str, result: console.ActionResult) -> None:
+def _announce(hub: Hub, user: User, call_id: str, result: console.ActionResult) -> None:
     """The agent's other tabs follow; an emergency reaches the supervisors at once."""
     if result.duplicate:
         return
     update = {"type": "call_script.updated", "call_id": call_id, "session": result.session}
-    services.hub.publish_to(user.username, update)
+    hub.publish_to(user.username, update)
     for effect in result.effects:
         contract = effect.contract()
         if contract["kind"] == "emergency":
             message = {"type": "emergency.declared", "call_id": call_id, "agent": user.endpoint}
-            services.hub.publish({**message, **contract, "by": user.username}, ())
+            hub.publish({**message, **contract, "by": user.username}, ())
 
 
-def _my_live_call(services: Services, call_id: str, user: User) -> LiveCall | None:
+def _my_live_call(pipeline: Pipeline, call_id: str, user: User) -> LiveCall | None:
     """The call as the tracker has it, if it is in progress and rang or talked here."""
-    live = services.pipeline.live_call(call_id) if services.pipeline else None
+    live = pipeline.live_call(call_id)
     if live is None or user.endpoint not in live.parties:
         return None
     return live

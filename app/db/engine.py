@@ -6,25 +6,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
+from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
+from starlette.requests import HTTPConnection
 
-__all__ = ["Database", "DatabaseUnavailable", "Session", "display_url", "upgrade"]
+__all__ = [
+    "Database",
+    "DatabaseDep",
+    "DatabaseError",
+    "DatabaseUnavailable",
+    "Session",
+    "display_url",
+    "upgrade",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
+_END = object()  # the end of a stream
 
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached or upgraded; the message holds no password."""
+
+
+class DatabaseError(Exception):
+    """A database failure (connection lost, a lock held too long): the library's errors
+    become this at the adapter's edge, so no caller imports the library to catch them."""
 
 
 class Database:
@@ -40,28 +56,40 @@ class Database:
         return Session(self.engine)
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        """``work`` in a session of its own, off the event loop.
-
-        A cancelled await would leave the thread running with its connection checked out,
-        and the service's stop would dispose of the engine under it (psycopg then finds the
-        connection deleted while open). So a cancelled caller still waits for the thread
-        (the stop may cancel twice) before the cancellation goes on.
-        """
+        """``work`` in a session of its own, off the event loop: the one way every route and
+        desk reaches the database."""
 
         def in_session() -> T:
+            try:
+                with self.session() as session:
+                    return work(session)
+            except SQLAlchemyError as error:
+                raise DatabaseError(type(error).__name__) from error
+
+        return await _off_the_loop(in_session)
+
+    async def stream(self, work: Callable[[Session], Iterator[T]]) -> AsyncIterator[T]:
+        """``work``'s items, made in a session of its own off the event loop, one at a time:
+        for an export too large to hold (the CSV of every call)."""
+
+        def produce() -> Generator[T]:
             with self.session() as session:
-                return work(session)
+                yield from work(session)
 
-        done = asyncio.ensure_future(asyncio.to_thread(in_session))
+        items = produce()
         try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            while not done.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait({done})
-            raise
+            while True:
+                item = await _off_the_loop(lambda: next(items, _END))
+                if item is _END:
+                    return
+                yield cast(T, item)
+        finally:
+            await _off_the_loop(items.close)
 
-    def reachable(self) -> bool:
+    async def reachable(self) -> bool:
+        return await _off_the_loop(self._answers)
+
+    def _answers(self) -> bool:
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -71,6 +99,24 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+async def _off_the_loop(work: Callable[[], T]) -> T:
+    """``work`` on a worker thread.
+
+    A cancelled await would leave the thread running with its connection checked out,
+    and the service's stop would dispose of the engine under it (psycopg then finds the
+    connection deleted while open). So a cancelled caller still waits for the thread
+    (the stop may cancel twice) before the cancellation goes on.
+    """
+    done = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        while not done.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({done})
+        raise
 
 
 def make_engine(url: str) -> Engine:
@@ -110,3 +156,11 @@ def upgrade(url: str) -> None:
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or type(error).__name__).splitlines()[0]
         raise DatabaseUnavailable(f"{display_url(url)}: {reason}") from None
+
+
+def the_database(request: HTTPConnection) -> Database:
+    """The running service's database (app/wiring.py puts the parts on the app)."""
+    return cast(Database, request.app.state.parts.database)
+
+
+DatabaseDep = Annotated[Database, Depends(the_database)]

@@ -10,12 +10,12 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.deps import MAX_INT, ItSideUser, ServicesDep, SessionDep
+from app.auth.deps import MAX_INT, ItSideUser
+from app.db.engine import DatabaseDep, Session
 from app.db.tables import User
 from app.incidents import store
-from app.incidents.desk import IncidentDesk
+from app.incidents.desk import IncidentDesk, IncidentDeskDep
 from app.incidents.rules import IllegalMove
-from app.wiring import Services
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
@@ -100,29 +100,42 @@ class Review(BaseModel):
 
 
 @router.get("", response_model=IncidentPage, summary="Incidents: active ones first, level I first")
-def list_incidents(
+async def list_incidents(
     user: ItSideUser,
-    services: ServicesDep,
-    session: SessionDep,
+    desk: IncidentDeskDep,
+    database: DatabaseDep,
     *,
     status: StatusFilter = "active",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict[str, Any]:
-    rows, total = store.list_incidents(session, status, limit=limit, offset=offset)
-    return {"items": store.views(session, rows, time.time(), _period(services)), "total": total}
+    now = time.time()
+
+    def work(session: Session) -> dict[str, Any]:
+        rows, total = store.list_incidents(session, status, limit=limit, offset=offset)
+        return {"items": store.views(session, rows, now, desk.reminder_period), "total": total}
+
+    return await database.run(work)
 
 
 @router.get(
     "/{incident_id}", response_model=IncidentDetail, summary="One incident and its timeline"
 )
-def get_incident(
-    incident_id: IncidentId, user: ItSideUser, services: ServicesDep, session: SessionDep
+async def get_incident(
+    incident_id: IncidentId, user: ItSideUser, desk: IncidentDeskDep, database: DatabaseDep
 ) -> dict[str, Any]:
-    incident = store.get(session, incident_id)
-    if incident is None:
+    now = time.time()
+
+    def work(session: Session) -> dict[str, Any] | None:
+        incident = store.get(session, incident_id)
+        if incident is None:
+            return None
+        return store.detail_view(session, incident, now, desk.reminder_period)
+
+    found = await database.run(work)
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
-    return store.detail_view(session, incident, time.time(), _period(services))
+    return found
 
 
 @router.post(
@@ -132,9 +145,9 @@ def get_incident(
     responses=ILLEGAL,
 )
 async def acknowledge(
-    incident_id: IncidentId, body: Acknowledge, user: ItSideUser, services: ServicesDep
+    incident_id: IncidentId, body: Acknowledge, user: ItSideUser, desk: IncidentDeskDep
 ) -> dict[str, Any] | JSONResponse:
-    return await _act(services, incident_id, "acknowledge", user)
+    return await _act(desk, incident_id, "acknowledge", user)
 
 
 @router.post(
@@ -144,9 +157,9 @@ async def acknowledge(
     responses=ILLEGAL,
 )
 async def progress(
-    incident_id: IncidentId, body: Progress, user: ItSideUser, services: ServicesDep
+    incident_id: IncidentId, body: Progress, user: ItSideUser, desk: IncidentDeskDep
 ) -> dict[str, Any] | JSONResponse:
-    return await _act(services, incident_id, "progress", user, text=body.note)
+    return await _act(desk, incident_id, "progress", user, text=body.note)
 
 
 @router.post(
@@ -156,9 +169,9 @@ async def progress(
     responses=ILLEGAL,
 )
 async def resolve(
-    incident_id: IncidentId, body: Resolve, user: ItSideUser, services: ServicesDep
+    incident_id: IncidentId, body: Resolve, user: ItSideUser, desk: IncidentDeskDep
 ) -> dict[str, Any] | JSONResponse:
-    return await _act(services, incident_id, "resolve", user, text=body.cause)
+    return await _act(desk, incident_id, "resolve", user, text=body.cause)
 
 
 @router.post(
@@ -168,15 +181,15 @@ async def resolve(
     responses=ILLEGAL,
 )
 async def review(
-    incident_id: IncidentId, body: Review, user: ItSideUser, services: ServicesDep
+    incident_id: IncidentId, body: Review, user: ItSideUser, desk: IncidentDeskDep
 ) -> dict[str, Any] | JSONResponse:
     return await _act(
-        services, incident_id, "review", user, text=body.summary, actions=body.actions
+        desk, incident_id, "review", user, text=body.summary, actions=body.actions
     )
 
 
 async def _act(
-    services: Services,
+    desk: IncidentDesk,
     incident_id: int,
     action: str,
     user: User,
@@ -185,7 +198,7 @@ async def _act(
     actions: str = "",
 ) -> dict[str, Any] | JSONResponse:
     try:
-        return await _desk(services).act(incident_id, action, user, text=text, actions=actions)
+        return await desk.act(incident_id, action, user, text=text, actions=actions)
     except store.IncidentNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}") from None
     except IllegalMove as error:
@@ -195,13 +208,3 @@ async def _act(
         )
     except store.BadInput as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-
-
-def _desk(services: Services) -> IncidentDesk:
-    if services.incidents is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the incident desk is not running")
-    return services.incidents
-
-
-def _period(services: Services) -> float:
-    return services.settings.incident_reminder_minutes * 60

@@ -7,9 +7,8 @@ incident is published to the IT side (it, supervisor, admin) the moment it exist
 live calls over the affected line get ``line.incident`` (their call script's line-fault
 procedure) when it opens and when it recovers or is resolved.
 
-The desk also keeps the IT board's line table current: it publishes ``line.status`` changes,
-and after every (re)login re-reads the PBX's contact listing, since ContactStatus events only
-come on a change. Database work runs in threads, off the event loop.
+It learns which calls are live, and over which lines, from the updates the pipeline hands
+it (``take``), never from the tracker. Database work runs off the event loop.
 """
 
 from __future__ import annotations
@@ -17,9 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from app.db.engine import Database
 from app.db.tables import Incident, User
@@ -30,21 +32,17 @@ from app.incidents.rules import (
     OpenIncident,
     decide,
 )
-from app.lines import store as line_views
+from app.live.callbook import CallBook
 from app.live.hub import Hub
+from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from app.settings import Settings
-from telephony.ami.actions import pjsip_show_contacts
-from telephony.ami.link import AmiError, AmiLink, LinkItem, LiveChannels
-from telephony.calls.model import LiveCall
-from telephony.lines.contacts import read_contacts
-from telephony.lines.watch import FaultSignal, LineStatus, LineWatch
-from telephony.switchboard import Switchboard
+from telephony.calls.model import CallEnded
+from telephony.lines.watch import FaultSignal
 
 RETRY_INITIAL, RETRY_MAX = 0.5, 30.0  # seconds between tries to store a fault signal
 log = logging.getLogger("callassist.incidents")
 
 IT_SIDE = ("it", "supervisor", "admin")
-CONTACTS_WITHIN = 5.0  # seconds for the PBX to list its contacts
 REMINDER_EVERY = 15.0  # how often the reminder rule is checked
 _T = TypeVar("_T")
 
@@ -56,28 +54,31 @@ class IncidentDesk:
         hub: Hub,
         settings: Settings,
         *,
-        watch: LineWatch | None = None,
-        live_calls: Callable[[], Iterable[LiveCall]] = tuple,
-        link: AmiLink | None = None,
         clock: Callable[[], float] = time.time,
         queue_size: int = 1000,
     ) -> None:
         self._database = database
         self._hub = hub
-        self._watch = watch
-        self._live_calls = live_calls
-        self._link = link
+        self._book = CallBook()
         self.clock = clock  # tests move it forward to make a reminder due
         self._trunks = settings.trunk_plan
         self._levels = settings.incident_level_rules
         self.reminder_period = settings.incident_reminder_minutes * 60
         self._signals: asyncio.Queue[tuple[FaultSignal, float]] = asyncio.Queue(queue_size)
-        self._contacts_wanted = asyncio.Event()
-        self._agent_names: dict[str, str] = {}
         self.active_by_level: dict[str, int] = {}  # for the metrics
         self.signals_dropped = 0
 
-    # -- what the pipeline calls: never waits -----------------------------------------------
+    # -- what the pipeline and the line check hand over: never waits ------------------------
+
+    def take(self, update: Update) -> None:
+        if isinstance(update, FaultSeen):
+            self.signal(update.signal, update.received)
+        elif isinstance(update, CallSeen):
+            self._book.saw(update.live)
+        elif isinstance(update, CallEnded):
+            self._book.ended(update)
+        elif isinstance(update, LiveCallsListed):
+            self._book.only(update.call_ids)
 
     def signal(self, signal: FaultSignal, received: float) -> None:
         """Take a fault signal for the desk's task; a full queue drops it, counted."""
@@ -87,19 +88,11 @@ class IncidentDesk:
             self.signals_dropped += 1
             log.error("incident desk overloaded: %s at %s dropped", signal.fault, signal.location)
 
-    def lines_seen(self, item: LinkItem) -> None:
-        """After each link item: publish changed lines; after a (re)login, re-read contacts."""
-        if self._watch is not None:
-            self._publish_lines(self._watch.take_line_changes())
-        if isinstance(item, LiveChannels):
-            self._contacts_wanted.set()
-
     # -- tasks ----------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Take signals in order, one at a time: two signals of one fault never race."""
         await self._refresh_counts()
-        await self._refresh_names()
         while True:
             signal, received = await self._signals.get()
             await self._handle_until_stored(signal, received)
@@ -130,15 +123,6 @@ class IncidentDesk:
                 await self.remind_due()
             except Exception:
                 log.exception("incident reminders failed; trying again")
-
-    async def run_contacts(self) -> None:
-        while True:
-            await self._contacts_wanted.wait()
-            self._contacts_wanted.clear()
-            try:
-                await self.refresh_contacts()
-            except Exception:
-                log.exception("line states not re-read from the PBX")
 
     # -- the work ---------------------------------------------------------------------------
 
@@ -220,36 +204,6 @@ class IncidentDesk:
             self._hub.publish_to_roles({"type": "incident.reminder", "incident": view}, IT_SIDE)
         return len(reminded)
 
-    async def refresh_contacts(self) -> None:
-        """Ask the PBX for its contacts and bring the line table in line with them."""
-        if self._link is None or self._watch is None:
-            return
-        mark = self._watch.line_events  # events after this are newer than the listing
-        try:
-            replies = await self._link.send(
-                pjsip_show_contacts(), answer_within=CONTACTS_WITHIN, as_list=True
-            )
-        except AmiError as error:
-            log.warning("contact listing not read: %s", error)
-            return
-        listing = [dict(reply.items()) for reply in replies]
-        if not listing or listing[0].get("Response") != "Success":
-            log.warning("the PBX refused PJSIPShowContacts: line states stay as last seen")
-            return
-        await self._refresh_names()
-        now = self.clock()
-        readings = read_contacts(listing)
-        for signal in self._watch.reconcile_contacts(readings, now, asked_at_mark=mark):
-            fault: dict[str, Any] = {"type": "line.fault", **signal.contract()}
-            self._hub.publish(fault, [signal.location])
-            self.signal(signal, now)
-        self._publish_lines(self._watch.take_line_changes())
-
-    # -- reading ----------------------------------------------------------------------------
-
-    def lines(self) -> dict[str, LineStatus]:
-        return self._watch.lines if self._watch is not None else {}
-
     # -- inside -----------------------------------------------------------------------------
 
     async def _db(self, work: Callable[[Any], _T]) -> _T:
@@ -261,12 +215,6 @@ class IncidentDesk:
         except Exception:
             log.exception("open incidents not counted")
 
-    async def _refresh_names(self) -> None:
-        try:
-            self._agent_names = await self._db(line_views.agent_names)
-        except Exception:
-            log.exception("agent names not read")
-
     async def _publish_updated(self, incident: Incident) -> None:
         def work(db: Any) -> dict[str, Any]:
             return store.views(db, [incident], self.clock(), self.reminder_period)[0]
@@ -275,24 +223,10 @@ class IncidentDesk:
         self._hub.publish_to_roles({"type": "incident.updated", "incident": view}, IT_SIDE)
         await self._refresh_counts()
 
-    def _publish_lines(self, changes: list[LineStatus]) -> None:
-        for line in changes:
-            view = line_views.endpoint_view(line, self._trunks, self._agent_names)
-            self._hub.publish_to_roles({"type": "line.status", "endpoint": view}, IT_SIDE)
-
     def _tell_agents(self, incident: Incident) -> None:
         """The agents on live calls over the incident's line: their call script's line-fault
         procedure (tell the customer, offer another channel)."""
-        calls: dict[str, list[str]] = {}
-        for live in self._live_calls():
-            if incident.location == live.trunk:  # the customer's line: everyone on the call
-                affected: Iterable[str] = live.parties
-            elif incident.location in live.parties:  # one agent's own phone: that agent
-                affected = (incident.location,)
-            else:
-                continue
-            for agent in affected:
-                calls.setdefault(agent, []).append(live.call_id)
+        calls = self._book.carried_by(incident.location)
         brief = {
             "id": incident.id,
             "kind": incident.kind,
@@ -306,15 +240,13 @@ class IncidentDesk:
             self._hub.publish_to_roles(message, (), [agent])
 
 
-def live_calls_of(board: Switchboard) -> Callable[[], list[LiveCall]]:
-    """The calls in progress, as the desk asks for them when a line fails."""
-
-    def calls() -> list[LiveCall]:
-        snapshots = (board.tracker.snapshot(c.call_id) for c in board.tracker.live_calls)
-        return [live for live in snapshots if live is not None]
-
-    return calls
-
-
 def _without_timeline(detail: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in detail.items() if key != "timeline"}
+
+
+def incident_desk(request: HTTPConnection) -> IncidentDesk:
+    """The running service's incident desk (app/wiring.py puts the parts on the app)."""
+    return cast(IncidentDesk, request.app.state.parts.incidents)
+
+
+IncidentDeskDep = Annotated[IncidentDesk, Depends(incident_desk)]

@@ -9,11 +9,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from app.auth.deps import ItSideUser, ServicesDep, SessionDep
+from app.auth.deps import ItSideUser
+from app.db.engine import DatabaseDep
 from app.incidents import store
 from app.lines import store as lines
-from app.status.api import link_status
+from app.lines.desk import LineDeskDep
+from app.live.no_pbx import LinkDep
+from app.settings import SettingsDep
 from app.status.schemas import LinkStatus
+from app.status.view import link_status
 
 router = APIRouter(prefix="/api/lines", tags=["lines"])
 
@@ -55,25 +59,30 @@ class DropRates(BaseModel):
 
 
 @router.get("", response_model=LineBoard, summary="The AMI link and every trunk and phone")
-def line_board(user: ItSideUser, services: ServicesDep, session: SessionDep) -> dict[str, Any]:
-    desk = services.incidents
-    endpoints = lines.line_board(
-        desk.lines() if desk is not None else {},
-        services.settings.trunk_plan,
-        lines.agent_names(session),
+async def line_board(
+    user: ItSideUser,
+    desk: LineDeskDep,
+    link: LinkDep,
+    settings: SettingsDep,
+    database: DatabaseDep,
+) -> dict[str, Any]:
+    names, active = await database.run(
+        lambda s: (lines.agent_names(s), sum(store.active_by_level(s).values()))
     )
-    active = sum(store.active_by_level(session).values())
-    return {"link": link_status(services), "endpoints": endpoints, "incidents_active": active}
+    endpoints = lines.line_board(desk.lines, settings.trunk_plan, names)
+    return {"link": link_status(link), "endpoints": endpoints, "incidents_active": active}
 
 
 @router.get("/drop-rates", response_model=DropRates, summary="Dropped calls per trunk over time")
-def drop_rates(
+async def drop_rates(
     user: ItSideUser,
-    session: SessionDep,
+    database: DatabaseDep,
     hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24,
     bucket_minutes: Annotated[float, Query(ge=1, le=24 * 60)] = 60,
 ) -> dict[str, Any]:
     until = time.time()
     since = until - hours * 3600
     bucket_seconds = max(bucket_minutes * 60, hours * 3600 / 2000)  # at most ~2000 buckets
-    return lines.drop_rates(session, since=since, until=until, bucket_seconds=bucket_seconds)
+    return await database.run(
+        lambda s: lines.drop_rates(s, since=since, until=until, bucket_seconds=bucket_seconds)
+    )

@@ -33,8 +33,6 @@ class SignalDesk(Protocol):
     def signal(self, signal: FaultSignal, received: float) -> object: ...
 
 
-DeskLookup = Callable[[], SignalDesk | None]  # the desk now, or None (not up, or none)
-
 
 class ProbeSettingsError(ValueError):
     """The probe settings cannot make a probe; the message names the variable."""
@@ -87,7 +85,7 @@ class LineCheck:
         self,
         config: ProbeConfig,
         every_seconds: float,
-        desk: DeskLookup,
+        desk: SignalDesk,
         run_probe: Probe = probe,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -101,7 +99,7 @@ class LineCheck:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, desk: DeskLookup) -> LineCheck | None:
+    def from_settings(cls, settings: Settings, desk: SignalDesk) -> LineCheck | None:
         """The scheduled check, or None when the settings do not ask for one (or cannot)."""
         if not settings.probe_server or settings.probe_interval_minutes <= 0:
             return None
@@ -143,12 +141,8 @@ class LineCheck:
         return None
 
     async def _report(self, signal: FaultSignal, received: float) -> None:
-        desk = self._desk()
-        if desk is None:
-            log.warning("no incidents desk: %s at %s not reported", signal.fault, signal.location)
-            return
         try:
-            outcome = desk.signal(signal, received)
+            outcome = self._desk.signal(signal, received)
             if inspect.isawaitable(outcome):
                 await outcome
         except Exception:

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.live.no_pbx import PbxLink, pbx_configured
 from app.settings import Settings
 from telephony.ami import actions
-from telephony.ami.link import AmiError, AmiLink
+from telephony.ami.link import AmiError
 
 log = logging.getLogger("callassist.pbx_check")
 
@@ -223,7 +224,7 @@ class PbxChecker:
 
     def __init__(
         self,
-        link: AmiLink | None,
+        link: PbxLink,
         expect: Expectations,
         *,
         clock: Callable[[], float] = time.time,
@@ -231,11 +232,12 @@ class PbxChecker:
         self._link = link
         self._expect = expect
         self._clock = clock
-        why = "the AMI link has not logged in yet" if link else "no PBX is configured"
+        configured = pbx_configured(link)
+        why = "the AMI link has not logged in yet" if configured else "no PBX is configured"
         self.result = not_checked(why)
 
     @classmethod
-    def from_settings(cls, settings: Settings, link: AmiLink | None) -> PbxChecker:
+    def from_settings(cls, settings: Settings, link: PbxLink) -> PbxChecker:
         probe = settings.probe_extension if settings.probe_server else None
         return cls(link, Expectations(settings.callback_context, probe))
 
@@ -250,7 +252,7 @@ class PbxChecker:
         loop = asyncio.get_running_loop()
         while True:
             link = self._link
-            since = link.state.connected_since if link is not None else None
+            since = link.state.connected_since
             due = since != checked_login or loop.time() - checked_at >= recheck_every
             if since is not None and due:
                 checked_login, checked_at = since, loop.time()
@@ -272,7 +274,7 @@ class PbxChecker:
 
     async def _ask(self) -> PbxCheck:
         link = self._link
-        if link is None:
+        if not pbx_configured(link):
             return not_checked("no PBX is configured", self._clock())
         reply = await link.send(actions.list_commands(), answer_within=ANSWER_WITHIN)
         commands = read_commands(_headers(reply))
@@ -282,7 +284,7 @@ class PbxChecker:
             probe = await self._dialplan(link, None, self._expect.probe_extension)
         return assess(commands, callback, probe, self._expect, self._clock())
 
-    async def _dialplan(self, link: AmiLink, context: str | None, extension: str | None) -> Listing:
+    async def _dialplan(self, link: PbxLink, context: str | None, extension: str | None) -> Listing:
         action = actions.show_dialplan(context, extension)
         reply = await link.send(action, answer_within=ANSWER_WITHIN)
         replies = reply if isinstance(reply, list) else [reply]

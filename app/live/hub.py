@@ -11,7 +11,10 @@ import asyncio
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, cast
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 DEFAULT_QUEUE = 512
 
@@ -117,3 +120,11 @@ class Hub:
             except asyncio.QueueFull:
                 self.unsubscribe(subscriber)
                 subscriber.dropped.set()
+
+
+def the_hub(request: HTTPConnection) -> Hub:
+    """The running service's hub (app/wiring.py puts the parts on the app)."""
+    return cast(Hub, request.app.state.parts.hub)
+
+
+HubDep = Annotated[Hub, Depends(the_hub)]

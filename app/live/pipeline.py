@@ -1,24 +1,41 @@
-"""AMI link -> the pure core -> live messages and record jobs: the one async/core bridge.
+"""AMI link -> the pure core -> live messages, record jobs and desk updates: the one
+async/core bridge, and the only owner of the core's state.
 
 Everything between taking an item off the link and queueing its messages is synchronous, so
 a WebSocket client that subscribes and takes a snapshot in between sees each update exactly
 once: either in the snapshot or after it. Publishing comes before storing: the agent's pop
-never waits for the database.
+never waits for the database. The desks are handed plain updates (app/live/updates.py) and
+never wait either: each works through its own inbox.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 
-from app.callbacks.desk import CallbackDesk
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
 from app.console.pops import PopLedger
-from app.incidents.desk import IncidentDesk
 from app.live.hub import Hub
+from app.live.updates import (
+    CallSeen,
+    Desk,
+    FaultSeen,
+    LinesChanged,
+    LinkLost,
+    LiveCallsListed,
+    Update,
+)
 from app.records.desk import RecordWriter
 from app.records.query import Viewer
 from app.records.store import CallChange, LiveCallsSeen, PopsMissed, RecordJob
-from telephony.ami.link import LinkEvent, LinkItem, LiveChannels
+from telephony.ami.actions import ActionHeaders, pjsip_show_contacts
+from telephony.ami.link import AmiError, LinkEvent, LinkItem, LiveChannels
 from telephony.calls.model import (
     CallAnswered,
     CallEnded,
@@ -29,6 +46,8 @@ from telephony.calls.model import (
     CallUpdate,
     LiveCall,
 )
+from telephony.calls.originate import OriginateAnswer
+from telephony.lines.contacts import ContactReading, read_contacts
 from telephony.lines.watch import FaultSignal
 from telephony.switchboard import Signal, Switchboard
 
@@ -41,37 +60,57 @@ MESSAGE_TYPES: dict[type[CallUpdate], str] = {
     CallEnded: "call.ended",
 }
 POPS = (CallRinging, CallAnswered)  # what the agent's console acknowledges
+CONTACTS_WITHIN = 5.0  # seconds for the PBX to list its contacts
+log = logging.getLogger("callassist.pipeline")
 
 
-class ItemSource(Protocol):
+class PbxLink(Protocol):
+    """What the pipeline needs of the AMI link: its items, and an answer to an action."""
+
     async def get(self) -> LinkItem: ...
+
+    async def send(
+        self, action: ActionHeaders, *, answer_within: float = 10.0, as_list: bool | None = None
+    ) -> Any: ...
 
 
 class Pipeline:
     def __init__(
         self,
-        source: ItemSource,
+        link: PbxLink,
         board: Switchboard,
         hub: Hub,
         writer: RecordWriter,
-        pops: PopLedger | None = None,
+        pops: PopLedger,
         *,
-        callbacks: CallbackDesk | None = None,
-        incidents: IncidentDesk | None = None,
+        desks: Sequence[Desk] = (),
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._source = source
+        self._link = link
+        self._contacts_wanted = asyncio.Event()
         self.board = board
         self._hub = hub
         self._writer = writer
-        self.pops = pops or PopLedger()
-        self.callbacks = callbacks  # told of finished calls and the PBX's Originate answers
-        self.incidents = incidents  # handed fault signals and line changes (issue 6)
+        self.pops = pops
+        self._desks = tuple(desks)
+        self._clock = clock
         self.outcomes: dict[str, int] = {}  # finished calls by outcome, for the metrics
 
     async def run(self) -> None:
         while True:
-            for job in self.handle(await self._source.get()):
+            for job in self.handle(await self._link.get()):
                 await self._writer.put(job)
+
+    async def run_contacts(self) -> None:
+        """After every (re)login, the PBX's contact listing: ContactStatus events come only
+        on a change, so faults that began while nobody listened show up here."""
+        while True:
+            await self._contacts_wanted.wait()
+            self._contacts_wanted.clear()
+            try:
+                await self.refresh_contacts()
+            except Exception:
+                log.exception("line states not re-read from the PBX")
 
     def handle(self, item: LinkItem) -> list[RecordJob]:
         """Feed one link item to the core; publish what changed; return what to store."""
@@ -79,24 +118,57 @@ class Pipeline:
         if isinstance(item, LinkEvent):
             signals = self.board.feed(item.headers, item.at)
             received = item.received or item.at
-            if self.callbacks is not None and item.headers.get("Event") == "OriginateResponse":
-                self.callbacks.originate_response(item.headers, item.at)
         elif isinstance(item, LiveChannels):
             signals = self.board.reconcile(item.channels, item.at)
             received = item.at
         else:
             self._hub.publish({"type": "link.down", "at": item.at, "reason": item.reason})
+            self._tell(LinkLost(item.at, item.reason))
             return jobs
         for signal in signals:
             jobs.extend(self._publish(signal, received))
         if isinstance(item, LiveChannels):
             live = frozenset(call.call_id for call in self.board.tracker.live_calls)
             jobs.append(LiveCallsSeen(live, item.at))
-            if self.callbacks is not None:
-                self.callbacks.live_calls_seen(live)
-        if self.incidents is not None:
-            self.incidents.lines_seen(item)
+            self._tell(LiveCallsListed(live, item.at))
+            self._contacts_wanted.set()
+        self._tell_line_changes()
         return jobs
+
+    async def refresh_contacts(self) -> None:
+        """Ask the PBX for its contacts and bring the line watch in line with them."""
+        mark = self.board.watch.line_events  # events after this are newer than the listing
+        try:
+            replies = await self._link.send(
+                pjsip_show_contacts(), answer_within=CONTACTS_WITHIN, as_list=True
+            )
+        except AmiError as error:
+            log.warning("contact listing not read: %s", error)
+            return
+        listing = [dict(reply.items()) for reply in replies]
+        if not listing or listing[0].get("Response") != "Success":
+            log.warning("the PBX refused PJSIPShowContacts: line states stay as last seen")
+            return
+        self.contacts_listed(read_contacts(listing), self._clock(), mark)
+
+    def contacts_listed(
+        self, readings: Mapping[str, ContactReading], at: float, mark: int
+    ) -> None:
+        """The PBX's contact listing, asked for when the line watch was at ``mark``: the
+        faults and line changes it reveals go out like those of any event."""
+        for signal in self.board.watch.reconcile_contacts(readings, at, asked_at_mark=mark):
+            self._publish(signal, at)
+        self._tell_line_changes()
+
+    # -- what routes and the WebSocket read ---------------------------------------------------
+
+    @property
+    def live_count(self) -> int:
+        return len(self.board.tracker.live_calls)
+
+    def endpoint_fault(self, endpoint: str) -> str | None:
+        """The fault state an endpoint's line is in now, if any."""
+        return self.board.watch.faulted.get(endpoint)
 
     def live_call(self, call_id: str) -> LiveCall | None:
         return self.board.tracker.snapshot(call_id)
@@ -110,19 +182,40 @@ class Pipeline:
                 views.append(live_view(live))
         return views
 
+    def resend_pops(self, now: float) -> int:
+        """Send again the pops no console acknowledged in time; returns how many."""
+        due = self.pops.due(now)
+        for pop in due:
+            self._hub.resend(pop.message, pop.endpoint, pop.resends)
+        return len(due)
+
+    # -- inside -------------------------------------------------------------------------------
+
+    def _tell(self, update: Update) -> None:
+        for desk in self._desks:
+            desk.take(update)
+
+    def _tell_line_changes(self) -> None:
+        changes = self.board.watch.take_line_changes()
+        if changes:
+            self._tell(LinesChanged(tuple(changes)))
+
     def _publish(self, signal: Signal, received: float) -> list[RecordJob]:
         if isinstance(signal, FaultSignal):
             # The agent whose own phone it is sees it too (check your headset, issue 6).
             fault: dict[str, Any] = {"type": "line.fault", **signal.contract()}
             self._hub.publish(fault, [signal.location])
-            if self.incidents is not None:
-                self.incidents.signal(signal, received)  # never waits: the desk's own task
+            self._tell(FaultSeen(signal, received))
+            return []
+        if isinstance(signal, OriginateAnswer):
+            self._tell(signal)
             return []
         if isinstance(signal, CallEnded):
             return self._publish_end(signal)
         live = self.board.tracker.snapshot(signal.call_id)
         if live is None:
             return []
+        self._tell(CallSeen(live))
         message = {**asdict(signal), "type": MESSAGE_TYPES[type(signal)], "call": live_view(live)}
         if isinstance(signal, POPS):
             message.update(ack=True, received_at=received)
@@ -143,19 +236,11 @@ class Pipeline:
         message: dict[str, Any] = {"type": "call.ended", "call_id": signal.call_id}
         self._hub.publish({**message, "at": signal.at, "record": record}, parties)
         jobs: list[RecordJob] = [CallChange(signal, None)]
-        if self.callbacks is not None:
-            self.callbacks.call_ended(signal)
+        self._tell(signal)
         missed = self.pops.settle(signal.call_id)
         if missed:
             jobs.append(PopsMissed(signal.call_id, tuple(missed), signal.at))
         return jobs
-
-    def resend_pops(self, now: float) -> int:
-        """Send again the pops no console acknowledged in time; returns how many."""
-        due = self.pops.due(now)
-        for pop in due:
-            self._hub.resend(pop.message, pop.endpoint, pop.resends)
-        return len(due)
 
 
 def live_view(live: LiveCall) -> dict[str, Any]:
@@ -164,3 +249,11 @@ def live_view(live: LiveCall) -> dict[str, Any]:
     for name in ("agents", "ringing", "parties"):
         view[name] = list(view[name])
     return view
+
+
+def the_pipeline(request: HTTPConnection) -> Pipeline:
+    """The running service's pipeline (app/wiring.py puts the parts on the app)."""
+    return cast(Pipeline, request.app.state.parts.pipeline)
+
+
+PipelineDep = Annotated[Pipeline, Depends(the_pipeline)]

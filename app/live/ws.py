@@ -13,12 +13,15 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
-from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import user_from_token, viewer_of
+from app.auth.deps import user_of, viewer_of
+from app.auth.tokens import SignerDep
+from app.db.engine import DatabaseDep
 from app.db.tables import User
-from app.live.hub import Subscriber
-from app.wiring import Services
+from app.live.hub import Hub, HubDep, Subscriber
+from app.live.no_pbx import LinkDep, PbxLink, pbx_configured
+from app.live.pipeline import Pipeline, PipelineDep
+from app.settings import SettingsDep
 
 router = APIRouter()
 log = logging.getLogger("callassist.ws")
@@ -28,26 +31,37 @@ TRY_AGAIN_LATER = 1013
 
 
 @router.websocket("/ws")
-async def live_updates(websocket: WebSocket, token: str | None = None) -> None:
-    services: Services = websocket.app.state.services
-    if not origin_allowed(websocket, services.settings.origins):
+async def live_updates(
+    websocket: WebSocket,
+    *,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    signer: SignerDep,
+    hub: HubDep,
+    pipeline: PipelineDep,
+    link: LinkDep,
+    token: str | None = None,
+) -> None:
+    if not origin_allowed(websocket, settings.origins):
         await websocket.close(POLICY_VIOLATION, "origin not allowed")
         return
     try:
-        user, expires_at = await run_in_threadpool(_user, services, token)
+        user = await user_of(database, signer, token)
     except HTTPException as refused:
         await websocket.close(POLICY_VIOLATION, str(refused.detail))
         return
+    expires_at = signer.verify(token or "").expires_at  # the connection closes then too
     await websocket.accept()
-    subscriber = services.hub.subscribe(user.username, user.role, user.endpoint)
+    subscriber = hub.subscribe(user.username, user.role, user.endpoint)
     try:
         # No await between subscribing and taking the snapshot: nothing can fall in between.
-        await websocket.send_text(json.dumps(_snapshot(services, user), ensure_ascii=False))
-        await _serve(websocket, services, subscriber, expires_at)
+        snapshot = _snapshot(hub, pipeline, link, user)
+        await websocket.send_text(json.dumps(snapshot, ensure_ascii=False))
+        await _serve(websocket, pipeline, subscriber, expires_at)
     except WebSocketDisconnect:
         pass
     finally:
-        services.hub.unsubscribe(subscriber)
+        hub.unsubscribe(subscriber)
 
 
 def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
@@ -60,33 +74,23 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
     return origin.rstrip("/") in {f"{scheme}://{host}", *allowed}
 
 
-def _user(services: Services, token: str | None) -> tuple[User, float]:
-    """The token's user, and when the login runs out (the connection closes then too)."""
-    with services.database.session() as session:
-        user = user_from_token(services, session, token)
-    return user, services.signer.verify(token or "").expires_at
-
-
-def _snapshot(services: Services, user: User) -> dict[str, Any]:
-    pipeline = services.pipeline
-    calls = pipeline.live_calls(viewer_of(user)) if pipeline else []
-    link = services.link.snapshot().status if services.link else "not configured"
+def _snapshot(hub: Hub, pipeline: Pipeline, link: PbxLink, user: User) -> dict[str, Any]:
     # The agent's own phone in a fault state: the console's equipment check survives a reload.
-    fault = pipeline.board.watch.faulted.get(user.endpoint) if pipeline and user.endpoint else None
+    fault = pipeline.endpoint_fault(user.endpoint) if user.endpoint else None
     return {
         "type": "snapshot",
-        "id": services.hub.next_id(),
-        "calls": calls,
-        "link": str(link),
+        "id": hub.next_id(),
+        "calls": pipeline.live_calls(viewer_of(user)),
+        "link": str(link.snapshot().status) if pbx_configured(link) else "not configured",
         "endpoint_fault": fault,
     }
 
 
 async def _serve(
-    websocket: WebSocket, services: Services, subscriber: Subscriber, expires_at: float
+    websocket: WebSocket, pipeline: Pipeline, subscriber: Subscriber, expires_at: float
 ) -> None:
     sender = asyncio.create_task(_send(websocket, subscriber))
-    receiver = asyncio.create_task(_receive(websocket, services, subscriber))
+    receiver = asyncio.create_task(_receive(websocket, pipeline, subscriber))
     dropped = asyncio.create_task(subscriber.dropped.wait())
     expired = asyncio.create_task(asyncio.sleep(max(0.0, expires_at - time.time())))
     tasks = {sender, receiver, dropped, expired}
@@ -111,7 +115,7 @@ async def _send(websocket: WebSocket, subscriber: Subscriber) -> None:
         await websocket.send_text(await subscriber.queue.get())
 
 
-async def _receive(websocket: WebSocket, services: Services, subscriber: Subscriber) -> None:
+async def _receive(websocket: WebSocket, pipeline: Pipeline, subscriber: Subscriber) -> None:
     """Acknowledgements and pings from the client; anything else gets a plain error back."""
     while True:
         frame = await websocket.receive()
@@ -128,15 +132,15 @@ async def _receive(websocket: WebSocket, services: Services, subscriber: Subscri
         if kind == "ping":
             await _reply(websocket, {"type": "pong", "sent": message.get("sent")})
         elif kind == "ack":
-            _acknowledge(services, subscriber, message.get("id"))
+            _acknowledge(pipeline, subscriber, message.get("id"))
         else:
             await _reply(websocket, {"type": "error", "detail": f"unknown message type {kind!r}"})
 
 
-def _acknowledge(services: Services, subscriber: Subscriber, message_id: object) -> None:
+def _acknowledge(pipeline: Pipeline, subscriber: Subscriber, message_id: object) -> None:
     """A pop reached the console; acknowledgements of other messages need nothing."""
-    if services.pipeline is not None and isinstance(message_id, int):
-        services.pipeline.pops.acked(message_id, subscriber.endpoint, time.time())
+    if isinstance(message_id, int):
+        pipeline.pops.acked(message_id, subscriber.endpoint, time.time())
 
 
 async def _reply(websocket: WebSocket, message: dict[str, Any]) -> None:

@@ -19,16 +19,19 @@ from app.auth.deps import (
     CallPk,
     CurrentUser,
     ReviewerUser,
-    ServicesDep,
-    SessionDep,
     bearer_token,
-    user_from_token,
+    user_of,
     viewer_of,
 )
+from app.auth.tokens import SignerDep
+from app.console.deps import CatalogDep
+from app.db.engine import DatabaseDep, Session
 from app.records.query import CallFilters, get_call, iter_csv, list_calls, recording_of
 from app.records.recordings import media_type, recording_file
 from app.records.schemas import CallDetail, CallPage
+from app.review.deps import AdherenceDep, ScorecardDep
 from app.review.store import review_of
+from app.settings import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["calls"])
 
@@ -106,41 +109,58 @@ FiltersDep = Annotated[CallFilters, Depends(_filters)]
 
 
 @router.get("/calls", response_model=CallPage, summary="Find calls (newest first by default)")
-def calls(
+async def calls(
     user: CurrentUser,
-    session: SessionDep,
+    database: DatabaseDep,
     filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict[str, Any]:
-    items, total = list_calls(session, filters, viewer_of(user), limit=limit, offset=offset)
+    viewer = viewer_of(user)
+    items, total = await database.run(
+        lambda s: list_calls(s, filters, viewer, limit=limit, offset=offset)
+    )
     return {"items": items, "total": total}
 
 
 @router.get("/calls.csv", summary="The calls the same filters find, as CSV (QA, supervisors)")
-def calls_csv(user: ReviewerUser, session: SessionDep, filters: FiltersDep) -> StreamingResponse:
+async def calls_csv(
+    user: ReviewerUser, database: DatabaseDep, filters: FiltersDep
+) -> StreamingResponse:
+    viewer = viewer_of(user)
     return StreamingResponse(
-        iter_csv(session, filters, viewer_of(user)),
+        database.stream(lambda s: iter_csv(s, filters, viewer)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
     )
 
 
 @router.get("/calls/{call_pk}", response_model=CallDetail, summary="One call with its timeline")
-def call(
+async def call(
     call_pk: CallPk,
+    *,
     user: CurrentUser,
-    session: SessionDep,
-    services: ServicesDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    card: ScorecardDep,
+    adherence_rules: AdherenceDep,
 ) -> dict[str, Any]:
-    found = get_call(session, call_pk, viewer_of(user))
-    if found is None:
+    viewer = viewer_of(user)
+
+    def work(session: Session) -> dict[str, Any] | None:
+        found = get_call(session, call_pk, viewer)
+        if found is None:
+            return None
+        folder = settings.recordings_dir
+        found["recording_available"] = recording_file(folder, found["recording"]) is not None
+        return review_of(session, found, catalog, card, adherence_rules)
+
+    detail = await database.run(work)
+    if detail is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no call {call_pk} that you may see")
-    folder = services.settings.recordings_dir
-    found["recording_available"] = recording_file(folder, found["recording"]) is not None
-    return review_of(
-        session, found, services.catalog, services.scorecard, services.adherence_rules
-    )
+    return detail
+
 
 @router.get(
     "/calls/{call_pk}/recording",
@@ -148,18 +168,21 @@ def call(
     response_class=FileResponse,
     responses={206: {"description": "a byte range of the recording"}},
 )
-def recording(
+async def recording(
     call_pk: CallPk,
-    services: ServicesDep,
-    session: SessionDep,
+    *,
+    database: DatabaseDep,
+    signer: SignerDep,
+    settings: SettingsDep,
     header_token: Annotated[str | None, Depends(bearer_token)],
     token: Annotated[str | None, Query(description="for <audio src>: the bearer token")] = None,
 ) -> FileResponse:
-    user = user_from_token(services, session, header_token or token)
-    name = recording_of(session, call_pk, viewer_of(user))
+    user = await user_of(database, signer, header_token or token)
+    viewer = viewer_of(user)
+    name = await database.run(lambda s: recording_of(s, call_pk, viewer))
     if name is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this call has no recording")
-    path = recording_file(services.settings.recordings_dir, name)
+    path = recording_file(settings.recordings_dir, name)
     if path is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Annotated, cast
 
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
-from app.db.engine import Database
+from app.db.engine import Database, DatabaseError
 from app.records.store import RecordJob, store
 
 log = logging.getLogger("callassist.writer")
@@ -68,14 +70,14 @@ class RecordWriter:
         delay = self._retry_initial
         while True:
             try:
-                await asyncio.to_thread(self._store, batch)
-            except SQLAlchemyError as error:
+                await self._database.run(lambda session: store(session, batch))
+            except DatabaseError as error:
                 self.state.failures += 1
-                self.state.last_error = type(error).__name__
+                self.state.last_error = str(error)
                 log.warning(
                     "storing %d call updates failed (%s); retrying in %.1f s",
                     len(batch),
-                    type(error).__name__,
+                    error,
                     delay,
                 )
                 await asyncio.sleep(delay)
@@ -85,6 +87,10 @@ class RecordWriter:
             self.state.last_error = None
             return
 
-    def _store(self, batch: list[RecordJob]) -> None:
-        with self._database.session() as session:
-            store(session, batch)
+
+def the_writer(request: HTTPConnection) -> RecordWriter:
+    """The running service's record writer (app/wiring.py puts the parts on the app)."""
+    return cast(RecordWriter, request.app.state.parts.writer)
+
+
+WriterDep = Annotated[RecordWriter, Depends(the_writer)]

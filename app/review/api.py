@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
-from app.auth.deps import CallPk, CurrentUser, ServicesDep, SessionDep, require_roles
+from app.auth.deps import CallPk, CurrentUser, require_roles
 from app.auth.store import Role
+from app.db.engine import DatabaseDep
 from app.db.tables import User
+from app.review.deps import ScorecardDep
 from app.review.store import CriterionScore, InvalidScore, UnknownCall, score_call
 
 router = APIRouter(prefix="/api", tags=["scores"])
@@ -62,8 +64,8 @@ class CallScores(BaseModel):
 
 
 @router.get("/scorecard", response_model=ScorecardView, summary="The criteria calls are scored on")
-def scorecard(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    return services.scorecard.contract()
+async def scorecard(user: CurrentUser, card: ScorecardDep) -> dict[str, Any]:
+    return card.contract()
 
 
 @router.put(
@@ -78,17 +80,18 @@ def scorecard(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     description="Criteria not sent keep their score; a changed score keeps the old one in"
     " the history. 422 for an unknown criterion or a value above the criterion's max.",
 )
-def put_scores(
+async def put_scores(
     call_pk: CallPk,
     body: ScoresRequest,
     user: ScorerUser,
-    session: SessionDep,
-    services: ServicesDep,
+    database: DatabaseDep,
+    card: ScorecardDep,
 ) -> dict[str, Any]:
     given = [CriterionScore(s.criterion, s.value, s.comment) for s in body.scores]
+    now = time.time()
     try:
-        return score_call(
-            session, call_pk, user, given, time.time(), scorecard=services.scorecard
+        return await database.run(
+            lambda s: score_call(s, call_pk, user, given, now, scorecard=card)
         )
     except UnknownCall:
         raise HTTPException(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, HTTPException, status
-from starlette.concurrency import run_in_threadpool
 
-from app.auth.deps import CurrentUser, ServicesDep
+from app.auth.deps import CurrentUser
+from app.db.engine import DatabaseDep
+from app.live.no_pbx import LinkDep
 from app.shift_checks import store as shift_checks
 from app.shift_checks.desk import read_equipment
 from app.shift_checks.schemas import ShiftCheckRequest, ShiftCheckResult
@@ -18,25 +19,18 @@ router = APIRouter(prefix="/api/shift-checks", tags=["console"])
 
 @router.post("", response_model=ShiftCheckResult, summary="Run and record the shift-start check")
 async def run_check(
-    body: ShiftCheckRequest, user: CurrentUser, services: ServicesDep
+    body: ShiftCheckRequest, user: CurrentUser, link: LinkDep, database: DatabaseDep
 ) -> ShiftCheckResult:
-    equipment = await read_equipment(services.link, user.endpoint)
-
-    def write() -> ShiftCheckResult:
-        with services.database.session() as db:
-            result = shift_checks.record(db, user, equipment, body.rtt_ms, time.time())
-        return ShiftCheckResult.model_validate(result)
-
-    return await run_in_threadpool(write)
+    equipment = await read_equipment(link, user.endpoint)
+    result = await database.run(
+        lambda db: shift_checks.record(db, user, equipment, body.rtt_ms, time.time())
+    )
+    return ShiftCheckResult.model_validate(result)
 
 
 @router.get("/latest", response_model=ShiftCheckResult, summary="The user's last check")
-async def latest(user: CurrentUser, services: ServicesDep) -> ShiftCheckResult:
-    def read() -> ShiftCheckResult:
-        with services.database.session() as db:
-            result = shift_checks.latest(db, user)
-        if result is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no shift check recorded yet")
-        return ShiftCheckResult.model_validate(result)
-
-    return await run_in_threadpool(read)
+async def latest(user: CurrentUser, database: DatabaseDep) -> ShiftCheckResult:
+    result = await database.run(lambda db: shift_checks.latest(db, user))
+    if result is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no shift check recorded yet")
+    return ShiftCheckResult.model_validate(result)

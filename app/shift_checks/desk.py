@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 
+from app.live.no_pbx import PbxLink, pbx_configured
 from app.shift_checks.store import Equipment
 from telephony.ami.actions import pjsip_show_contacts
-from telephony.ami.link import AmiError, AmiLink
+from telephony.ami.link import AmiError
 from telephony.lines.contacts import read_contacts
 
 ANSWER_WITHIN = 5.0
 
 
-async def read_equipment(link: AmiLink | None, endpoint: str | None) -> Equipment:
-    if link is None:
+async def read_equipment(link: PbxLink, endpoint: str | None) -> Equipment:
+    if not pbx_configured(link):
         return Equipment(link_up=False, link_status="not configured")
     status = str(link.snapshot().status)
     unknown = Equipment(link_up=status == "connected", link_status=status)

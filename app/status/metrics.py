@@ -15,16 +15,17 @@ from prometheus_client.registry import Collector
 
 from app.callbacks.desk import DeskState
 from app.console.pops import LATENCY_BUCKETS, PopLedger
-from app.wiring import Services
+from app.live.no_pbx import pbx_configured
+from app.status.view import ServiceView
 
 
 class ServiceCollector(Collector):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: ServiceView) -> None:
         self._services = services
 
     def collect(self) -> Iterator[Metric]:
         services = self._services
-        link = services.link.snapshot() if services.link else None
+        link = services.link.snapshot() if pbx_configured(services.link) else None
         up = GaugeMetricFamily("callassist_ami_link_up", "1 when the AMI link is logged in")
         up.add_metric([], 1.0 if link and link.status == "connected" else 0.0)
         yield up
@@ -35,33 +36,28 @@ class ServiceCollector(Collector):
         malformed.add_metric([], link.malformed_skipped if link else 0)
         yield malformed
         calls = CounterMetricFamily("callassist_calls", "finished calls", labels=["outcome"])
-        outcomes = services.pipeline.outcomes if services.pipeline else {}
-        for outcome, count in sorted(outcomes.items()):
+        for outcome, count in sorted(services.pipeline.outcomes.items()):
             calls.add_metric([outcome], count)
         yield calls
-        if services.pipeline is not None:
-            yield from _pops(services.pipeline.pops)
-        if services.pbx_check is not None:
-            check = GaugeMetricFamily(
-                "callassist_pbx_check_ok", "1 when the PBX provides what the service relies on"
-            )
-            check.add_metric([], 1.0 if services.pbx_check.result.ok else 0.0)
-            yield check
+        yield from _pops(services.pipeline.pops)
+        check = GaugeMetricFamily(
+            "callassist_pbx_check_ok", "1 when the PBX provides what the service relies on"
+        )
+        check.add_metric([], 1.0 if services.pbx_check.result.ok else 0.0)
+        yield check
         clients = GaugeMetricFamily("callassist_websocket_clients", "connected WebSocket clients")
         clients.add_metric([], services.hub.clients)
         yield clients
         backlog = GaugeMetricFamily("callassist_record_backlog", "call updates not yet stored")
         backlog.add_metric([], services.writer.backlog)
         yield backlog
-        if services.callbacks is not None:
-            yield from _callbacks(services.callbacks.state)
-        if services.incidents is not None:
-            active = GaugeMetricFamily(
-                "callassist_incidents_active", "open or acknowledged incidents", labels=["level"]
-            )
-            for level, count in sorted(services.incidents.active_by_level.items()):
-                active.add_metric([level], count)
-            yield active
+        yield from _callbacks(services.callbacks.state)
+        active = GaugeMetricFamily(
+            "callassist_incidents_active", "open or acknowledged incidents", labels=["level"]
+        )
+        for level, count in sorted(services.incidents.active_by_level.items()):
+            active.add_metric([level], count)
+        yield active
 
 
 def _pops(pops: PopLedger) -> Iterator[Metric]:
@@ -98,7 +94,7 @@ def _callbacks(state: DeskState) -> Iterator[Metric]:
     yield attempts
 
 
-def render(services: Services) -> bytes:
+def render(services: ServiceView) -> bytes:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(ServiceCollector(services))
     return generate_latest(registry)

@@ -56,7 +56,7 @@ RTP_UNITS_PER_MS = 8.0
 MAX_REPORT_BLOCKS = 31  # RTCP's report count is 5 bits
 MAX_WATCHED_CHANNELS = 100_000  # channels whose media was already judged; hangups free them
 
-_FAULT_STATES = {UNREACHABLE, UNREGISTERED, REGISTRATION_REJECTED, REGISTRATION_FAILED}
+FAULT_STATES = {UNREACHABLE, UNREGISTERED, REGISTRATION_REJECTED, REGISTRATION_FAILED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +297,7 @@ class LineWatch:
         return [FaultSignal(state, location, at, detail)]
 
     def _recover(self, location: str, at: float | None) -> list[FaultSignal]:
-        if self._state.pop(location, None) in _FAULT_STATES:
+        if self._state.pop(location, None) in FAULT_STATES:
             return [FaultSignal(RECOVERED, location, at)]
         return []
 

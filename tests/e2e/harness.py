@@ -21,7 +21,7 @@ from app.db.engine import Database, upgrade
 from app.demo.pbx import DEMO_TRUNKS, DemoPbx, ensure_demo_users
 from app.main import create_app
 from app.settings import Settings
-from app.wiring import Services
+from app.wiring import Parts
 from telephony.simulator.staged import StagedCall
 
 T = TypeVar("T")
@@ -129,13 +129,13 @@ class DemoService:
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
-    def services(self) -> Services:
-        services: Services = self.app.state.services
+    def services(self) -> Parts:
+        services: Parts = self.app.state.parts
         return services
 
     @property
     def pbx(self) -> DemoPbx:
-        pbx = self.services.demo_pbx
+        pbx = self.app.state.demo_pbx
         assert pbx is not None, "the service runs without its demo PBX"
         return pbx
 

@@ -314,7 +314,7 @@ def test_a_level_i_incident_nobody_acts_on_is_flagged_until_acknowledged(
     expect(row.locator("[data-test=reminder]")).to_have_count(0)
 
     time.sleep(3.5)  # the reminder period passes with nobody acting
-    assert demo.thread.run(demo.services.incidents.remind_due()) >= 1  # type: ignore[union-attr]
+    assert demo.thread.run(demo.services.incidents.remind_due()) >= 1
     reminder = page.locator("[data-test=alert-reminder]")
     expect(reminder).to_contain_text(f"Reminder: level I incident Trunk down at {TRUNK}")
     expect(row).to_have_class(re.compile(r"\bis-reminded\b"))

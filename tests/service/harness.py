@@ -19,7 +19,7 @@ from app.auth.store import Role, add_user
 from app.db.engine import Database, upgrade
 from app.main import create_app
 from app.settings import Settings
-from app.wiring import Services
+from app.wiring import Parts
 from telephony.simulator.server import AmiServer
 
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -61,8 +61,8 @@ class Service:
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
-    def services(self) -> Services:
-        services: Services = self.app.state.services
+    def services(self) -> Parts:
+        services: Parts = self.app.state.parts
         return services
 
     async def login(self, username: str) -> str:
@@ -92,7 +92,7 @@ class Service:
         deadline = asyncio.get_running_loop().time() + limit
         while True:
             link = services.link
-            idle = link is None or link.queue.empty()
+            idle = link.queue.empty()
             if idle:
                 await services.writer.flush()
                 if ready is None or ready():

@@ -549,7 +549,7 @@ async def test_health_readiness_and_metrics_need_no_login(
         client = service.client
         await pbx.wait_logged_in()
         await service.settled(
-            lambda: str(service.services.link.snapshot().status) == "connected"  # type: ignore[union-attr]
+            lambda: str(service.services.link.snapshot().status) == "connected"
         )
         health = await client.get("/healthz")
         assert health.status_code == 200 and health.json() == {"status": "ok"}

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from app.lines.linecheck import LineCheck, ProbeSettingsError, probe_config
+from app.lines.linecheck import LineCheck, ProbeSettingsError, SignalDesk, probe_config
 from app.settings import Settings
 from telephony.lines.watch import FaultSignal
 from telephony.probe import ProbeConfig, ProbeResult
@@ -79,7 +79,7 @@ class Desk:
         self.signals.append((signal, received))
 
 
-def line_check(results: list[ProbeResult], desk: object | None) -> LineCheck:
+def line_check(results: list[ProbeResult], desk: SignalDesk) -> LineCheck:
     queue: Iterator[ProbeResult] = iter(results)
     times = iter(range(1000, 2000, 60))
 
@@ -90,7 +90,7 @@ def line_check(results: list[ProbeResult], desk: object | None) -> LineCheck:
     return LineCheck(
         config,
         60,
-        lambda: desk,
+        desk,
         fake_probe,
         clock=lambda: float(next(times)),  # type: ignore[arg-type,return-value]
     )
@@ -131,11 +131,3 @@ def test_an_async_desk_is_awaited() -> None:
     run_checks(check, 1)
 
     assert [s.fault for s in received] == ["probe_failed"]
-
-
-def test_without_a_desk_a_failure_is_still_remembered() -> None:
-    check = line_check([BUSY, ANSWERED], None)
-
-    run_checks(check, 2)
-
-    assert check.last == ANSWERED and not check.failing

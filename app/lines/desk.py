@@ -1,0 +1,70 @@
+"""The line desk: the IT board's table of trunks and phones, kept from the line changes the
+pipeline hands it, and published as ``line.status`` the moment one changes.
+
+Agent names (who sits at which phone) come from the database: read at start and after every
+(re)login, off the event loop; a change published before they are read shows the endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated, cast
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from app.db.engine import Database
+from app.lines import store
+from app.live.hub import Hub
+from app.live.updates import LinesChanged, LiveCallsListed, Update
+from telephony.calls.trunks import TrunkPlan
+from telephony.lines.watch import LineStatus
+
+log = logging.getLogger("callassist.lines")
+IT_SIDE = ("it", "supervisor", "admin")
+
+
+class LineDesk:
+    def __init__(self, database: Database, hub: Hub, trunks: TrunkPlan) -> None:
+        self._database = database
+        self._hub = hub
+        self._trunks = trunks
+        self._lines: dict[str, LineStatus] = {}
+        self._agent_names: dict[str, str] = {}
+        self._names_wanted = asyncio.Event()
+        self._names_wanted.set()
+
+    def take(self, update: Update) -> None:
+        if isinstance(update, LinesChanged):
+            for line in update.lines:
+                self._lines[line.endpoint] = line
+                self._publish(line)
+        elif isinstance(update, LiveCallsListed):
+            self._names_wanted.set()  # a (re)login: phones may have changed hands
+
+    @property
+    def lines(self) -> dict[str, LineStatus]:
+        """Every endpoint seen, with its line status."""
+        return dict(self._lines)
+
+    async def run(self) -> None:
+        while True:
+            await self._names_wanted.wait()
+            self._names_wanted.clear()
+            try:
+                self._agent_names = await self._database.run(store.agent_names)
+            except Exception:
+                log.exception("agent names not read")
+
+    def _publish(self, line: LineStatus) -> None:
+        view = store.endpoint_view(line, self._trunks, self._agent_names)
+        self._hub.publish_to_roles({"type": "line.status", "endpoint": view}, IT_SIDE)
+
+
+def line_desk(request: HTTPConnection) -> LineDesk:
+    """The running service's line desk (app/wiring.py puts the parts on the app)."""
+    return cast(LineDesk, request.app.state.parts.lines)
+
+
+LineDeskDep = Annotated[LineDesk, Depends(line_desk)]

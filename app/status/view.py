@@ -1,0 +1,62 @@
+"""What the status page, the line board and the metrics read: the whole running service,
+seen through a protocol so that none imports the composition root (app.wiring.Parts fits
+it)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol, cast
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from app.callbacks.desk import CallbackDesk
+from app.console.call_scripts.loader import Catalog
+from app.db.engine import Database
+from app.incidents.desk import IncidentDesk
+from app.lines.pbx_check import PbxChecker
+from app.live.hub import Hub
+from app.live.no_pbx import NoPbx, PbxLink
+from app.live.pipeline import Pipeline
+from app.records.desk import RecordWriter
+from app.settings import Settings
+from app.status.schemas import LinkStatus
+
+
+class ServiceView(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def database(self) -> Database: ...
+    @property
+    def writer(self) -> RecordWriter: ...
+    @property
+    def link(self) -> PbxLink: ...
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def pbx_check(self) -> PbxChecker: ...
+    @property
+    def hub(self) -> Hub: ...
+    @property
+    def catalog(self) -> Catalog: ...
+    @property
+    def callbacks(self) -> CallbackDesk: ...
+    @property
+    def incidents(self) -> IncidentDesk: ...
+    @property
+    def started_at(self) -> float: ...
+
+
+def service_view(request: HTTPConnection) -> ServiceView:
+    """The running service (app/wiring.py puts the parts on the app)."""
+    return cast(ServiceView, request.app.state.parts)
+
+
+ServiceDep = Annotated[ServiceView, Depends(service_view)]
+
+
+def link_status(link: PbxLink) -> LinkStatus:
+    if isinstance(link, NoPbx):
+        return LinkStatus()
+    state = LinkStatus.model_validate(link.snapshot(), from_attributes=True)
+    return state.model_copy(update={"configured": True, "address": link.settings.address})
