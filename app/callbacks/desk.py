@@ -316,8 +316,8 @@ class CallbackDesk:
             await self._finish(placed.channel_id, policy.FAILED, None, detail=str(error))
             return
         self.state.originates_sent += 1
-        if str(reply.get("Response", "")).lower() != "success":
-            message = str(reply.get("Message", "refused"))
+        if reply.response.lower() != "success":
+            message = reply.message or "refused"
             await self._finish(placed.channel_id, policy.FAILED, None, detail=message)
             return
         now = self._clock()

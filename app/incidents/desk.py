@@ -226,19 +226,18 @@ class IncidentDesk:
             return
         mark = self._watch.line_events  # events after this are newer than the listing
         try:
-            replies = await self._link.send(
+            reply = await self._link.send(
                 pjsip_show_contacts(), answer_within=CONTACTS_WITHIN, as_list=True
             )
         except AmiError as error:
             log.warning("contact listing not read: %s", error)
             return
-        listing = [dict(reply.items()) for reply in replies]
-        if not listing or listing[0].get("Response") != "Success":
+        if reply.response != "Success":
             log.warning("the PBX refused PJSIPShowContacts: line states stay as last seen")
             return
         await self._refresh_names()
         now = self.clock()
-        readings = read_contacts(listing)
+        readings = read_contacts(reply.events)
         for signal in self._watch.reconcile_contacts(readings, now, asked_at_mark=mark):
             fault: dict[str, Any] = {"type": "line.fault", **signal.contract()}
             self._hub.publish(fault, [signal.location])

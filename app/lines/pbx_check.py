@@ -275,7 +275,7 @@ class PbxChecker:
         if link is None:
             return not_checked("no PBX is configured", self._clock())
         reply = await link.send(actions.list_commands(), answer_within=ANSWER_WITHIN)
-        commands = read_commands(_headers(reply))
+        commands = read_commands(reply.headers)
         callback = await self._dialplan(link, self._expect.callback_context, None)
         probe = None
         if self._expect.probe_extension is not None:
@@ -285,9 +285,4 @@ class PbxChecker:
     async def _dialplan(self, link: AmiLink, context: str | None, extension: str | None) -> Listing:
         action = actions.show_dialplan(context, extension)
         reply = await link.send(action, answer_within=ANSWER_WITHIN)
-        replies = reply if isinstance(reply, list) else [reply]
-        return read_listing(_headers(r) for r in replies)
-
-
-def _headers(message: Any) -> dict[str, str]:
-    return {str(key): str(value) for key, value in message.items()}
+        return read_listing(reply.messages)

@@ -25,9 +25,9 @@ AMI server in tests/integration/test_ami_link.py):
 panoramisk's Manager chains its lifecycle through callbacks (connection_made -> login future
 -> call_later ping), which cannot express a timeout or a cancellable back-off, so AmiLink
 replaces that lifecycle with one supervising task. It keeps panoramisk's protocol base and its
-Action objects (ActionIDs, multi-message responses such as event lists) and send_action().
-This module is the link's face: the names the service uses (errors, config, state, queue
-items) are importable from here.
+Action objects (ActionIDs, multi-message responses such as event lists); what an action gets
+back leaves as a plain Reply. This module is the link's face: the names the service uses
+(errors, config, state, queue items, Reply) are importable from here.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ from telephony.ami import actions
 from telephony.ami.config import LinkConfig
 from telephony.ami.errors import ActionInterrupted, ActionTimeout, AmiError, LinkDown
 from telephony.ami.items import LinkEvent, LinkItem, LinkLost, LiveChannels
-from telephony.ami.protocol import AmiProtocol
+from telephony.ami.protocol import AmiProtocol, reply_of
+from telephony.ami.replies import Reply
 from telephony.ami.state import LinkState, LinkStatus
 from telephony.ami.wire import AmiMessage, event_time
 
@@ -65,6 +66,7 @@ __all__ = [
     "LinkState",
     "LinkStatus",
     "LiveChannels",
+    "Reply",
 ]
 
 log = logging.getLogger("callassist.ami")
@@ -166,7 +168,7 @@ class AmiLink(Manager):  # type: ignore[misc]
             return False
         if not reply.success:
             self._set_status(LinkStatus.CREDENTIALS_REJECTED)
-            self._went_down(f"{config.address} rejected the credentials: {reply.get('Message')}")
+            self._went_down(f"{config.address} rejected the credentials: {reply.message}")
             log.error("AMI login rejected by %s", config.address)
             return False
         await self._install_filters(protocol)
@@ -188,7 +190,7 @@ class AmiLink(Manager):  # type: ignore[misc]
             except AmiError:
                 installed = False
                 break
-            installed = installed and bool(reply.success)
+            installed = installed and reply.success
         self.state.filters_installed = installed
         if not installed:
             log.warning(
@@ -260,8 +262,11 @@ class AmiLink(Manager):  # type: ignore[misc]
         *,
         answer_within: float = 10.0,
         as_list: bool | None = None,
-    ) -> Any:
+    ) -> Reply:
         """Send an action and wait for its answer. Never re-sent, never queued while down.
+
+        ``as_list`` True waits for an event list (its items land in ``Reply.events``), False for
+        one message; None lets the answer say which (``... will follow``, ``EventList: start``).
 
         Raises LinkDown (not sent), ActionInterrupted (sent; the link dropped before the
         answer) or ActionTimeout (sent; no answer in time).
@@ -278,15 +283,16 @@ class AmiLink(Manager):  # type: ignore[misc]
         action: actions.ActionHeaders,
         answer_within: float,
         as_list: bool | None = None,
-    ) -> Any:
+    ) -> Reply:
         if protocol.closed:
             raise LinkDown(f"the AMI connection is closed: {action.get('Action')} not sent")
         future = protocol.send(Action(dict(action), as_list=as_list), as_list=as_list)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), answer_within)
+            answer = await asyncio.wait_for(asyncio.shield(future), answer_within)
         except TimeoutError:
             name = action.get("Action")
             raise ActionTimeout(f"{name} got no answer in {answer_within:g} s") from None
+        return reply_of(answer)
 
     def _resync(self, protocol: AmiProtocol) -> None:
         """Ask for the live channels; the answer is queued where it arrives in the stream."""
@@ -323,11 +329,12 @@ class AmiLink(Manager):  # type: ignore[misc]
 
     def _queue_live_channels(self, action_id: str, action: Action) -> None:
         self._resyncs.discard(action_id)
-        replies = [dict(m.items()) for m in action.responses]
-        if not replies or replies[0].get("Response") != "Success":
+        reply = reply_of(action.responses)
+        if reply.response != "Success":
             self.state.last_error = "CoreShowChannels was refused: live calls not re-read"
             return
-        channels = tuple(r for r in replies if r.get("Event") == "CoreShowChannel")
+        listed = (e for e in reply.messages if e.get("Event") == "CoreShowChannel")
+        channels = tuple(dict(entry) for entry in listed)
         self._enqueue(LiveChannels(channels, self._clock()))
 
     def _note_uptime(self, headers: AmiMessage) -> None:

@@ -1,7 +1,7 @@
 """panoramisk's AMI protocol, reading bytes into whole messages and never running handlers.
 
 It keeps panoramisk's Action bookkeeping (ActionIDs, multi-message answers such as event
-lists).
+lists) and turns what an action got back into a plain Reply (replies.py) before it leaves.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 from telephony.ami.errors import ActionInterrupted
+from telephony.ami.replies import Reply
 from telephony.ami.wire import AmiDecoder, AmiMessage, EventSieve
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         action = self.responses.get(headers.get("ActionID", ""))
         if action is None:
             return None
-        self.handle_message(Message(headers))
+        self.handle_message(_Answer(headers))
         return action
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -92,3 +93,17 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         if not self.closed:
             self.closed = True
             self.transport.close()
+
+
+class _Answer(Message):  # type: ignore[misc]
+    """panoramisk's Message, for its Action's bookkeeping, holding the headers as decoded."""
+
+    def __init__(self, headers: AmiMessage) -> None:
+        super().__init__(headers)
+        self.decoded = headers
+
+
+def reply_of(answer: Any) -> Reply:
+    """What panoramisk resolved an action with (one message, or a list of them) as a Reply."""
+    messages = answer if isinstance(answer, list) else [answer]
+    return Reply.of(message.decoded for message in messages)
