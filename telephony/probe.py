@@ -1,5 +1,6 @@
 """The line probe: register a test account on the PBX and place a short call to the probe
-extension, timing both. The only importer of pyVoIP (GPL-3.0).
+extension, timing both. The only importer of pyVoIP (GPL-3.0); what it is asked and what it
+reports are plain data in probe_model.py, the SIP requests it writes itself are in sip.py.
 
 pyVoIP 1.6.8 is blocking and threaded, and this adapter absorbs its traps (read its source):
 - ``VoIPPhone.call`` waits for a 100/180 in a ``recv`` with no timeout while holding the
@@ -27,14 +28,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 import socket
 import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 with warnings.catch_warnings():
@@ -47,61 +46,26 @@ with warnings.catch_warnings():
     from pyVoIP import RTP as pyvoip_rtp
     from pyVoIP import SIP as pyvoip_sip
 
+from telephony.probe_model import (
+    ANSWERED,
+    BUSY,
+    STOP_SECONDS,
+    TIMEOUT,
+    ProbeConfig,
+    ProbeResult,
+)
+from telephony.sip import ack_for, cancel_for
+
+__all__ = ["ANSWERED", "BUSY", "TIMEOUT", "ProbeConfig", "ProbeResult", "probe", "run_probe"]
+
 log = logging.getLogger("callassist.probe")
 
 T = TypeVar("T")
 
-ANSWERED = "answered"
-BUSY = "busy"
-TIMEOUT = "timeout"
-
 _BUSY_CODES = {486, 600}
 _RECEIVER_DELAY = 1.05  # pyVoIP starts reading responses 1 s after the registration
 _PYVOIP_THREADS = ("SIP Recieve", "SIP Register", "RTP Receiver", "RTP Transmitter", "Phone Call")
-_STOP_SECONDS = 2.0  # de-registration's own wait; the stop as a whole gets twice this + 1
 _WAKE = b"callassist-probe: wake up\r\n\r\n"  # not SIP: pyVoIP's blocked recv raises on it
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeConfig:
-    """Where and as whom the probe registers, and what it calls."""
-
-    server: str  # the PBX's SIP host
-    username: str
-    password: str
-    extension: str  # the probe extension, answered by the PBX (e.g. *77)
-    port: int = 5060
-    local_ip: str = "127.0.0.1"
-    local_port: int = 5070
-    timeout: float = 10.0  # for the registration, and again for the call set-up
-    hold_seconds: float = 0.5  # how long the answered test call stays up
-
-    @property
-    def rtp_ports(self) -> tuple[int, int]:
-        """The probe's RTP ports sit right beside its SIP port, not in the 10000-20000 of a
-        PBX that may share the host."""
-        if self.local_port + 40 <= 65535:
-            return self.local_port + 2, self.local_port + 40
-        return self.local_port - 40, self.local_port - 2
-
-    @property
-    def budget(self) -> float:
-        """The longest a probe may take, stop included: the outer deadline."""
-        # registration + call set-up + hold, then CANCEL, wake-up, stop and reaping waits
-        return 2 * self.timeout + self.hold_seconds + 3 * _STOP_SECONDS + 9
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    ok: bool
-    registered: bool
-    registration_seconds: float | None
-    call_setup_seconds: float | None
-    result: str  # answered | registration failed: 403 | busy | no answer in 10 s | timeout ...
-    detail: str | None = None
-
-    def contract(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def run_probe(config: ProbeConfig) -> ProbeResult:
@@ -376,9 +340,9 @@ class _Attempt:
             self._shut_socket()  # it waits in select() for a REGISTER answer
             self.register_worker.wait(1.0)
         self._end_call()
-        self.sip.register_timeout = min(self.config.timeout, _STOP_SECONDS)  # type: ignore[assignment]
+        self.sip.register_timeout = min(self.config.timeout, STOP_SECONDS)  # type: ignore[assignment]
         stopper = _Worker("line-probe-stop", self.phone.stop)
-        if not stopper.wait(2 * _STOP_SECONDS + 1):
+        if not stopper.wait(2 * STOP_SECONDS + 1):
             log.warning("line probe: the phone did not stop in time; closing its socket")
             self._shut_socket()
             stopper.wait(1.0)
@@ -432,12 +396,13 @@ class _Attempt:
         """CANCEL the INVITE still pending, so the PBX stops ringing the extension."""
         if self.invite is None or self.final is not None or self.answered_at is not None:
             return
-        cancel = _cancel_for(self.invite)
+        cancel = cancel_for(self.invite)
         if cancel is not None:
             self._send(cancel)
 
     def _ack(self, response: pyvoip_sip.SIPMessage) -> None:
-        ack = _ack_for(response, f"sip:{self.config.extension}@{self.config.server}")
+        raw = response.raw.decode("utf8", "replace")
+        ack = ack_for(raw, f"sip:{self.config.extension}@{self.config.server}")
         if ack is not None:
             self._send(ack)
 
@@ -462,53 +427,3 @@ class _Attempt:
 
 def _status(message: pyvoip_sip.SIPMessage) -> tuple[int, str]:
     return int(message.status), str(message.status.phrase)
-
-
-def _headers(raw: str) -> tuple[str, dict[str, str]]:
-    """The start line and the first value of each header (names lower-cased)."""
-    head = raw.split("\r\n\r\n", 1)[0].split("\r\n")
-    found: dict[str, str] = {}
-    for line in head[1:]:
-        name, _, value = line.partition(":")
-        found.setdefault(name.strip().lower(), value.strip())
-    return head[0], found
-
-
-def _ack_for(response: pyvoip_sip.SIPMessage, request_uri: str) -> str | None:
-    """The ACK for a non-2xx final response: same Via branch, the response's To tag."""
-    raw = response.raw.decode("utf8", "replace")
-    _, headers = _headers(raw)
-    cseq = re.match(r"\s*(\d+)", headers.get("cseq", ""))
-    if cseq is None or not {"via", "from", "to", "call-id"} <= headers.keys():
-        return None
-    return (
-        f"ACK {request_uri} SIP/2.0\r\n"
-        f"Via: {headers['via']}\r\n"
-        "Max-Forwards: 70\r\n"
-        f"From: {headers['from']}\r\n"
-        f"To: {headers['to']}\r\n"
-        f"Call-ID: {headers['call-id']}\r\n"
-        f"CSeq: {cseq.group(1)} ACK\r\n"
-        "Content-Length: 0\r\n\r\n"
-    )
-
-
-def _cancel_for(invite: str) -> str | None:
-    """The CANCEL for a pending INVITE: same request URI, Via, From, To, Call-ID, CSeq."""
-    start, headers = _headers(invite)
-    parts = start.split(" ")
-    cseq = re.match(r"\s*(\d+)", headers.get("cseq", ""))
-    if len(parts) != 3 or cseq is None:
-        return None
-    if not {"via", "from", "to", "call-id"} <= headers.keys():
-        return None
-    return (
-        f"CANCEL {parts[1]} SIP/2.0\r\n"
-        f"Via: {headers['via']}\r\n"
-        "Max-Forwards: 70\r\n"
-        f"From: {headers['from']}\r\n"
-        f"To: {headers['to']}\r\n"
-        f"Call-ID: {headers['call-id']}\r\n"
-        f"CSeq: {cseq.group(1)} CANCEL\r\n"
-        "Content-Length: 0\r\n\r\n"
-    )

@@ -31,9 +31,9 @@ from app.callbacks import store
 from app.callbacks.rules import CallbackRules
 from app.db.engine import Database, Session
 from app.db.tables import Callback
-from app.live.callbook import CallBook
 from app.live.hub import Hub
 from app.live.no_pbx import NOT_CONFIGURED, PbxLink, pbx_configured
+from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from telephony.ami import actions
 from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, LinkDown
@@ -107,7 +107,7 @@ class CallbackDesk:
         self._database = database
         self._hub = hub
         self._link = link
-        self._book = CallBook()
+        self._seen = SeenCalls()
         self.rules = rules
         self._plan = plan
         self._clock = clock
@@ -122,14 +122,14 @@ class CallbackDesk:
     def take(self, update: Update) -> None:
         """Who is busy is known at once; what needs the database goes to the desk's task."""
         if isinstance(update, CallSeen):
-            self._book.saw(update.live)
+            self._seen.saw(update.live)
         elif isinstance(update, FaultSeen):
-            self._book.fault(update.signal)
+            self._seen.fault(update.signal)
         elif isinstance(update, CallEnded):
-            self._book.ended(update)
+            self._seen.ended(update)
             self._inbox.put_nowait(_Ended(update))
         elif isinstance(update, LiveCallsListed):
-            self._book.only(update.call_ids)
+            self._seen.only(update.call_ids)
             self._inbox.put_nowait(_LiveSeen(update.call_ids))
         elif isinstance(update, OriginateAnswer):
             self._inbox.put_nowait(update)
@@ -325,8 +325,8 @@ class CallbackDesk:
             await self._finish(placed.channel_id, policy.FAILED, None, detail=str(error))
             return
         self.state.originates_sent += 1
-        if str(reply.get("Response", "")).lower() != "success":
-            message = str(reply.get("Message", "refused"))
+        if reply.response.lower() != "success":
+            message = reply.message or "refused"
             await self._finish(placed.channel_id, policy.FAILED, None, detail=message)
             return
         now = self._clock()
@@ -383,10 +383,10 @@ class CallbackDesk:
 
     def _busy_agents(self) -> set[str]:
         """On a call or ringing, placing a callback now, or with a faulty line."""
-        return self._book.busy_agents() | {flight.agent for flight in self._flights.values()}
+        return self._seen.busy_agents() | {flight.agent for flight in self._flights.values()}
 
     def _waiting_in_queues(self) -> dict[str, int]:
-        return self._book.waiting_by_queue()
+        return self._seen.waiting_by_queue()
 
     def _excluded_for(self, callback_id: int) -> set[str]:
         now = self._clock()

@@ -32,8 +32,8 @@ from app.incidents.rules import (
     OpenIncident,
     decide,
 )
-from app.live.callbook import CallBook
 from app.live.hub import Hub
+from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from app.settings import Settings
 from telephony.calls.model import CallEnded
@@ -59,7 +59,7 @@ class IncidentDesk:
     ) -> None:
         self._database = database
         self._hub = hub
-        self._book = CallBook()
+        self._seen = SeenCalls()
         self.clock = clock  # tests move it forward to make a reminder due
         self._trunks = settings.trunk_plan
         self._levels = settings.incident_level_rules
@@ -74,11 +74,11 @@ class IncidentDesk:
         if isinstance(update, FaultSeen):
             self.signal(update.signal, update.received)
         elif isinstance(update, CallSeen):
-            self._book.saw(update.live)
+            self._seen.saw(update.live)
         elif isinstance(update, CallEnded):
-            self._book.ended(update)
+            self._seen.ended(update)
         elif isinstance(update, LiveCallsListed):
-            self._book.only(update.call_ids)
+            self._seen.only(update.call_ids)
 
     def signal(self, signal: FaultSignal, received: float) -> None:
         """Take a fault signal for the desk's task; a full queue drops it, counted."""
@@ -226,7 +226,7 @@ class IncidentDesk:
     def _tell_agents(self, incident: Incident) -> None:
         """The agents on live calls over the incident's line: their call script's line-fault
         procedure (tell the customer, offer another channel)."""
-        calls = self._book.carried_by(incident.location)
+        calls = self._seen.carried_by(incident.location)
         brief = {
             "id": incident.id,
             "kind": incident.kind,

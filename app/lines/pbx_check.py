@@ -277,7 +277,7 @@ class PbxChecker:
         if not pbx_configured(link):
             return not_checked("no PBX is configured", self._clock())
         reply = await link.send(actions.list_commands(), answer_within=ANSWER_WITHIN)
-        commands = read_commands(_headers(reply))
+        commands = read_commands(reply.headers)
         callback = await self._dialplan(link, self._expect.callback_context, None)
         probe = None
         if self._expect.probe_extension is not None:
@@ -287,9 +287,4 @@ class PbxChecker:
     async def _dialplan(self, link: PbxLink, context: str | None, extension: str | None) -> Listing:
         action = actions.show_dialplan(context, extension)
         reply = await link.send(action, answer_within=ANSWER_WITHIN)
-        replies = reply if isinstance(reply, list) else [reply]
-        return read_listing(_headers(r) for r in replies)
-
-
-def _headers(message: Any) -> dict[str, str]:
-    return {str(key): str(value) for key, value in message.items()}
+        return read_listing(reply.messages)

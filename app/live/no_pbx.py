@@ -8,13 +8,14 @@ part needs a "maybe there is no link" branch of its own.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from telephony.ami.actions import ActionHeaders
 from telephony.ami.link import AmiLink, LinkDown, LinkItem, LinkState
+from telephony.ami.replies import Reply
 
 NOT_CONFIGURED = "no PBX is configured (CALLASSIST_AMI_URL)"
 
@@ -41,7 +42,7 @@ class NoPbx:
 
     async def send(
         self, action: ActionHeaders, *, answer_within: float = 10.0, as_list: bool | None = None
-    ) -> Any:
+    ) -> Reply:
         raise LinkDown(f"{NOT_CONFIGURED}: {action.get('Action')} not sent")
 
 

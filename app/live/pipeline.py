@@ -36,6 +36,7 @@ from app.records.query import Viewer
 from app.records.store import CallChange, LiveCallsSeen, PopsMissed, RecordJob
 from telephony.ami.actions import ActionHeaders, pjsip_show_contacts
 from telephony.ami.link import AmiError, LinkEvent, LinkItem, LiveChannels
+from telephony.ami.replies import Reply
 from telephony.calls.model import (
     CallAnswered,
     CallEnded,
@@ -71,7 +72,7 @@ class PbxLink(Protocol):
 
     async def send(
         self, action: ActionHeaders, *, answer_within: float = 10.0, as_list: bool | None = None
-    ) -> Any: ...
+    ) -> Reply: ...
 
 
 class Pipeline:
@@ -139,17 +140,16 @@ class Pipeline:
         """Ask the PBX for its contacts and bring the line watch in line with them."""
         mark = self.board.watch.line_events  # events after this are newer than the listing
         try:
-            replies = await self._link.send(
+            reply = await self._link.send(
                 pjsip_show_contacts(), answer_within=CONTACTS_WITHIN, as_list=True
             )
         except AmiError as error:
             log.warning("contact listing not read: %s", error)
             return
-        listing = [dict(reply.items()) for reply in replies]
-        if not listing or listing[0].get("Response") != "Success":
+        if reply.response != "Success":
             log.warning("the PBX refused PJSIPShowContacts: line states stay as last seen")
             return
-        self.contacts_listed(read_contacts(listing), self._clock(), mark)
+        self.contacts_listed(read_contacts(reply.events), self._clock(), mark)
 
     def contacts_listed(
         self, readings: Mapping[str, ContactReading], at: float, mark: int

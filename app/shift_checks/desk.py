@@ -26,13 +26,12 @@ async def read_equipment(link: PbxLink, endpoint: str | None) -> Equipment:
     if not unknown.link_up or endpoint is None:
         return unknown
     try:
-        replies = await link.send(pjsip_show_contacts(), answer_within=ANSWER_WITHIN, as_list=True)
+        reply = await link.send(pjsip_show_contacts(), answer_within=ANSWER_WITHIN, as_list=True)
     except AmiError:
         return unknown
-    listing = [dict(reply.items()) for reply in replies]
-    if not listing or listing[0].get("Response") != "Success":
+    if reply.response != "Success":
         return unknown
-    contact = read_contacts(listing).get(endpoint)
+    contact = read_contacts(reply.events).get(endpoint)
     if contact is None:  # not registered: a phone with no contact is not in the listing
         return dataclasses.replace(unknown, registered=False, reachable=False)
     return dataclasses.replace(

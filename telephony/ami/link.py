@@ -4,8 +4,8 @@ What panoramisk 1.4 gets wrong, and what we do instead (each has a test against 
 AMI server in tests/integration/test_ami_link.py):
 
 - It decodes each TCP read on its own, dropping undecodable bytes: a UTF-8 name split across
-  two reads loses characters. ``AmiProtocol.data_received`` frames on bytes (wire.py) and
-  decodes each whole message.
+  two reads loses characters. ``AmiProtocol.data_received`` (protocol.py) frames on bytes
+  (wire.py) and decodes each whole message.
 - It runs event handlers inside the reader: one that raises kills the connection and loses
   the rest of the read, and async ones run fire-and-forget, out of order. Here the reader only
   appends events, in order, to one bounded queue and never blocks; a full queue drops the
@@ -24,8 +24,10 @@ AMI server in tests/integration/test_ami_link.py):
 
 panoramisk's Manager chains its lifecycle through callbacks (connection_made -> login future
 -> call_later ping), which cannot express a timeout or a cancellable back-off, so AmiLink
-replaces that lifecycle with one supervising task. It keeps panoramisk's protocol base, its
-Action objects (ActionIDs, multi-message responses such as event lists) and send_action().
+replaces that lifecycle with one supervising task. It keeps panoramisk's protocol base and its
+Action objects (ActionIDs, multi-message responses such as event lists); what an action gets
+back leaves as a plain Reply. This module is the link's face: the names the service uses
+(errors, config, state, queue items, Reply) are importable from here.
 """
 
 from __future__ import annotations
@@ -36,204 +38,38 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import replace
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from panoramisk import Manager
 from panoramisk.actions import Action
-from panoramisk.ami_protocol import AMIProtocol
-from panoramisk.message import Message
 
 from telephony.ami import actions
-from telephony.ami.wire import DEFAULT_MAX_FRAME, AmiDecoder, AmiMessage, EventSieve, event_time
+from telephony.ami.config import LinkConfig
+from telephony.ami.errors import ActionInterrupted, ActionTimeout, AmiError, LinkDown
+from telephony.ami.items import LinkEvent, LinkItem, LinkLost, LiveChannels
+from telephony.ami.protocol import AmiProtocol, reply_of
+from telephony.ami.replies import Reply
+from telephony.ami.state import LinkState, LinkStatus
+from telephony.ami.wire import AmiMessage, event_time
+
+__all__ = [
+    "ActionInterrupted",
+    "ActionTimeout",
+    "AmiError",
+    "AmiLink",
+    "LinkConfig",
+    "LinkDown",
+    "LinkEvent",
+    "LinkItem",
+    "LinkLost",
+    "LinkState",
+    "LinkStatus",
+    "LiveChannels",
+    "Reply",
+]
 
 log = logging.getLogger("callassist.ami")
-
-
-class AmiError(Exception):
-    """Something the PBX link could not do; never carries the AMI secret."""
-
-
-class LinkDown(AmiError):
-    """The link is not logged in: nothing was sent."""
-
-
-class ActionInterrupted(AmiError):
-    """The link dropped after the action was sent and before its answer: it may have run."""
-
-
-class ActionTimeout(AmiError):
-    """No answer in time; the action may still run."""
-
-
-class LinkStatus(StrEnum):
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    LOGGING_IN = "logging in"
-    CONNECTED = "connected"
-    CREDENTIALS_REJECTED = "credentials rejected"
-    DOWN = "down"
-    CLOSED = "closed"
-
-
-@dataclass(slots=True)
-class LinkState:
-    """What an operator sees of the link (status page, IT board, metrics)."""
-
-    status: LinkStatus = LinkStatus.IDLE
-    banner: str | None = None
-    connected_since: float | None = None
-    down_since: float | None = None
-    last_error: str | None = None
-    messages_received: int = 0
-    malformed_skipped: int = 0
-    events_ignored: int = 0  # sent by a PBX that did not take our filters; skipped undecoded
-    events_dropped: int = 0  # the queue was full; a resync followed
-    reconnects: int = 0
-    next_attempt_in: float | None = None
-    filters_installed: bool = False
-    pbx_started_at: float | None = None  # from FullyBooted's Uptime
-    pbx_restarts: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class LinkConfig:
-    host: str = "127.0.0.1"
-    port: int = 5038
-    username: str = ""
-    secret: str = field(default="", repr=False)
-    event_classes: str = actions.EVENT_CLASSES
-    events: tuple[str, ...] = actions.WANTED_EVENTS
-    variables: tuple[str, ...] = actions.WANTED_VARIABLES
-    connect_timeout: float = 5.0
-    login_timeout: float = 5.0
-    ping_interval: float = 10.0
-    ping_timeout: float = 5.0
-    backoff_initial: float = 1.0
-    backoff_max: float = 60.0
-    queue_size: int = 10_000
-    max_frame: int = DEFAULT_MAX_FRAME
-    resync_interval: float | None = 900.0  # also re-read the live picture this often
-
-    @classmethod
-    def from_url(cls, url: str, **overrides: Any) -> LinkConfig:
-        """``ami://user:secret@host:5038``; a bad URL is refused without echoing the secret."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port or 5038
-        except ValueError:
-            raise ValueError("the AMI URL is not a URL with a valid port") from None
-        if parts.scheme != "ami" or not parts.hostname or not parts.username:
-            raise ValueError("the AMI URL must look like ami://user:secret@host:5038")
-        return cls(
-            host=parts.hostname,
-            port=port,
-            username=unquote(parts.username),
-            secret=unquote(parts.password or ""),
-            **overrides,
-        )
-
-    @property
-    def address(self) -> str:
-        """Where the link goes, fit for logs and pages: no credential in it."""
-        return f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True, slots=True)
-class LinkEvent:
-    headers: AmiMessage
-    at: float  # Asterisk's Timestamp header when sent, else arrival (epoch seconds)
-    received: float = 0.0  # arrival, by the link's clock: where the screen-pop latency starts
-
-
-@dataclass(frozen=True, slots=True)
-class LiveChannels:
-    """The PBX's live channels (CoreShowChannel events), taken after every (re)connect."""
-
-    channels: tuple[AmiMessage, ...]
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class LinkLost:
-    at: float
-    reason: str
-
-
-LinkItem = LinkEvent | LiveChannels | LinkLost
-
-
-class AmiProtocol(AMIProtocol):  # type: ignore[misc]
-    """panoramisk's protocol, reading bytes into whole messages and never running handlers."""
-
-    # Set by panoramisk's connection_made; declared for the type checker.
-    responses: dict[str, Any]
-    closed: bool
-    version: str | None
-    transport: asyncio.Transport
-
-    def __init__(self, link: AmiLink) -> None:
-        super().__init__()
-        self.link = link
-        self.lost: asyncio.Future[str] = link.loop.create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self.factory = self.link
-        self.log = log
-        self.encoding = "utf-8"
-        settings = self.link.settings
-        sieve = EventSieve(settings.events, settings.variables)
-        self.decoder = AmiDecoder(max_frame=settings.max_frame, sieve=sieve)
-
-    def data_received(self, data: bytes) -> None:
-        decoder, state = self.decoder, self.link.state
-        counts_before = decoder.messages, decoder.malformed, decoder.sieved
-        messages = decoder.feed(data)
-        if self.version is None and decoder.banner is not None:
-            self.version = state.banner = decoder.banner
-        state.messages_received += decoder.messages - counts_before[0]
-        state.malformed_skipped += decoder.malformed - counts_before[1]
-        state.events_ignored += decoder.sieved - counts_before[2]
-        for _, headers in messages:
-            self.link.received(self, headers)
-
-    def send(self, data: Any, as_list: bool | None = False) -> asyncio.Future[Any]:
-        """Like panoramisk's, minus its log line that could print a Login's secret."""
-        action = data if isinstance(data, Action) else Action(data, as_list=as_list)
-        action.as_list = as_list
-        self.responses[action.id] = action
-        self.transport.write(str(action).encode("utf-8"))
-        future: asyncio.Future[Any] = action.future
-        return future
-
-    def complete(self, headers: AmiMessage) -> Action | None:
-        """Hand a response to the action waiting for it; the action, if one was waiting."""
-        action = self.responses.get(headers.get("ActionID", ""))
-        if action is None:
-            return None
-        self.handle_message(Message(headers))
-        return action
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.close()
-        if not self.lost.done():
-            self.lost.set_result(str(exc) if exc else "connection closed by the PBX")
-
-    def close(self) -> None:
-        """Fail the actions in flight instead of queueing them to be sent again."""
-        pending, self.responses = self.responses, {}
-        for action in {id(a): a for a in pending.values()}.values():
-            if not action.future.done():
-                name = action.get("Action", "action")
-                action.future.set_exception(
-                    ActionInterrupted(f"the AMI link dropped before {name} was answered")
-                )
-        if not self.closed:
-            self.closed = True
-            self.transport.close()
 
 
 class AmiLink(Manager):  # type: ignore[misc]
@@ -332,7 +168,7 @@ class AmiLink(Manager):  # type: ignore[misc]
             return False
         if not reply.success:
             self._set_status(LinkStatus.CREDENTIALS_REJECTED)
-            self._went_down(f"{config.address} rejected the credentials: {reply.get('Message')}")
+            self._went_down(f"{config.address} rejected the credentials: {reply.message}")
             log.error("AMI login rejected by %s", config.address)
             return False
         await self._install_filters(protocol)
@@ -354,7 +190,7 @@ class AmiLink(Manager):  # type: ignore[misc]
             except AmiError:
                 installed = False
                 break
-            installed = installed and bool(reply.success)
+            installed = installed and reply.success
         self.state.filters_installed = installed
         if not installed:
             log.warning(
@@ -426,8 +262,11 @@ class AmiLink(Manager):  # type: ignore[misc]
         *,
         answer_within: float = 10.0,
         as_list: bool | None = None,
-    ) -> Any:
+    ) -> Reply:
         """Send an action and wait for its answer. Never re-sent, never queued while down.
+
+        ``as_list`` True waits for an event list (its items land in ``Reply.events``), False for
+        one message; None lets the answer say which (``... will follow``, ``EventList: start``).
 
         Raises LinkDown (not sent), ActionInterrupted (sent; the link dropped before the
         answer) or ActionTimeout (sent; no answer in time).
@@ -444,15 +283,16 @@ class AmiLink(Manager):  # type: ignore[misc]
         action: actions.ActionHeaders,
         answer_within: float,
         as_list: bool | None = None,
-    ) -> Any:
+    ) -> Reply:
         if protocol.closed:
             raise LinkDown(f"the AMI connection is closed: {action.get('Action')} not sent")
         future = protocol.send(Action(dict(action), as_list=as_list), as_list=as_list)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), answer_within)
+            answer = await asyncio.wait_for(asyncio.shield(future), answer_within)
         except TimeoutError:
             name = action.get("Action")
             raise ActionTimeout(f"{name} got no answer in {answer_within:g} s") from None
+        return reply_of(answer)
 
     def _resync(self, protocol: AmiProtocol) -> None:
         """Ask for the live channels; the answer is queued where it arrives in the stream."""
@@ -489,11 +329,12 @@ class AmiLink(Manager):  # type: ignore[misc]
 
     def _queue_live_channels(self, action_id: str, action: Action) -> None:
         self._resyncs.discard(action_id)
-        replies = [dict(m.items()) for m in action.responses]
-        if not replies or replies[0].get("Response") != "Success":
+        reply = reply_of(action.responses)
+        if reply.response != "Success":
             self.state.last_error = "CoreShowChannels was refused: live calls not re-read"
             return
-        channels = tuple(r for r in replies if r.get("Event") == "CoreShowChannel")
+        listed = (e for e in reply.messages if e.get("Event") == "CoreShowChannel")
+        channels = tuple(dict(entry) for entry in listed)
         self._enqueue(LiveChannels(channels, self._clock()))
 
     def _note_uptime(self, headers: AmiMessage) -> None:

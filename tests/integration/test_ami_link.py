@@ -24,6 +24,7 @@ from telephony.ami.link import (
     LinkLost,
     LinkStatus,
     LiveChannels,
+    Reply,
 )
 from telephony.calls.model import CallAnswered, CallEnded, EndedBy
 from telephony.calls.trunks import TrunkPlan
@@ -343,6 +344,26 @@ async def test_an_originate_in_flight_during_a_cut_is_never_sent_again(
     await until(lambda: link.state.status is LinkStatus.CONNECTED, "reconnected")
     await asyncio.sleep(0.5)
     assert len([a for a in server.actions if a["Action"] == "Originate"]) == 1
+
+
+async def test_answers_leave_the_link_as_plain_data_never_as_panoramisk_objects(
+    server: AmiServer, running: Callable[[LinkConfig], AmiLink]
+) -> None:
+    link = running(fast_config(server))
+    await until(lambda: link.state.status is LinkStatus.CONNECTED, "login")
+
+    pong = await link.send(actions.ping())
+    refused = await link.send(actions.show_dialplan("no-such-context"))
+    listing = await link.send(actions.core_show_channels(), as_list=True)
+
+    assert isinstance(pong, Reply) and pong.success and pong.response == "Success"
+    assert pong.headers["Ping"] == "Pong" and pong.events == ()
+    assert (refused.response, refused.success, refused.events) == ("Error", False, ())
+    assert refused.message.startswith("Did not find context")
+    assert listing.response == "Success" and listing.message == "Channels will follow"
+    assert listing.events[-1]["Event"] == "CoreShowChannelsComplete"
+    assert listing.messages == (listing.headers, *listing.events)
+    assert all(type(headers) is dict for headers in listing.messages)
 
 
 async def test_nothing_is_sent_while_the_link_is_down_and_no_header_can_smuggle_an_action(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -74,10 +73,10 @@ async def link(server: AmiServer) -> AsyncIterator[AmiLink]:
 
 
 async def show_contacts(link: AmiLink, action_id: str) -> list[dict[str, str]]:
-    answer: Any = await link.send(
+    answer = await link.send(
         {"Action": "PJSIPShowContacts", "ActionID": action_id}, answer_within=3.0, as_list=True
     )
-    return [dict(message) for message in answer]
+    return [dict(message) for message in answer.messages]
 
 
 def by_endpoint(messages: list[dict[str, str]]) -> dict[str, dict[str, str]]:

@@ -377,7 +377,8 @@ def test_memory_stays_bounded_after_many_calls_end(destroy_bridges: bool) -> Non
     assert len(pbx.ended()) == calls
     assert pbx.tracker.live_calls == []
     tracker = pbx.tracker
-    assert (len(tracker._owner), len(tracker._alias), len(tracker._bridges)) == (0, 0, 0)
+    book = tracker._book
+    assert (len(book.owner), len(book.alias), len(book.bridges)) == (0, 0, 0)
     assert tracker.anomalies == 0
 
 
@@ -411,7 +412,7 @@ def test_reconcile_ends_calls_whose_channels_vanished_with_ended_by_unknown() ->
     assert ended[0].record.ended_by is EndedBy.UNKNOWN
     assert ended[0].record.ended_at == pbx.now
     assert pbx.tracker.live_calls == []
-    assert len(pbx.tracker._owner) == 0
+    assert len(pbx.tracker._book.owner) == 0
 
 
 def test_reconcile_keeps_calls_whose_channels_are_all_still_live() -> None:

@@ -1,6 +1,6 @@
-"""The calls in progress as one desk knows them from its updates. PURE.
+"""What one desk has seen of the calls in progress, from its updates. PURE.
 
-Each desk keeps its own book, fed from its inbox in order, so what it decides (who is busy,
+Each desk keeps its own, fed in the order the pipeline tells it, so what it decides (who is busy,
 who waits in a queue, which calls a failing line carries) follows the same sequence of
 events as everything else it did.
 """
@@ -13,7 +13,7 @@ from telephony.calls.model import CallEnded, LiveCall
 from telephony.lines.watch import FAULT_STATES, RECOVERED, FaultSignal
 
 
-class CallBook:
+class SeenCalls:
     def __init__(self) -> None:
         self._calls: dict[str, LiveCall] = {}
         self._faulted: set[str] = set()  # endpoints whose line is in a fault state
