@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from app.callbacks.rules import CUSTOMER_TAG
 from app.callbacks.store import OPEN as OPEN_CALLBACKS
 from app.complaints.store import file_complaint
-from app.console.call_scripts import engine
+from app.console.call_scripts import engine, view
 from app.console.call_scripts.loader import Catalog
 from app.console.call_scripts.model import (
     Action,
@@ -406,9 +406,9 @@ def _call_script_of(desk: Desk, session: CallScriptSession) -> CallScript:
 
 def session_view(desk: Desk, user: User, session: CallScriptSession) -> dict[str, Any]:
     state = SessionState.from_dict(session.state)
-    view = engine.view(_call_script_of(desk, session), state, desk.context(user), today=desk.today)
+    shown = view.view(_call_script_of(desk, session), state, desk.context(user), today=desk.today)
     return {
-        **view,
+        **shown,
         "id": session.id,
         "call_id": session.call_id,
         "agent": session.agent,

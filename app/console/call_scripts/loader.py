@@ -22,7 +22,7 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from app.console.call_scripts.engine import CALLBACK, CONTEXT_TEMPLATES, TEMPLATE, parse_date
+from app.console.call_scripts.engine import CALLBACK
 from app.console.call_scripts.model import (
     Branch,
     BranchKind,
@@ -37,6 +37,8 @@ from app.console.call_scripts.model import (
     StepKind,
     Transfer,
 )
+from app.console.call_scripts.prompts import CONTEXT_TEMPLATES, TEMPLATE
+from app.console.call_scripts.values import parse_date
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 LANGUAGES = ("en", "zh-CN")
