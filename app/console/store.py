@@ -24,7 +24,7 @@ from app.callbacks.rules import CUSTOMER_TAG
 from app.callbacks.store import OPEN as OPEN_CALLBACKS
 from app.complaints.store import file_complaint
 from app.console.call_scripts import engine, view
-from app.console.call_scripts.loader import Catalog
+from app.console.call_scripts.catalog import Catalog
 from app.console.call_scripts.model import (
     Action,
     CallScript,
