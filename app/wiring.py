@@ -21,7 +21,8 @@ from fastapi import FastAPI
 from app.auth.tokens import TokenSigner
 from app.callbacks.desk import CallbackDesk, DialPlan
 from app.callbacks.rules import CallbackRules
-from app.console.call_scripts.loader import Catalog, load_catalog
+from app.console.call_scripts.catalog import Catalog
+from app.console.call_scripts.loader import load_catalog
 from app.console.pops import PopLedger
 from app.db.engine import Database
 from app.demo.pbx import DemoPbx

@@ -1,10 +1,10 @@
-"""The agent console's use-cases: open a call-script session, apply the agent's actions,
-say what is known about the caller.
+"""The agent console's database code: open a call-script session, apply the agent's
+actions, say what is known about the caller.
 
 A session is opened when its agent's console first asks for an answered call, not by the
 event pipeline: the pop must never wait for the database, and an agent who never opened
-the console has nothing to store. The engine decides; this module loads, stores and
-carries out the effects (a complaint, a callback), all in one transaction per action, so an
+the console has nothing to store. The engine and rules.py decide; this module loads, stores
+and carries out the effects (a complaint, a callback), all in one transaction per action, so an
 action is either fully recorded or not at all. Actions carry the console's own id, which
 makes a re-sent action (an offline queue, a retry after a timeout) harmless.
 """
@@ -13,27 +13,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.callbacks.rules import CUSTOMER_TAG
 from app.callbacks.store import OPEN as OPEN_CALLBACKS
 from app.complaints.store import file_complaint
-from app.console.call_scripts import engine
-from app.console.call_scripts.loader import Catalog
+from app.console.call_scripts import engine, view
 from app.console.call_scripts.model import (
     Action,
     CallScript,
     Effect,
     OfferCallback,
-    PromptContext,
     RecordComplaint,
     SessionState,
     SessionStatus,
+)
+from app.console.rules import (
+    CallFacts,
+    ConsoleError,
+    Desk,
+    action_time,
+    call_script_of,
+    facts_from_live,
+    known_name,
+    search_text,
+    still_affects,
+    worth_storing,
 )
 from app.db.tables import (
     Callback,
@@ -46,35 +54,12 @@ from app.db.tables import (
     Incident,
     User,
 )
-from telephony.calls.model import LiveCall
 
 OPEN_COMPLAINT = ("received", "in_progress")
 REQUESTED_CALLBACK_STATUS = "queued"  # the customer asked: a person takes it from the queue
 ACTIVE_INCIDENT = ("open", "acknowledged")
 CONCURRENT_RETRIES = 5
 LAST_CALLS = 5
-SEARCH_TEXT_MAX = 20_000
-
-
-class ConsoleError(Exception):
-    """The request cannot be served; the message says why, in words for the agent."""
-
-
-class NotYourCall(ConsoleError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class CallFacts:
-    """What the live side knows of a call, for opening a session and for the caller panel."""
-
-    call_id: str
-    customer: str | None
-    queue: str | None
-    dialled: str | None
-    answered_at: float | None  # when this agent answered; None: not answered by them
-    live: bool
-    parties: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,28 +73,6 @@ class ActionResult:
     @property
     def ok(self) -> bool:
         return self.error is None and not self.errors
-
-
-@dataclass(frozen=True, slots=True)
-class Desk:
-    """What every view needs beside the session: the call scripts and who is speaking."""
-
-    catalog: Catalog
-    company: str
-    today: date
-    complaint_due_hours: Mapping[str, float]  # by severity, from the settings
-    alternate_number: str = ""  # the centre's other channels, offered when a line fails
-    alternate_email: str = ""
-
-    def context(self, user: User) -> PromptContext:
-        return PromptContext(
-            agent_name=user.display_name,
-            agent_position=user.position or "",
-            agent_id=user.username,
-            company=self.company,
-            alternate_number=self.alternate_number,
-            alternate_email=self.alternate_email,
-        )
 
 
 def find_session(db: Session, call_id: str, user: User) -> CallScriptSession | None:
@@ -143,25 +106,6 @@ def _answered_at(db: Session, call: CallRow, endpoint: str) -> float | None:
         )
     ).first()
     return at if at is not None else call.answered_at
-
-
-def facts_from_live(live: LiveCall, endpoint: str, now: float) -> CallFacts:
-    """A transferred-to agent's answer time is not in the live picture: it is about now,
-    since their console asks the moment their phone is answered. A callback rings the agent
-    before the customer is dialled: its own channel variable says whom it calls."""
-    if live.agents[:1] == (endpoint,):
-        answered_at = live.answered_at
-    else:
-        answered_at = now if endpoint in live.agents else None
-    return CallFacts(
-        live.call_id,
-        dict(live.tags).get(CUSTOMER_TAG) or live.customer,  # a callback: who it calls
-        live.queue,
-        live.dialled,
-        answered_at,
-        live=True,
-        parties=live.parties,
-    )
 
 
 def open_session(
@@ -233,12 +177,11 @@ def apply_action(
             return ActionResult(session_view(desk, user, session), duplicate=True)
         call_script = _call_script_of(desk, session)
         state = SessionState.from_dict(session.state)
-        when = _bounded(at, session.created_at, now)
+        when = action_time(at, session.created_at, now)
         applied = engine.apply(
             call_script, state, Action.from_dict(payload), at=when, today=desk.today
         )
-        keep = applied.ok or payload.get("kind") == "set"
-        if not keep:
+        if not worth_storing(applied, payload.get("kind")):
             return ActionResult(
                 session_view(desk, user, session),
                 errors=dict(applied.errors),
@@ -315,14 +258,11 @@ def _store(
 
 
 def _index_for_review(db: Session, call_id: str, state: SessionState) -> None:
-    """Copy what QA filters on onto the call row: the disposition, and the notes and field
-    values as one lower-cased text to search (a call transferred in carries the earlier
-    fields too)."""
-    text = "\n".join([state.notes, *state.fields.values()]).strip().lower()
+    """Copy what QA filters on onto the call row: the disposition and the text to search."""
     db.execute(
         update(CallRow)
         .where(col(CallRow.call_id) == call_id)
-        .values(disposition=state.disposition, search_text=text[:SEARCH_TEXT_MAX])
+        .values(disposition=state.disposition, search_text=search_text(state))
     )
 
 
@@ -388,27 +328,15 @@ def _already_applied(db: Session, session: CallScriptSession, action_id: str) ->
     return found is not None
 
 
-def _bounded(at: float | None, earliest: float, now: float) -> float:
-    """The console's time for an action typed offline, never in the future or too old."""
-    if at is None:
-        return now
-    return min(now, max(at, earliest))
-
-
 def _call_script_of(desk: Desk, session: CallScriptSession) -> CallScript:
-    call_script = desk.catalog.get(session.call_script, session.language)
-    if call_script is None:
-        raise ConsoleError(
-            f"call script {session.call_script!r} ({session.language}) is no longer installed"
-        )
-    return call_script
+    return call_script_of(desk.catalog, session.call_script, session.language)
 
 
 def session_view(desk: Desk, user: User, session: CallScriptSession) -> dict[str, Any]:
     state = SessionState.from_dict(session.state)
-    view = engine.view(_call_script_of(desk, session), state, desk.context(user), today=desk.today)
+    shown = view.view(_call_script_of(desk, session), state, desk.context(user), today=desk.today)
     return {
-        **view,
+        **shown,
         "id": session.id,
         "call_id": session.call_id,
         "agent": session.agent,
@@ -456,11 +384,7 @@ def _known_name(db: Session, number: str, call_id: str) -> str | None:
         .order_by(col(CallScriptSession.updated_at).desc())
         .limit(20)
     ).all()
-    for state in rows:
-        name = (state.get("fields") or {}).get("customer_name")
-        if name:
-            return str(name)
-    return None
+    return known_name(rows)
 
 
 def _last_calls(db: Session, number: str, call_id: str) -> list[dict[str, Any]]:
@@ -523,8 +447,7 @@ def _pending_callbacks(db: Session, number: str) -> list[dict[str, Any]]:
 
 def active_incidents(db: Session, locations: Sequence[str]) -> list[dict[str, Any]]:
     """Line faults now affecting these locations (the call's trunk, the agent's phone): a
-    reloaded console offers the line-fault procedure again. An incident whose signal has
-    cleared (recovered, and no new signal since) no longer affects the call."""
+    reloaded console offers the line-fault procedure again."""
     wanted = [location for location in locations if location]
     if not wanted:
         return []
@@ -545,17 +468,30 @@ def active_incidents(db: Session, locations: Sequence[str]) -> list[dict[str, An
             "status": row.status,
         }
         for row in rows
-        if not _recovered(row)
+        if still_affects(row)
     ]
-
-
-def _recovered(incident: Incident) -> bool:
-    if incident.recovered_at is None:
-        return False
-    return incident.last_signal_at is None or incident.last_signal_at <= incident.recovered_at
 
 
 def _id(row: User | CallScriptSession) -> int:
     if row.id is None:
         raise ConsoleError("the row has not been stored yet")
     return row.id
+
+
+# The routes use the console through this module, the rules' names too (CallFacts,
+# ConsoleError, Desk, facts_from_live), as they did when those lived here.
+__all__ = [
+    "ActionResult",
+    "CallFacts",
+    "ConsoleError",
+    "Desk",
+    "active_incidents",
+    "apply_action",
+    "caller",
+    "facts_from_live",
+    "find_session",
+    "open_session",
+    "open_sessions",
+    "recorded_party",
+    "session_view",
+]

@@ -265,7 +265,7 @@ def _conditions(filters: CallFilters, viewer: Viewer) -> list[ColumnElement[bool
     if filters.score_max is not None:
         conditions.append(col(CallRow.score) <= filters.score_max)
     if filters.text:
-        # search_text is stored lower-cased (app.console.store): a plain LIKE then finds
+        # search_text is stored lower-cased (app.console.rules): a plain LIKE then finds
         # any case, and PostgreSQL skips ILIKE's per-row lowering of 100,000 texts.
         needle = filters.text.lower()
         conditions.append(col(CallRow.search_text).contains(needle, autoescape=True))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from app.console.call_scripts.loader import Catalog
+from app.console.call_scripts.catalog import Catalog
 from app.console.call_scripts.model import CallScript
 from app.db.tables import CallRow, Score, User
 from app.review.adherence import AdherenceRules, adherence

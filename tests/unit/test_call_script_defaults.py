@@ -22,6 +22,7 @@ from app.console.call_scripts.model import (
     SessionState,
     SessionStatus,
 )
+from app.console.call_scripts.view import view
 
 TODAY = date(2024, 5, 1)
 CONTEXT = PromptContext("Alice", "customer adviser", "1001", "Acme Telecom")
@@ -53,8 +54,8 @@ class Walk:
         self.state = applied.state
         self.effects += applied.effects
         self.seen.add(self.state.step)
-        view = engine.view(self.call_script, self.state, CONTEXT, today=TODAY)
-        for text in [view["step"]["prompt"], *view["step"]["notes"], *view["step"]["checklist"]]:
+        step = view(self.call_script, self.state, CONTEXT, today=TODAY)["step"]
+        for text in [step["prompt"], *step["notes"], *step["checklist"]]:
             assert "{{" not in text and "}}" not in text
         return self.state
 
@@ -73,7 +74,7 @@ def test_the_greeting_introduces_the_agent_by_name_position_and_number(
     call_script: CallScript,
 ) -> None:
     state = engine.start(call_script, at=0.0)
-    prompt = engine.view(call_script, state, CONTEXT, today=TODAY)["step"]["prompt"]
+    prompt = view(call_script, state, CONTEXT, today=TODAY)["step"]["prompt"]
     for said in ("Alice", "customer adviser", "1001", "Acme Telecom"):
         assert said in prompt
 
@@ -88,7 +89,7 @@ def test_the_main_line_runs_from_greeting_to_close_with_one_round_of_doubt(
     assert walk.do("next", values={"satisfied": "no"}).step == "answer"  # not satisfied
     walk.do("next")
     assert walk.do("next", values={"satisfied": "yes"}).step == "close"
-    prompt = engine.view(call_script, walk.state, CONTEXT, today=TODAY)["step"]["prompt"]
+    prompt = view(call_script, walk.state, CONTEXT, today=TODAY)["step"]["prompt"]
     assert "Ann" in prompt and "…" not in prompt
     walk.do("next")
     assert walk.state.step == "close" and walk.state.status is SessionStatus.ACTIVE
@@ -159,7 +160,7 @@ def test_the_line_fault_procedure_tells_offers_the_other_channels_and_records_th
     centre = dataclasses.replace(
         CONTEXT, alternate_number="400-820-8820", alternate_email="help@acme.example"
     )
-    step = engine.view(call_script, walk.state, centre, today=TODAY)["step"]
+    step = view(call_script, walk.state, centre, today=TODAY)["step"]
     assert step["kind"] == "line_fault"
     assert "400-820-8820" in step["prompt"] and "help@acme.example" in step["prompt"]
     assert len(step["checklist"]) == 3  # tell, offer another channel, record

@@ -32,6 +32,9 @@ from app.console.call_scripts.model import (
     StepKind,
     Transfer,
 )
+from app.console.call_scripts.prompts import render
+from app.console.call_scripts.values import validate_field
+from app.console.call_scripts.view import view as session_view
 
 TODAY = date(2024, 5, 1)
 CONTEXT = PromptContext(
@@ -171,7 +174,7 @@ def at_step(step: str, fields: dict[str, str] | None = None) -> SessionState:
 
 
 def view(state: SessionState) -> dict[str, Any]:
-    return engine.view(CALL_SCRIPT, state, CONTEXT, today=TODAY)
+    return session_view(CALL_SCRIPT, state, CONTEXT, today=TODAY)
 
 
 def step_view(state: SessionState) -> dict[str, Any]:
@@ -235,7 +238,7 @@ def test_a_session_starts_on_the_first_step_when_the_call_is_answered() -> None:
 def test_each_field_rule_explains_what_is_wrong(
     spec: FieldSpec, value: str | None, expected: str | None
 ) -> None:
-    problem = engine.validate_field(spec, value, TODAY)
+    problem = validate_field(spec, value, TODAY)
     if expected is None:
         assert problem is None
     else:
@@ -243,7 +246,7 @@ def test_each_field_rule_explains_what_is_wrong(
 
 
 def test_a_date_bound_of_today_follows_the_day_given() -> None:
-    assert engine.validate_field(SINCE, "2024-05-02", date(2024, 5, 2)) is None
+    assert validate_field(SINCE, "2024-05-02", date(2024, 5, 2)) is None
 
 
 # ---------------------------------------------------------------------------- set
@@ -608,11 +611,8 @@ def test_the_view_renders_the_prompt_with_the_agent_and_the_fields() -> None:
 def test_the_centres_other_channels_fill_their_templates_and_read_as_not_known_unset() -> None:
     text = "Call {{alternate.number}} or write to {{ alternate.email }}."
     centre = PromptContext("Alice", "adviser", "1001", "Acme", "400-820-8820", "help@acme.cn")
-    assert (
-        engine.render(text, CALL_SCRIPT, {}, centre)
-        == "Call 400-820-8820 or write to help@acme.cn."
-    )
-    assert engine.render(text, CALL_SCRIPT, {}, CONTEXT) == "Call … or write to …."
+    assert render(text, CALL_SCRIPT, {}, centre) == "Call 400-820-8820 or write to help@acme.cn."
+    assert render(text, CALL_SCRIPT, {}, CONTEXT) == "Call … or write to …."
 
 
 def test_the_view_shows_values_their_errors_and_the_rules() -> None:

@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.console.call_scripts.loader import (
-    DEFAULTS_DIR,
-    Catalog,
-    LoadError,
-    load_catalog,
-    load_file,
-)
+from app.console.call_scripts.catalog import Catalog, LoadError
+from app.console.call_scripts.loader import DEFAULTS_DIR, load_catalog, load_file
 from app.console.call_scripts.model import (
     BranchKind,
     CallScript,

@@ -9,16 +9,15 @@ move using the trail, which remembers the return stack and the gate of each step
 line-fault step completed with the "callback" choice asks for a callback (OfferCallback).
 
 Status: active -(hangup)-> wrap_up -(wrap_up)-> done. Time comes in as `at`, the date as
-`today`; nothing here reads a clock, and a bad action is reported, never raised.
+`today`; nothing here reads a clock, and a bad action is reported, never raised. What a
+field's value must be is in values.py, what the console shows of a session in view.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
 
 from app.console.call_scripts.model import (
     Action,
@@ -29,11 +28,9 @@ from app.console.call_scripts.model import (
     CallScript,
     Effect,
     EmergencyDeclared,
-    FieldSpec,
     FieldType,
     Frame,
     OfferCallback,
-    PromptContext,
     RecordComplaint,
     RequestTransfer,
     SessionState,
@@ -42,17 +39,10 @@ from app.console.call_scripts.model import (
     StepKind,
     Visit,
 )
+from app.console.call_scripts.values import validate_field
 
-NOT_YET = "…"  # how a field not collected yet reads in a prompt
 NOTES_MAX = 4000
 CALLBACK = "callback"  # the disposition id that queues a callback
-TEMPLATE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
-AGENT_TEMPLATES = frozenset({"agent.name", "agent.position", "agent.id", "company"})
-ALTERNATE_TEMPLATES = frozenset({"alternate.number", "alternate.email"})
-CONTEXT_TEMPLATES = AGENT_TEMPLATES | ALTERNATE_TEMPLATES  # every name a prompt may use
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-PHONE = re.compile(r"\+?[0-9 ()\-]+")
-PHONE_DIGITS = (3, 20)
 
 Handler = Callable[[CallScript, SessionState, Action, float, date], Applied]
 
@@ -170,13 +160,13 @@ def _next(cs: CallScript, state: SessionState, action: Action, at: float, today:
         completed = dataclasses.replace(completed, gate=None)
     if step.kind is StepKind.LINE_FAULT:
         effects.extend(_line_fault_callback(step, fields))
-    destination, returns, returning = _destination(cs, step, fields, state.returns)
-    if destination is None:  # the close step: nothing further, the call still needs ending
+    to, returns, returning = destination(cs, step, fields, state.returns)
+    if to is None:  # the close step: nothing further, the call still needs ending
         return Applied(state=completed, effects=tuple(effects))
-    moved = _move(state, completed, destination, returns, at)
-    target = cs.step(destination)
+    moved = _move(state, completed, to, returns, at)
+    target = cs.step(to)
     if target is not None and target.kind is StepKind.EMERGENCY and not returning:
-        effects.append(EmergencyDeclared(destination, at))
+        effects.append(EmergencyDeclared(to, at))
     return Applied(state=moved, effects=tuple(effects))
 
 
@@ -200,7 +190,7 @@ def _branch(cs: CallScript, state: SessionState, action: Action, at: float, toda
     branch = cs.branch(action.branch or "")
     if branch is None:
         return _refused(state, f'unknown branch "{action.branch}"')
-    refusal = _branch_refusal(state, branch)
+    refusal = branch_refusal(state, branch)
     if refusal is not None:
         return _refused(state, refusal)
     if state.step == branch.to:  # already there: taking it again changes nothing
@@ -273,7 +263,7 @@ _HANDLERS: dict[str, Handler] = {
 # ---------------------------------------------------------------------------- moving
 
 
-def _destination(
+def destination(
     cs: CallScript, step: Step, fields: Mapping[str, str], returns: tuple[str, ...]
 ) -> tuple[str | None, tuple[str, ...], bool]:
     """Where completing `step` leads: (step id or None, return stack, whether returning)."""
@@ -312,7 +302,8 @@ def _entered(history: tuple[Visit, ...], step: str, at: float) -> tuple[Visit, .
     return (*_left(history, at), Visit(step, at))
 
 
-def _branch_refusal(state: SessionState, branch: Branch) -> str | None:
+def branch_refusal(state: SessionState, branch: Branch) -> str | None:
+    """Why a branch cannot be taken now; the view offers it exactly when this is None."""
     if state.status is not SessionStatus.ACTIVE:
         return "branches are only available while the call is connected"
     if state.gate is not None and state.gate != branch.id:
@@ -362,210 +353,3 @@ def _dialable(number: str | None) -> str | None:
         return None
     digits = "".join(c for c in number if c.isdigit())
     return ("+" + digits) if number.startswith("+") else digits
-
-
-# ---------------------------------------------------------------------------- validation
-
-
-def validate_field(spec: FieldSpec, value: str | None, today: date) -> str | None:
-    """What is wrong with a value, in words for the agent; None when it is fine."""
-    if value is None or not value.strip():
-        return f"{spec.label} is required." if spec.required else None
-    return _VALIDATORS[spec.type](spec, value.strip(), today)
-
-
-def _text(spec: FieldSpec, value: str, today: date) -> str | None:
-    if spec.min_length is not None and len(value) < spec.min_length:
-        return f"{spec.label} needs at least {spec.min_length} characters."
-    if spec.max_length is not None and len(value) > spec.max_length:
-        return f"{spec.label} is at most {spec.max_length} characters."
-    if spec.pattern is not None and re.fullmatch(spec.pattern, value) is None:
-        if spec.pattern_hint:
-            return f"{spec.label} must be {spec.pattern_hint}."
-        return f"{spec.label} is not in the expected format."
-    return None
-
-
-def _phone(spec: FieldSpec, value: str, today: date) -> str | None:
-    digits = sum(c.isdigit() for c in value)
-    low, high = PHONE_DIGITS
-    if PHONE.fullmatch(value) is None or not low <= digits <= high:
-        return (
-            f"{spec.label} must be a phone number: {low} to {high} digits, "
-            "optionally starting with +."
-        )
-    return None
-
-
-def _choice(spec: FieldSpec, value: str, today: date) -> str | None:
-    if spec.option_label(value) is None:
-        labels = ", ".join(o.label for o in spec.options)
-        return f"{spec.label} must be one of: {labels}."
-    return None
-
-
-def _yes_no(spec: FieldSpec, value: str, today: date) -> str | None:
-    if value not in ("yes", "no"):
-        return f"{spec.label} must be yes or no."
-    return None
-
-
-def _date(spec: FieldSpec, value: str, today: date) -> str | None:
-    day = parse_date(value)
-    if day is None:
-        return f"{spec.label} must be a date written YYYY-MM-DD."
-    earliest = _bound(spec.not_before, today)
-    if earliest is not None and day < earliest:
-        return f"{spec.label} cannot be before {_bound_words(spec.not_before, earliest)}."
-    latest = _bound(spec.not_after, today)
-    if latest is not None and day > latest:
-        return f"{spec.label} cannot be after {_bound_words(spec.not_after, latest)}."
-    return None
-
-
-_VALIDATORS: dict[FieldType, Callable[[FieldSpec, str, date], str | None]] = {
-    FieldType.TEXT: _text,
-    FieldType.PHONE: _phone,
-    FieldType.CHOICE: _choice,
-    FieldType.YES_NO: _yes_no,
-    FieldType.DATE: _date,
-}
-
-
-def parse_date(value: str) -> date | None:
-    """An ISO YYYY-MM-DD date, or None (fromisoformat alone also takes week dates)."""
-    if ISO_DATE.fullmatch(value) is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _bound(bound: str | None, today: date) -> date | None:
-    if bound is None:
-        return None
-    return today if bound == "today" else parse_date(bound)
-
-
-def _bound_words(bound: str | None, day: date) -> str:
-    return f"today ({day.isoformat()})" if bound == "today" else day.isoformat()
-
-
-# ---------------------------------------------------------------------------- view
-
-
-def render(
-    text: str, call_script: CallScript, fields: Mapping[str, str], ctx: PromptContext
-) -> str:
-    """Fill a prompt's {{...}} names; anything not known yet reads as "…"."""
-    agent = {
-        "agent.name": ctx.agent_name,
-        "agent.position": ctx.agent_position,
-        "agent.id": ctx.agent_id,
-        "company": ctx.company,
-        "alternate.number": ctx.alternate_number,
-        "alternate.email": ctx.alternate_email,
-    }
-
-    def one(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name in agent:
-            return agent[name] or NOT_YET
-        if name.startswith("fields."):
-            return _shown(call_script, name.removeprefix("fields."), fields)
-        return NOT_YET
-
-    return TEMPLATE.sub(one, text)
-
-
-def _shown(call_script: CallScript, name: str, fields: Mapping[str, str]) -> str:
-    value = fields.get(name)
-    if not value:
-        return NOT_YET
-    spec = call_script.field(name)
-    label = spec.option_label(value) if spec is not None else None
-    return label or value
-
-
-def view(
-    call_script: CallScript, state: SessionState, context: PromptContext, *, today: date
-) -> dict[str, Any]:
-    """The call-script part of the contract's SessionView (the service adds id, call_id, agent)."""
-    step = call_script.step(state.step) or Step(state.step, StepKind.CLOSE, state.step)
-    titles = {s.id: s.title for s in call_script.steps}
-    return {
-        "status": state.status.value,
-        "call_script": {
-            "id": call_script.id,
-            "title": call_script.title,
-            "language": call_script.language,
-        },
-        "version": state.version,
-        "step": _step_view(call_script, state, step, context, today),
-        "branches": [
-            {
-                "id": b.id,
-                "kind": b.kind.value,
-                "label": b.label,
-                "key": b.key,
-                "to": b.to,  # the console tells when the agent is inside the branch
-                "available": _branch_refusal(state, b) is None,
-            }
-            for b in call_script.branches
-        ],
-        "fields": dict(state.fields),
-        "field_labels": {f.name: f.label for f in call_script.all_fields()},
-        "notes": state.notes,
-        "history": [{**v.to_dict(), "title": titles.get(v.step, v.step)} for v in state.history],
-        "answered_at": state.answered_at,
-        "dispositions": [{"id": d.id, "label": d.label} for d in call_script.dispositions],
-        "disposition": state.disposition,
-        "complaints": state.complaints,
-        "handed_over_from": state.handed_over_from,
-    }
-
-
-def _step_view(
-    cs: CallScript, state: SessionState, step: Step, ctx: PromptContext, today: date
-) -> dict[str, Any]:
-    destination = _destination(cs, step, {}, state.returns)[0]
-    return {
-        "id": step.id,
-        "kind": step.kind.value,
-        "title": step.title,
-        "prompt": render(step.prompt, cs, state.fields, ctx),
-        "fields": [_field_view(spec, state.fields.get(spec.name), today) for spec in step.fields],
-        "notes": [render(n, cs, state.fields, ctx) for n in step.notes],
-        "checklist": [render(c, cs, state.fields, ctx) for c in step.checklist],
-        "transfer": (
-            None
-            if step.transfer is None
-            else {"target": step.transfer.target, "department": step.transfer.department}
-        ),
-        "can_back": state.status is SessionStatus.ACTIVE and bool(state.trail),
-        "is_last": destination is None and not step.jumps,
-    }
-
-
-def _field_view(spec: FieldSpec, value: str | None, today: date) -> dict[str, Any]:
-    """A field for the form; its error shows only once something was typed."""
-    return {
-        "name": spec.name,
-        "label": spec.label,
-        "type": spec.type.value,
-        "required": spec.required,
-        "options": (
-            [{"id": o.id, "label": o.label} for o in spec.options]
-            if spec.type is FieldType.CHOICE
-            else None
-        ),
-        "min_length": spec.min_length,
-        "max_length": spec.max_length,
-        "pattern": spec.pattern,
-        "pattern_hint": spec.pattern_hint,
-        "not_before": spec.not_before,
-        "not_after": spec.not_after,
-        "value": value,
-        "error": None if value is None else validate_field(spec, value, today),
-    }
