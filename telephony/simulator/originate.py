@@ -103,7 +103,7 @@ def originated_call(
         events = customer_leg_failing(events, agent=uniqueid, cause=outcome.customer_cause)
     events = _with_action_id(events, header(action, "ActionID"))
     events = _with_variables(events, uniqueid, variables(action))
-    return StampedCall(call.scenario, call.call_id, call.customer, call.agents, events)
+    return StampedCall(call.scenario, call.call_id, call.customer, call.agents, events, call.epoch)
 
 
 def ring_seconds(action: Mapping[str, str]) -> float:

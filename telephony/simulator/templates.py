@@ -73,17 +73,27 @@ class PlayedEvent:
 
 @dataclass(frozen=True, slots=True)
 class StampedCall:
-    """One play of a template: fresh identities, the chosen people."""
+    """One play of a template: fresh identities, the chosen people, its own clock.
+
+    ``epoch`` is when the call starts on the PBX's clock (wall-clock seconds); an event
+    happens at ``epoch`` + its offset (``time_of``), the recorded gap after the first, at
+    whatever speed the call is played: that is the ``Timestamp`` Asterisk would give it.
+    """
 
     scenario: str
     call_id: str | None  # the Linkedid a tracker reports; None for a line event
     customer: Party | None
     agents: dict[str, str]  # recorded agent endpoint -> the one chosen for this play
     events: list[PlayedEvent]
+    epoch: float
 
     @property
     def duration(self) -> float:
         return self.events[-1].offset if self.events else 0.0
+
+    def time_of(self, event: PlayedEvent) -> float:
+        """When ``event`` happens on the call's own clock (its ``Timestamp``)."""
+        return self.epoch + event.offset
 
 
 class IdMint:
@@ -141,7 +151,8 @@ class CallTemplate:
         """A fresh copy of the call for ``customer`` and ``agents`` (one per recorded agent).
 
         ``epoch`` (wall-clock seconds) is when the copy starts: its Uniqueids carry it the way
-        Asterisk's carry the channel's creation time. ``overrides`` pins recorded tokens to
+        Asterisk's carry the channel's creation time, and its events happen at ``epoch`` plus
+        their recorded offsets (``StampedCall.time_of``). ``overrides`` pins recorded tokens to
         given values (an Originate's ChannelId for the channel it creates).
         """
         if len(agents) != len(self.agents):
@@ -164,7 +175,7 @@ class CallTemplate:
         ]
         call_id = table[self.call_id] if self.call_id else None
         chosen_customer = customer if self.customer else None
-        return StampedCall(self.scenario, call_id, chosen_customer, agent_map, events)
+        return StampedCall(self.scenario, call_id, chosen_customer, agent_map, events, epoch)
 
     def _replacements(
         self, customer: Party, agent_map: Mapping[str, str], mint: IdMint, epoch: int

@@ -62,6 +62,15 @@ class Traffic:
 
     The agents' phones are registered on the server (reachable) when the traffic is made,
     as a centre's phones are before the first call: ``PJSIPShowContacts`` lists them.
+
+    Time on the PBX's clock: each call starts at the wall-clock time it is placed and then
+    runs on its recording's time, whatever ``speed`` plays it at. With the server's
+    ``timestampevents`` on, every event carries that time in ``Timestamp`` (Asterisk's
+    ``%ld.%06lu``), so a client that takes event times from it, as the live service does,
+    measures the recorded ring, talk and hold times exactly, however late a busy machine
+    sends the event. At any speed but 1 a call's clock runs ahead of the wall clock (by up to
+    the call's recorded length), so the Timestamps of overlapping calls can interleave out of
+    order on the wire; the demo plays at speed 1, where they follow the wall clock.
     """
 
     def __init__(
@@ -265,14 +274,19 @@ class Traffic:
             self.roster.release(agents)
 
     async def _play(self, call: StampedCall) -> None:
+        """Send the call's events at ``speed``; with the server's ``timestampevents`` on, each
+        carries its time on the call's own clock, not the moment it went out."""
         loop = asyncio.get_running_loop()
         start = loop.time()
+        stamped = self.server.timestampevents
         for event in call.events:
             if self.speed:
                 delay = start + event.offset / self.speed - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            await self.server.emit(event.headers)
+            await self.server.emit(
+                event.headers, timestamp=call.time_of(event) if stamped else None
+            )
 
     async def _template(self, name: str) -> CallTemplate:
         await self._load(name)

@@ -62,6 +62,7 @@ async def test_a_staged_call_rings_is_answered_and_ends_only_when_told(
     await call.ring()
     await asyncio.sleep(HELD)
     ringing, ended = await seen(client, call)
+    answering = time.time()
     await call.answer()
     answered_at = time.time()
     await asyncio.sleep(HELD)
@@ -91,10 +92,13 @@ async def test_a_staged_call_rings_is_answered_and_ends_only_when_told(
         want["hangup_cause"],
     )
     assert (record.agent, record.customer) == (AGENT, CUSTOMER[0])
-    # Times are now's, not the recording's: the talk lasted as long as the test held it.
+    # Times are now's, not the recording's: the talk lasted as long as the test held it,
+    # between the test's own clock readings around the answer and the hang-up (1 ms: the
+    # tracker's rounding), however long a loaded machine took to send the phases.
     assert record.started_at is not None and before <= record.started_at <= answered_at
     assert record.ended_at is not None and answered_at <= record.ended_at <= hung_up_at
-    assert record.talk_seconds is not None and HELD <= record.talk_seconds < HELD + 1.0
+    assert record.talk_seconds is not None
+    assert HELD <= record.talk_seconds <= hung_up_at - answering + 0.001
     assert server.live_channels == {}
     assert traffic.roster.busy == set()
     assert call.state == "ended"

@@ -5,15 +5,23 @@ customers and agents, concurrently, over real TCP, still gives the tracker the o
 source capture gives (shared/ami/README.md rules, compared as tests/expected.py compares);
 an Originate is answered with a real callback carrying the action's ids; and a recorded
 stream can be cut mid-call without losing an event.
+
+Times are measured on the recorded clock, never on the wall clock: the server stamps events
+(timestampevents=yes), each played call's Timestamps run on its recording's time whatever
+the speed, and the tracker takes event times from them as the live service does. A played
+call's ring, talk and hold times are then its recording's to the millisecond, however late
+a loaded machine delivers its events, and the speed only sets how long a test takes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import random
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -41,6 +49,13 @@ from tests.integration.event_client import READ_TIMEOUT, EventClient
 TRAFFIC_SCENARIOS = sorted(name for name in SCENARIOS if name != ORIGINATE)
 CUSTOMER = ("+8613800138000", "张三")
 OTHER_CUSTOMER = ("+8613912345678", "李四")
+# Calls played over TCP go this many times faster than recorded. Durations come from the
+# calls' own Timestamps, so the pace only sets how long a test takes: the longest call
+# (53 s, dropped_media_timeout) plays in 1.3 s.
+SPEED = 40.0
+# The tracker gives durations in milliseconds (rounded) and Timestamps carry microseconds, so
+# a played call's duration may round to one millisecond off its recording's.
+PLANNED_TOLERANCE = 0.001 + 1e-9
 
 
 # -- what a scenario must give ----------------------------------------------------------------
@@ -54,15 +69,30 @@ def expectation(scenario: str) -> tuple[dict[str, Any] | None, list[dict[str, An
     return call, faults
 
 
+@functools.cache
+def planned(scenario: str) -> CallRecord | None:
+    """The scenario's call as its recording times it: the tracker fed the template's own
+    events at their recorded offsets (None for a line event)."""
+    template = load_template(scenario)
+    records, _, _ = feed(
+        (dict(event.fields), RECORDED_TIMESTAMP_BASE + event.offset) for event in template.events
+    )
+    return next((r for r in records if r.call_id == template.call_id), None)
+
+
 def check_call(
     record: CallRecord,
     want: Mapping[str, Any],
     agents: Mapping[str, str],
     customer: str,
     *,
-    speed: float = 1.0,
+    timed_as: CallRecord | None = None,
 ) -> list[str]:
-    """How ``record`` differs from the recorded call ``want`` played for other people."""
+    """How ``record`` differs from the recorded call ``want`` played for other people.
+
+    Durations are compared with ``want``'s within the README's half second or, given
+    ``timed_as`` (``planned(scenario)``), with its durations to the tracker's millisecond.
+    """
     got = record.contract()
     problems = [
         f"{name}: {got[name]!r} != {want[name]!r}"
@@ -77,13 +107,14 @@ def check_call(
         problems.append(f"agent: {record.agent!r} != {mapped_agent!r}")
     if record.customer != customer:
         problems.append(f"customer: {record.customer!r} != {customer!r}")
+    tolerance = DURATION_TOLERANCE if timed_as is None else PLANNED_TOLERANCE
     for name in DURATION_FIELDS:
-        value, wanted = getattr(record, name), want[name]
-        scaled = None if value is None else value * speed
-        if (scaled is None) != (wanted is None) or (
-            scaled is not None and abs(scaled - wanted) > DURATION_TOLERANCE
+        value = getattr(record, name)
+        wanted = want[name] if timed_as is None else getattr(timed_as, name)
+        if (value is None) != (wanted is None) or (
+            value is not None and abs(value - wanted) > tolerance
         ):
-            problems.append(f"{name}: {value!r} x{speed} != {wanted!r}")
+            problems.append(f"{name}: {value!r} != {wanted!r} (within {tolerance:g} s)")
     return problems
 
 
@@ -115,7 +146,9 @@ def agents_for(count: int, base: int) -> list[str]:
 
 
 def stamped_times(events: Iterable[dict[str, str]]) -> list[tuple[dict[str, str], float | None]]:
-    return [(e, float(e["Timestamp"]) if "Timestamp" in e else None) for e in events]
+    """Each event with its time on the PBX's clock: its Timestamp, which the server fixture
+    (timestampevents=yes) puts on every event. Never the arrival time."""
+    return [(e, float(e["Timestamp"])) for e in events]
 
 
 # -- re-stamping, without the network --------------------------------------------------------
@@ -237,10 +270,9 @@ def test_agents_can_swap_places_in_one_pass() -> None:
 async def test_every_scenario_played_at_once_over_tcp_keeps_its_outcome(
     server: AmiServer, client: EventClient
 ) -> None:
-    speed = 12.0
     needed = {name: len(load_template(name).agents) for name in TRAFFIC_SCENARIOS}
     all_agents = agents_for(sum(needed.values()), 5001)
-    traffic = Traffic(server, agents=all_agents, rng=random.Random(7), speed=speed)
+    traffic = Traffic(server, agents=all_agents, rng=random.Random(7), speed=SPEED)
     plan: list[tuple[str, list[str], tuple[str, str]]] = []
     taken = 0
     for index, name in enumerate(TRAFFIC_SCENARIOS):
@@ -269,7 +301,8 @@ async def test_every_scenario_played_at_once_over_tcp_keeps_its_outcome(
             assert call_id == "", name
             continue
         assert call_id in by_id, name
-        assert check_call(by_id[call_id], want_call, agent_map, who[0], speed=speed) == [], name
+        problems = check_call(by_id[call_id], want_call, agent_map, who[0], timed_as=planned(name))
+        assert problems == [], name
     assert len(records) == sum(1 for c in call_ids if c)
     assert len(set(call_ids) - {""}) == len(records)
     assert server.live_channels == {}
@@ -280,9 +313,8 @@ async def test_every_scenario_played_at_once_over_tcp_keeps_its_outcome(
 async def test_two_concurrent_plays_of_one_scenario_are_two_calls(
     server: AmiServer, client: EventClient
 ) -> None:
-    speed = 10.0
     traffic = Traffic(
-        server, agents=["PJSIP/6001", "PJSIP/6002"], rng=random.Random(3), speed=speed
+        server, agents=["PJSIP/6001", "PJSIP/6002"], rng=random.Random(3), speed=SPEED
     )
 
     first, second = await asyncio.gather(
@@ -298,17 +330,18 @@ async def test_two_concurrent_plays_of_one_scenario_are_two_calls(
     assert {by_id[first].agent, by_id[second].agent} == {"PJSIP/6001", "PJSIP/6002"}
     want, _ = expectation("answered_customer_hangs_up")
     assert want is not None
+    timed_as = planned("answered_customer_hangs_up")
     for record in records:
         agent_map = {"PJSIP/1001": record.agent or ""}
-        assert check_call(record, want, agent_map, record.customer or "", speed=speed) == []
+        customer = record.customer or ""
+        assert check_call(record, want, agent_map, customer, timed_as=timed_as) == []
 
 
 @pytest.mark.asyncio
 async def test_an_originate_is_answered_with_a_real_callback(
     server: AmiServer, client: EventClient
 ) -> None:
-    speed = 10.0
-    traffic = Traffic(server, agents=["PJSIP/6101"], rng=random.Random(5), speed=speed)
+    traffic = Traffic(server, agents=["PJSIP/6101"], rng=random.Random(5), speed=SPEED)
     server.on_originate = traffic.answer_originate
     ended: list[CallRecord] = []
     channel_id = "cb-4f1c2a9e7d"
@@ -342,7 +375,8 @@ async def test_an_originate_is_answered_with_a_real_callback(
     want, _ = expectation(ORIGINATE)
     assert want is not None
     agent_map = {"PJSIP/1001": "PJSIP/6101"}
-    assert check_call(record, want, agent_map, "+8613912345678", speed=speed) == []
+    timed_as = planned(ORIGINATE)
+    assert check_call(record, want, agent_map, "+8613912345678", timed_as=timed_as) == []
     varsets = {
         e["Variable"]: e["Value"]
         for e in events
@@ -358,6 +392,66 @@ async def test_an_originate_is_answered_with_a_real_callback(
     newchannel = next(e for e in events if e["Event"] == "Newchannel")
     assert newchannel["Uniqueid"] == newchannel["Linkedid"] == channel_id
     assert server.live_channels == {}
+
+
+@pytest.mark.asyncio
+async def test_a_call_sent_late_by_a_stalled_loop_keeps_its_recorded_times(
+    server: AmiServer, client: EventClient
+) -> None:
+    """A loaded machine sends events late and in bunches; their Timestamps are still the
+    recording's times (from when the call was placed, in Asterisk's ``%ld.%06lu``), and so
+    are the durations the tracker makes of them."""
+    traffic = Traffic(server, agents=["PJSIP/6301"], rng=random.Random(8), speed=SPEED)
+    template = load_template("answered_customer_hangs_up")
+    loop = asyncio.get_running_loop()
+    stalls: list[float] = []
+
+    def stall() -> None:  # the whole loop stops, as when a loaded machine runs others
+        stalls.append(loop.time())
+        time.sleep(0.15)  # 6 s of the recording at SPEED
+
+    placed = time.time()
+    timers = [loop.call_later(at, stall) for at in (0.02, 0.1, 0.2)]  # within the 0.3 s
+    call_id = await traffic.place("answered_customer_hangs_up", customer=CUSTOMER)
+    played, ended = loop.time(), time.time()
+    for timer in timers:
+        timer.cancel()
+    events = await client.catch_up()
+    records, _, _ = feed(stamped_times(events))
+
+    assert len([at for at in stalls if at < played]) >= 2  # while the call was playing
+    assert len(events) == len(template.events)
+    assert all(re.fullmatch(r"\d{10}\.\d{6}", e["Timestamp"]) for e in events)
+    first = float(events[0]["Timestamp"])
+    assert placed <= first <= ended
+    offsets = [float(e["Timestamp"]) - first for e in events]
+    assert offsets == pytest.approx([e.offset for e in template.events], abs=2e-6)
+    want, _ = expectation("answered_customer_hangs_up")
+    assert want is not None
+    (record,) = records
+    assert record.call_id == call_id
+    agent_map = {"PJSIP/1001": "PJSIP/6301"}
+    timed_as = planned("answered_customer_hangs_up")
+    assert check_call(record, want, agent_map, CUSTOMER[0], timed_as=timed_as) == []
+
+
+@pytest.mark.asyncio
+async def test_without_timestampevents_played_calls_carry_no_timestamp() -> None:
+    """As an Asterisk with timestampevents=no: a client then times events by their arrival."""
+    plain = AmiServer()
+    await plain.start()
+    reader = EventClient(plain)
+    try:
+        await reader.connect()
+        traffic = Traffic(plain, agents=["PJSIP/6401"], rng=random.Random(9), speed=0)
+        await traffic.place("answered_customer_hangs_up", customer=CUSTOMER)
+        events = await reader.catch_up()
+    finally:
+        await reader.close()
+        await plain.close()
+
+    assert len(events) == len(load_template("answered_customer_hangs_up").events)
+    assert [e for e in events if "Timestamp" in e] == []
 
 
 # -- a recorded stream that survives a cut ----------------------------------------------------
