@@ -14,8 +14,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
 
 from app.auth.deps import AgentUser
+from app.console import rules
 from app.console import store as console
-from app.console.call_scripts.loader import Catalog
+from app.console.call_scripts.catalog import Catalog
 from app.console.deps import CatalogDep
 from app.console.schemas import ActionRequest, ActionResult, ConsoleCall, ConsoleOverview, Effect
 from app.db.engine import DatabaseDep, Session
@@ -36,8 +37,8 @@ Language = Annotated[
 NOT_YOUR_CALL = "this call is not ringing or talking at your phone"
 
 
-def desk(catalog: Catalog, settings: Settings) -> console.Desk:
-    return console.Desk(
+def desk(catalog: Catalog, settings: Settings) -> rules.Desk:
+    return rules.Desk(
         catalog,
         settings.company_name,
         date.today(),
@@ -79,7 +80,7 @@ async def console_call(
     language: Language = None,
 ) -> ConsoleCall:
     mine = _my_live_call(pipeline, call_id, user)
-    live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
+    live = rules.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
     call = _live_view(mine) if mine else None
     here = desk(catalog, settings)
     # Only a call in progress can be hit by a line fault; an ended one has nothing to offer.
@@ -96,7 +97,7 @@ async def console_call(
                     db, here, user, facts, language=language, now=time.time()
                 )
             view = console.session_view(here, user, session) if session else None
-        except console.ConsoleError as error:
+        except rules.ConsoleError as error:
             raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
         customer = facts.customer if facts else None
         return ConsoleCall(
@@ -127,7 +128,7 @@ async def act(
     hub: HubDep,
 ) -> ActionResult | JSONResponse:
     mine = _my_live_call(pipeline, call_id, user)
-    live = console.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
+    live = rules.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
     here = desk(catalog, settings)
     payload = body.model_dump(exclude={"action_id", "at"}, exclude_none=True)
 
@@ -148,7 +149,7 @@ async def act(
                 now=time.time(),
                 at=body.at,
             )
-        except console.ConsoleError as error:
+        except rules.ConsoleError as error:
             raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
 
     result = await database.run(write)
@@ -192,7 +193,7 @@ def _live_view(live: LiveCall) -> dict[str, Any]:
     return {**live_view(live), "status": state}
 
 
-def _ended_view(call_id: str, facts: console.CallFacts | None) -> dict[str, Any]:
+def _ended_view(call_id: str, facts: rules.CallFacts | None) -> dict[str, Any]:
     return {
         "call_id": call_id,
         "customer": facts.customer if facts else None,

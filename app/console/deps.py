@@ -8,7 +8,7 @@ from typing import Annotated, cast
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from app.console.call_scripts.loader import Catalog
+from app.console.call_scripts.catalog import Catalog
 
 
 def the_catalog(request: HTTPConnection) -> Catalog:

@@ -37,7 +37,6 @@ from app.console.rules import (
     Desk,
     action_time,
     call_script_of,
-    facts_from_live,
     known_name,
     search_text,
     still_affects,
@@ -478,17 +477,11 @@ def _id(row: User | CallScriptSession) -> int:
     return row.id
 
 
-# The routes use the console through this module, the rules' names too (CallFacts,
-# ConsoleError, Desk, facts_from_live), as they did when those lived here.
 __all__ = [
     "ActionResult",
-    "CallFacts",
-    "ConsoleError",
-    "Desk",
     "active_incidents",
     "apply_action",
     "caller",
-    "facts_from_live",
     "find_session",
     "open_session",
     "open_sessions",

@@ -10,7 +10,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from app.callbacks.desk import CallbackDesk
-from app.console.call_scripts.loader import Catalog
+from app.console.call_scripts.catalog import Catalog
 from app.db.engine import Database
 from app.incidents.desk import IncidentDesk
 from app.lines.pbx_check import PbxChecker
