@@ -133,7 +133,10 @@ export class CallbackList {
         },
         h("td", { class: "loop-call" },
           h("span", { class: "number", text: call.customer || "—" }),
-          h("span", { class: "loop-when muted", text: [when(call.ended_at), call.agent].filter(Boolean).join(" · ") })),
+          // When and who: side by side if the card has room, else the agent under the time.
+          h("span", { class: "loop-when muted" },
+            h("span", { class: "when", text: when(call.ended_at) }),
+            call.agent ? h("span", { class: "loop-agent", text: call.agent }) : null)),
         h("td", {}, h("span", { class: `badge outcome-${call.outcome}`, text: label("outcome", call.outcome) })),
         h("td", {}, yesNo(item.called_back)),
         h("td", {}, yesNo(item.reached)),
