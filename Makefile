@@ -4,17 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: demo test bench clean
+.PHONY: demo test needs bench clean
 
 demo: $(STAMP)
 	$(BIN)/callassist demo $(DEMO_ARGS)
 
-test: $(STAMP)
+test: needs $(STAMP)
 	$(BIN)/ruff check app telephony tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 	sh tests/other_pythons.sh
+
+# chromium, sipp, docker-compose and a CJK font: installed as root with apt-get, else named.
+needs:
+	@sh tests/needs.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -1,9 +1,9 @@
 """Browser tests of the pages: Debian's chromium driven by Playwright, against the demo
 service running in this process (see harness.py).
 
-Chromium is not optional here: a machine without /usr/bin/chromium fails these tests with a
-message saying how to install it (.ci/run installs it); Playwright's own browser download
-is never used.
+Chromium is not optional here: `make test` checks for it first (tests/needs.sh), and a
+machine without /usr/bin/chromium fails these tests with a message saying how to install it;
+Playwright's own browser download is never used.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests drive Debian's chromium. Install it "
-            "with `apt-get install -y chromium` (.ci/run does), or point "
-            "CALLASSIST_E2E_CHROMIUM at one.",
+            "with `apt-get install -y chromium` (`make test` does as root: tests/needs.sh), "
+            "or point CALLASSIST_E2E_CHROMIUM at one.",
             pytrace=False,
         )
     with sync_playwright() as playwright:

@@ -26,7 +26,7 @@ REQUIRED = {
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-compose") is None,
-    reason="Debian's docker-compose is not installed (apt-get install docker-compose)",
+    reason="Debian's docker-compose is not installed (see tests/needs.sh)",
 )
 
 

@@ -30,7 +30,7 @@ from tests.service.harness import AMI_SECRET, AMI_USER, prepare_database, runnin
 
 SIPP = shutil.which("sipp")
 pytestmark = pytest.mark.skipif(
-    SIPP is None, reason="sipp is not installed (Debian package sip-tester; .ci/run installs it)"
+    SIPP is None, reason="sipp is not installed (Debian package sip-tester; see tests/needs.sh)"
 )
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "fixtures" / "sipp"
