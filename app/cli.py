@@ -42,6 +42,15 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG, description="Call-handling assistant for Asterisk call centres."
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    _add_serving(commands)
+    _add_db(commands)
+    _add_user(commands)
+    _add_replay(commands)
+    _add_linecheck(commands)
+    return parser
+
+
+def _add_serving(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, run, summary in (
         ("serve", _run_serve, "attach to the PBX in CALLASSIST_AMI_URL and serve the API"),
         ("demo", _run_demo, "serve with a built-in simulated PBX and demo users (no PBX needed)"),
@@ -51,11 +60,15 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--port", type=int, default=8000, help="port to listen on")
         command.set_defaults(run=run)
 
+
+def _add_db(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = commands.add_parser("db", help="database schema").add_subparsers(
         required=True, metavar="ACTION"
     )
     db.add_parser("upgrade", help="apply the schema migrations").set_defaults(run=_run_db_upgrade)
 
+
+def _add_user(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     users = commands.add_parser("user", help="users and roles").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -73,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.set_defaults(run=_run_user_add)
 
+
+def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     replay_cmd = commands.add_parser(
         "replay",
         help="replay a recorded AMI stream: the calls and line faults it holds",
@@ -94,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay_cmd.set_defaults(run=_run_replay)
 
+
+def _add_linecheck(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     linecheck = commands.add_parser(
         "linecheck",
         help="register the probe account on the PBX and call the probe extension",
@@ -105,7 +122,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     linecheck.add_argument("--json", action="store_true", help="one JSON object")
     linecheck.set_defaults(run=_run_linecheck)
-    return parser
 
 
 def _settings(command: str, **overrides: object) -> Settings | None:

@@ -237,6 +237,17 @@ def end_attempt(
     if callback is None:
         session.rollback()
         return None
+    _move_on(callback, result, step, now)
+    session.add(callback)
+    if step.status == "reached":
+        _close_others_reached(session, callback, now)
+    session.commit()
+    session.refresh(callback)
+    return callback
+
+
+def _move_on(callback: Callback, result: str, step: NextStep, now: float) -> None:
+    """The callback after one of its attempts ended, as the policy's next step says."""
     callback.last_result = result
     callback.status = step.status
     callback.next_attempt_at = step.at if step.status == "pending" else None
@@ -247,12 +258,6 @@ def end_attempt(
     if step.status in CLOSED_RESULTS:
         callback.closed_at = now
     callback.updated_at = now
-    session.add(callback)
-    if step.status == "reached":
-        _close_others_reached(session, callback, now)
-    session.commit()
-    session.refresh(callback)
-    return callback
 
 
 def _close_others_reached(session: Session, reached: Callback, now: float) -> None:
