@@ -373,6 +373,31 @@ async def test_an_agent_who_does_not_pick_up_passes_the_callback_to_the_next_fre
     assert [o["Channel"] for o in bench.originates()] == [AGENT_ONE, AGENT_TWO, AGENT_ONE]
 
 
+async def test_an_agent_phone_that_rings_out_passes_the_callback_on_before_the_pbx_says_so(
+    bench: Bench,
+) -> None:
+    bench.hand(dropped_call())
+    await bench.turn()
+    (first,) = bench.originates()
+
+    # Asterisk hangs the agent's channel up when it rings out, before any customer leg is
+    # dialled; the failed OriginateResponse comes after the hang-up.
+    updates = callback_call(first["ChannelId"], bench.clock.now)
+    ended = next(u for u in updates if isinstance(u, CallEnded))
+    record = replace(ended.record, answered_at=None, talk_seconds=None, hangup_cause=19)
+    agent_leg_only = tuple(leg for leg in ended.legs if leg.role == "agent")
+    rang_out = replace(ended, record=record, legs=agent_leg_only)
+    late = originate_response(first["ChannelId"], reason=3, at=bench.clock.advance(30))
+    bench.hand([updates[0], rang_out, late])
+    await bench.turn()
+
+    assert [o["Channel"] for o in bench.originates()] == [AGENT_ONE, AGENT_TWO]
+    (callback,) = bench.callbacks()
+    attempts = [(a["agent"], a["result"]) for a in callback["attempts_list"]]
+    assert attempts == [(AGENT_ONE, "agent_no_answer"), (AGENT_TWO, None)]
+    assert callback["status"] == "dialling"  # the late answer ended nothing else
+
+
 # -- the link --------------------------------------------------------------------------------
 
 
