@@ -266,6 +266,16 @@ class TestDatabase(Database):
 # -- recorded captures, through the real pipeline ----------------------------------------------
 
 
+@cache
+def _captured(name: str) -> tuple[tuple[float, Mapping[str, str]], ...]:
+    """A capture's events with their own times, read once per session."""
+    return tuple(
+        (message.at or 0.0, message.headers)
+        for message in read_capture(CAPTURES / f"{name}.ami")
+        if "Event" in message.headers  # responses to the recorder's actions: the link's own
+    )
+
+
 def link_events(
     name: str,
     start: float = T0,
@@ -278,14 +288,11 @@ def link_events(
     Uniqueid for the ChannelId the service chose, for one)."""
     renamed = rename or {}
     events = []
-    for message in read_capture(CAPTURES / f"{name}.ami"):
-        headers = {key: renamed.get(value, value) for key, value in message.headers.items()}
-        if "Event" not in headers:
-            continue  # responses to the recorder's own actions: the link answers those
-        if headers["Event"] == before:
+    for offset, captured in _captured(name):
+        if captured["Event"] == before:
             break
-        at = start + (message.at or 0.0)
-        events.append(LinkEvent(headers, at, at))
+        headers = {key: renamed.get(value, value) for key, value in captured.items()}
+        events.append(LinkEvent(headers, start + offset, start + offset))
     return events
 
 
