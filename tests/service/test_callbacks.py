@@ -1,7 +1,8 @@
 """Callbacks through the running service, the simulator over TCP and a real database: a
 dropped call is called back exactly once (also across an AMI cut), its callback call links
-back to it, retries follow the policy, and the queue of abandoned and missed calls is
-worked by people, never dialled behind their backs."""
+back to it, and the queue of abandoned and missed calls is worked by people, never dialled
+behind their backs. The desk's decisions one by one (busy agents, waiting queues, agents who
+do not pick up, retries, a link down, a restart) are tests/desks/test_callback_desk.py's."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ import pytest
 import pytest_asyncio
 
 from app.callbacks.rules import CALLBACK_FOR_TAG
-from telephony.ami.link import LinkStatus
-from telephony.simulator.originate import OriginateOutcome
 from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 from tests.service.harness import Service, running_service
@@ -23,7 +22,6 @@ from tests.service.harness import Service, running_service
 pytestmark = pytest.mark.asyncio
 
 CUSTOMER = ("+15550001111", "Jane Customer")
-FAST = {"callback_schedule_seconds": "0,1,2"}
 
 
 @pytest_asyncio.fixture
@@ -123,37 +121,6 @@ async def test_a_dropped_call_is_called_back_once_through_the_same_agent(
         assert "callassist_callback_originates_total 1.0" in metrics
 
 
-async def test_a_callback_waits_for_queueing_customers_and_for_a_cut_link_then_dials_once(
-    database_url: str, pbx: AmiServer, traffic: Traffic
-) -> None:
-    async with running_service(database_url, pbx) as service:
-        await pbx.wait_logged_in()
-        queued = traffic.stage("queue_answered", agent="PJSIP/1002")
-        await queued.ring()  # a customer waits in queue support
-        await drop_a_call(traffic)
-        waiting = await until(lambda: callback_with(service, "pending"), 10, "a waiting callback")
-        assert waiting["waiting_for"] == "1 customer waiting in the queues"
-        assert originates(pbx) == []
-
-        # The link is cut while the callback waits, and stays down a moment.
-        secret, pbx.secret = pbx.secret, "not-the-secret"
-        await pbx.drop_sessions()
-        link = service.services.link
-        assert link is not None
-        await until(lambda: link.state.status is not LinkStatus.CONNECTED, 5, "the link down")
-        await asyncio.sleep(0.5)
-        assert originates(pbx) == []
-        pbx.secret = secret
-        await until(lambda: link.state.status is LinkStatus.CONNECTED, 15, "the link back")
-
-        await queued.answer()  # the queueing customer is served: the callback may go
-        (originate,) = await pbx.wait_for_action("Originate", timeout=10)
-        assert originate["Channel"] == "PJSIP/1001"
-        assert originate["Exten"] == CUSTOMER[0]
-        await asyncio.sleep(1.0)
-        assert len(originates(pbx)) == 1
-
-
 async def test_an_originate_cut_off_on_its_way_is_found_live_and_not_sent_again(
     database_url: str, pbx: AmiServer, traffic: Traffic
 ) -> None:
@@ -234,70 +201,3 @@ async def test_the_callback_list_needs_a_login_and_the_right_role_to_act(
             "/api/callbacks/99/close", json={"result": "closed"}, headers=headers
         )
         assert reply.status_code == 404
-
-
-
-async def test_retries_follow_the_policy_by_cause(
-    database_url: str, pbx: AmiServer, traffic: Traffic
-) -> None:
-    network = OriginateOutcome(customer_cause=34)
-    traffic.originate_outcomes[CUSTOMER[0]] = [network, network]
-    async with running_service(database_url, pbx, **FAST) as service:
-        await pbx.wait_logged_in()
-        await drop_a_call(traffic)
-        reached = await until(lambda: callback_with(service, "reached"), 60, "a reached callback")
-        results = [a["result"] for a in reached["attempts_list"]]
-        assert results == ["failed", "failed", "reached"]
-        assert [a["hangup_cause"] for a in reached["attempts_list"]][:2] == [34, 34]
-        assert len(originates(pbx)) == 3
-        starts = [a["created_at"] for a in reached["attempts_list"]]
-        # Each retry waits for its turn in the schedule (1 s, then 2 s after the drop).
-        assert starts[1] - reached["created_at"] >= 1.0
-        assert starts[2] - reached["created_at"] >= 2.0
-
-
-async def test_a_customer_who_rejects_the_callback_is_not_called_again(
-    database_url: str, pbx: AmiServer, traffic: Traffic
-) -> None:
-    traffic.originate_outcomes[CUSTOMER[0]] = [OriginateOutcome(customer_cause=21)]
-    async with running_service(database_url, pbx, **FAST) as service:
-        await pbx.wait_logged_in()
-        await drop_a_call(traffic)
-        done = await until(lambda: callback_with(service, "not_reached"), 30, "a closed callback")
-        assert [a["result"] for a in done["attempts_list"]] == ["rejected"]
-        await asyncio.sleep(3.0)  # past every retry the schedule would allow
-        assert len(originates(pbx)) == 1
-
-
-async def test_an_agent_who_does_not_pick_up_passes_the_callback_to_the_next_free_agent(
-    database_url: str, pbx: AmiServer, traffic: Traffic
-) -> None:
-    traffic.originate_outcomes[CUSTOMER[0]] = [OriginateOutcome(agent_answers=False)]
-    async with running_service(database_url, pbx, callback_ring_seconds=2) as service:
-        await pbx.wait_logged_in()
-        await drop_a_call(traffic)
-        reached = await until(lambda: callback_with(service, "reached"), 60, "a reached callback")
-        attempts = reached["attempts_list"]
-        assert [(a["agent"], a["result"]) for a in attempts] == [
-            ("PJSIP/1001", "agent_no_answer"),
-            ("PJSIP/1002", "reached"),
-        ]
-        assert [o["Channel"] for o in originates(pbx)] == ["PJSIP/1001", "PJSIP/1002"]
-
-
-async def test_after_a_restart_a_callback_in_progress_is_found_live_and_not_dialled_again(
-    database_url: str, pbx: AmiServer, traffic: Traffic
-) -> None:
-    async with running_service(database_url, pbx) as service:
-        await pbx.wait_logged_in()
-        await drop_a_call(traffic)
-        (originate,) = await pbx.wait_for_action("Originate", timeout=10)
-        await until(
-            lambda: originate["ChannelId"] in pbx.live_channels, 10, "the callback's channel"
-        )
-    # The service stopped while the callback rang; a new one takes over the same database.
-    async with running_service(database_url, pbx) as service:
-        reached = await until(lambda: callback_with(service, "reached"), 40, "a reached callback")
-        assert len(originates(pbx)) == 1
-        (attempt,) = reached["attempts_list"]
-        assert (attempt["channel_id"], attempt["result"]) == (originate["ChannelId"], "reached")

@@ -1,11 +1,12 @@
 """Incidents through the real service: line faults from the simulator over TCP open them, the
-IT side hears of them first, people move them through the procedure, reminders fire."""
+IT side hears of them first, people move them through the procedure. What the desk does
+with each signal (joining, recovery, the agents on the line, reminders, retries) is
+tests/desks/test_incident_desk.py's."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -96,26 +97,6 @@ async def test_a_trunk_going_unreachable_opens_a_level_i_incident_reported_to_it
         detected, report = timeline
         assert detected["at"] <= report["at"]
         assert report["detail"] == {"recipients": 1}  # the IT client connected then
-
-
-async def test_repeated_signals_join_the_open_incident(database_url: str, pbx: AmiServer) -> None:
-    async with running_service(database_url, pbx) as service:
-        await pbx.wait_logged_in()
-        async with service.websocket("supervisor") as supervisor:
-            await supervisor.next("snapshot")
-            await pbx.set_contact("PJSIP/2001", "Unreachable")
-            opened = (await supervisor.next("incident.opened"))["incident"]
-            await pbx.set_contact("PJSIP/2001", "Reachable")  # recovered
-            recovered = (await supervisor.next("incident.updated"))["incident"]
-            await pbx.set_contact("PJSIP/2001", "Unreachable")  # and down again
-            again = (await supervisor.next("incident.updated"))["incident"]
-
-        assert recovered["id"] == again["id"] == opened["id"]
-        assert recovered["recovered_at"] is not None and recovered["status"] == "open"
-        assert again["signals"] == 2 and again["recovered_at"] is None
-        (only,) = await settled_incidents(service, 1)
-        kinds = [entry["kind"] for entry in (await reported(service, only["id"]))["timeline"]]
-        assert kinds == ["detected", "reported", "recovered", "signal"]
 
 
 async def test_each_kind_of_signal_opens_its_kind_at_its_level(
@@ -218,62 +199,6 @@ async def test_the_procedure_through_the_api_with_its_refusals(
         assert [i["status"] for i in await incidents(service, "all")] == ["reviewed"]
         missing = await post(service, "/api/incidents/999999/acknowledge", "it", {})
         assert missing.status_code == 404
-
-
-async def test_the_reminder_fires_when_nobody_acted_within_the_period(
-    database_url: str, pbx: AmiServer
-) -> None:
-    async with running_service(database_url, pbx, incident_reminder_minutes=15) as service:
-        await pbx.wait_logged_in()
-        desk = service.services.incidents
-        assert desk is not None
-        async with service.websocket("supervisor") as supervisor:
-            await supervisor.next("snapshot")
-            await pbx.set_contact("PJSIP/2001", "Unreachable")  # level I
-            await pbx.set_contact("PJSIP/1001", "Unreachable")  # level IV: never reminded
-            await settled_incidents(service, 2)
-            assert await desk.remind_due() == 0  # nothing is due yet
-
-            start = time.time()
-            desk.clock = lambda: start + 16 * 60
-            assert await desk.remind_due() == 1
-            reminder = (await supervisor.next("incident.reminder"))["incident"]
-            assert (reminder["location"], reminder["reminder_due"]) == ("PJSIP/2001", True)
-            assert await desk.remind_due() == 0  # once per period
-
-            desk.clock = lambda: start + 32 * 60
-            assert await desk.remind_due() == 1
-
-        kinds = [e["kind"] for e in (await detail(service, reminder["id"]))["timeline"]]
-        assert kinds.count("reminder") == 2
-
-
-async def test_agents_on_calls_over_the_failing_trunk_get_the_line_fault_procedure(
-    database_url: str, pbx: AmiServer, tmp_path: Path
-) -> None:
-    capture = (CAPTURES / "dropped_mid_call_network.ami").read_bytes()
-    talking = tmp_path / "talking.ami"  # the call is answered; the trunk has not failed yet
-    talking.write_bytes(capture[: capture.index(b"Event: PeerStatus")])
-    async with running_service(database_url, pbx) as service:
-        await pbx.wait_logged_in()
-        await pbx.play_capture(talking)
-        await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))
-        async with (
-            service.websocket("agent1") as agent1,
-            service.websocket("agent2") as agent2,
-        ):
-            (call,) = (await agent1.next("snapshot"))["calls"]
-            await agent2.next("snapshot")
-            await pbx.set_contact("PJSIP/2001", "Unreachable")
-
-            told = await agent1.next("line.incident")
-            assert told["call_ids"] == [call["call_id"]]
-            assert told["incident"]["kind"] == "trunk_down"
-            assert told["incident"]["location"] == "PJSIP/2001"
-            await pbx.set_contact("PJSIP/2001", "Reachable")
-            cleared = await agent1.next("line.incident")
-            assert cleared["incident"]["recovered_at"] is not None
-            assert not [m for m in await agent2.quiet() if m["type"] == "line.incident"]
 
 
 async def test_open_incidents_are_counted_by_level_in_the_metrics(

@@ -88,29 +88,6 @@ async def test_the_contact_listing_after_login_shows_what_no_event_said(
         ]
 
 
-async def test_a_line_change_reaches_the_it_side_and_not_the_agents(
-    database_url: str, pbx: AmiServer
-) -> None:
-    async with running_service(database_url, pbx) as service:
-        await pbx.wait_logged_in()
-        async with service.websocket("it") as it, service.websocket("agent2") as agent2:
-            await it.next("snapshot")
-            await agent2.next("snapshot")
-            await pbx.set_contact("PJSIP/1002", "Reachable", roundtrip_usec=900)
-
-            while (message := await it.next("line.status"))["endpoint"]["state"] != "reachable":
-                pass
-            assert message["endpoint"] == {
-                "endpoint": "PJSIP/1002",
-                "kind": "agent",
-                "state": "reachable",
-                "roundtrip_ms": 0.9,
-                "last_change_at": message["endpoint"]["last_change_at"],
-                "agent": "agent2",
-            }
-            assert not [m for m in await agent2.quiet() if m["type"] == "line.status"]
-
-
 def add_call(
     database_url: str, call_id: str, trunk: str | None, outcome: str, ended_at: float
 ) -> None:

@@ -91,35 +91,3 @@ async def test_the_live_connection_closes_when_the_login_expires(
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 1008
         assert "expired" in closed.value.rcvd.reason
-
-
-async def test_a_line_fault_reaches_the_agent_whose_phone_it_is_and_the_supervisors(
-    database_url: str, pbx: AmiServer
-) -> None:
-    async with running_service(database_url, pbx) as service:
-        await pbx.wait_logged_in()
-        async with (
-            service.websocket("agent1") as agent1,
-            service.websocket("agent2") as agent2,
-            service.websocket("supervisor") as supervisor,
-        ):
-            for client in (agent1, agent2, supervisor):
-                await client.next("snapshot")
-            # Agent Two's phone stops answering qualify, then comes back.
-            await pbx.play_capture(CAPTURES / "line_fault_unreachable.ami")
-            seen = await agent2.quiet(1.0)
-            faults = [(m["fault"], m["location"]) for m in seen if m["type"] == "line.fault"]
-            assert faults == [("unreachable", "PJSIP/1002"), ("recovered", "PJSIP/1002")]
-            watched = await supervisor.quiet()
-            assert [m["fault"] for m in watched if m["type"] == "line.fault"] == [
-                "unreachable",
-                "recovered",
-            ]
-            # The supervisors also hear of the incident it opens: one agent's device, level IV.
-            (opened,) = [m["incident"] for m in watched if m["type"] == "incident.opened"]
-            assert (opened["kind"], opened["location"], opened["level"]) == (
-                "device_fault",
-                "PJSIP/1002",
-                "IV",
-            )
-            assert await agent1.quiet() == []

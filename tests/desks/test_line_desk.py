@@ -1,0 +1,123 @@
+"""The line desk driven with the line changes the pipeline hands it for a recorded phone
+fault: the IT board's table, and ``line.status`` to the IT side with the agent's name."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlmodel import Session, select
+
+from app.db.tables import User
+from app.lines.desk import LineDesk
+from app.live.hub import Hub
+from app.live.updates import LinesChanged, LiveCallsListed
+from tests.desks.fakes import (
+    AGENT_TWO,
+    T0,
+    TRUNKS,
+    Listener,
+    TestDatabase,
+    link_events,
+    until,
+    updates_of,
+)
+
+pytestmark = pytest.mark.asyncio
+
+
+def phone_changes() -> list[LinesChanged]:
+    """Agent two's phone stops answering qualify, then comes back (line_fault_unreachable)."""
+    updates = updates_of(link_events("line_fault_unreachable"))
+    return [u for u in updates if isinstance(u, LinesChanged)]
+
+
+@contextlib.asynccontextmanager
+async def running(desk: LineDesk) -> AsyncIterator[None]:
+    task = asyncio.create_task(desk.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_line_change_reaches_the_it_side_with_the_agents_name(
+    database: TestDatabase, hub: Hub
+) -> None:
+    it, supervisor, qa = Listener(hub, "it"), Listener(hub, "supervisor"), Listener(hub, "qa")
+    agent2 = Listener(hub, "agent", AGENT_TWO)
+    desk = LineDesk(database, hub, TRUNKS)
+    down, back, timed = phone_changes()
+
+    desk.take(down)  # before the names are read: the endpoint alone
+    (early,) = it.take()
+    assert (early["endpoint"]["endpoint"], early["endpoint"]["agent"]) == (AGENT_TWO, None)
+
+    async with running(desk):
+        await until(lambda: database.runs >= 1, "the agent names read")
+        desk.take(back)
+        desk.take(timed)
+
+    (line,) = back.lines
+    messages = it.take()
+    assert [m["type"] for m in messages] == ["line.status", "line.status"]
+    assert messages[0]["endpoint"] == {
+        "endpoint": AGENT_TWO,
+        "kind": "agent",
+        "state": "reachable",
+        "roundtrip_ms": None,
+        "last_change_at": line.last_change_at,
+        "agent": "Agent Two",
+    }
+    assert messages[1]["endpoint"]["roundtrip_ms"] == 0.751
+    assert [m["endpoint"]["state"] for m in supervisor.take()] == [
+        "unreachable",
+        "reachable",
+        "reachable",
+    ]
+    assert qa.take() == [] and agent2.take() == []  # the board is the IT side's
+    assert desk.lines[AGENT_TWO].state == "reachable"
+    assert desk.lines[AGENT_TWO].roundtrip_ms == 0.751
+
+
+async def test_a_trunk_is_shown_as_a_trunk(database: TestDatabase, hub: Hub) -> None:
+    it = Listener(hub, "it")
+    desk = LineDesk(database, hub, TRUNKS)
+    updates = updates_of(link_events("dropped_mid_call_network"))
+    desk.take(next(u for u in updates if isinstance(u, LinesChanged)))
+
+    (message,) = it.take()
+    assert message["endpoint"]["endpoint"] == "PJSIP/2001"
+    assert (message["endpoint"]["kind"], message["endpoint"]["state"]) == ("trunk", "unreachable")
+    assert message["endpoint"]["agent"] is None
+
+
+async def test_after_a_relogin_the_names_are_read_again(database: TestDatabase, hub: Hub) -> None:
+    it = Listener(hub, "it")
+    desk = LineDesk(database, hub, TRUNKS)
+    down, back, _ = phone_changes()
+    async with running(desk):
+        await until(lambda: database.runs >= 1, "the agent names read")
+        desk.take(down)
+
+        def new_name(session: Session) -> None:  # agent two's phone changed hands
+            user = session.exec(select(User).where(User.endpoint == AGENT_TWO)).one()
+            user.display_name = "Agent Two B"
+            session.add(user)
+            session.commit()
+
+        database.read(new_name)
+        desk.take(back)  # the desk has not been told to look again
+        desk.take(LiveCallsListed(frozenset(), T0 + 100))  # a (re)login
+        await until(lambda: database.runs >= 2, "the agent names read again")
+        desk.take(back)
+
+    assert [m["endpoint"]["agent"] for m in it.take()] == [
+        "Agent Two",
+        "Agent Two",
+        "Agent Two B",
+    ]

@@ -1,0 +1,93 @@
+"""The record writer (app/records/desk.py) driven with the record jobs the pipeline returns
+for a recorded call, on the real database: stored in order, and never lost to a database
+that fails for a while."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from app.records.desk import RecordWriter
+from app.records.query import CallFilters, Viewer, get_call, list_calls
+from app.records.store import RecordJob
+from tests.desks.fakes import AGENT_ONE, TestDatabase, link_events, make_pipeline, until
+
+pytestmark = pytest.mark.asyncio
+
+QA = Viewer("qa", None)
+CALL = "1795478681.0"  # normal_inbound_caller_hangup
+TIMELINE = ["ringing", "answered", "ended", "pop_missed"]
+
+
+def jobs_of_a_call() -> list[RecordJob]:
+    """Agent one answers a customer, who hangs up; no console of agent one is connected."""
+    pipeline = make_pipeline()
+    events = link_events("normal_inbound_caller_hangup")
+    return [job for event in events for job in pipeline.handle(event)]
+
+
+@contextlib.asynccontextmanager
+async def running(writer: RecordWriter) -> AsyncIterator[None]:
+    task = asyncio.create_task(writer.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def calls(database: TestDatabase) -> list[dict[str, Any]]:
+    """The calls as QA finds them, each with its timeline."""
+
+    def read(session: Any) -> list[dict[str, Any]]:
+        items, _ = list_calls(session, CallFilters(), QA, limit=50, offset=0)
+        found = [get_call(session, item["id"], QA) for item in items]
+        return [call for call in found if call is not None]
+
+    return database.read(read)
+
+
+async def test_a_calls_jobs_are_stored_in_order_as_one_record(database: TestDatabase) -> None:
+    jobs = jobs_of_a_call()
+    writer = RecordWriter(database, max_batch=2)  # several batches: order across them counts
+    async with running(writer):
+        for job in jobs:
+            await writer.put(job)
+        async with asyncio.timeout(1):
+            await writer.flush()
+
+    (call,) = calls(database)
+    assert (call["call_id"], call["status"], call["outcome"]) == (CALL, "ended", "completed")
+    assert (call["agent"], call["ended_by"], call["hangup_cause"]) == (AGENT_ONE, "customer", 16)
+    assert call["pops_missed"] == 1  # nobody saw the pop
+    assert [entry["kind"] for entry in call["timeline"]] == TIMELINE
+    assert (writer.state.stored, writer.state.failures) == (len(jobs), 0)
+
+
+async def test_a_batch_the_database_refuses_is_tried_again_until_stored_and_counted(
+    database: TestDatabase,
+) -> None:
+    jobs = jobs_of_a_call()
+    writer = RecordWriter(database, retry_initial=0.001, retry_max=0.002)
+    database.fail_next(1_000_000)  # down until the test says otherwise
+    async with running(writer):
+        for job in jobs:
+            await writer.put(job)
+        await until(lambda: writer.state.failures >= 3, "three failed tries")
+        assert writer.state.last_error == "OperationalError"
+        assert writer.state.stored == 0 and writer.backlog == 0  # taken, held, not dropped
+        database.fail_next(0)  # the database is back
+        async with asyncio.timeout(1):
+            await writer.flush()
+
+    assert writer.state.failures >= 3
+    assert writer.state.stored == len(jobs)
+    assert not writer.state.last_error  # cleared once stored
+    (call,) = calls(database)  # stored once, whole
+    assert (call["status"], call["outcome"], call["pops_missed"]) == ("ended", "completed", 1)
+    assert [entry["kind"] for entry in call["timeline"]] == TIMELINE  # nothing written twice
