@@ -252,14 +252,22 @@ class CallbackDesk:
             await self._try_dial(callback, now)
 
     async def _try_dial(self, callback: Callback, now: float) -> None:
-        assert callback.id is not None  # rows from the database have ids
+        callback_id = callback.id or 0  # rows from the database have ids
         why, agent = await self._dial_check(callback)
         if why is not None or agent is None:
-            changed = await self._db(lambda s: store.note_waiting(s, callback.id or 0, why, now))
-            if changed:
-                await self._publish_id(callback.id)
+            await self._wait(callback_id, why, now)
             return
-        await self.dial(callback.id, agent)
+        try:
+            await self.dial(callback_id, agent)
+        except store.CallbackError as refused:
+            # This one must wait (its number is being dialled for another callback); the
+            # other due callbacks behind it must not.
+            await self._wait(callback_id, str(refused), now)
+
+    async def _wait(self, callback_id: int, why: str | None, now: float) -> None:
+        """Say why a due callback is not dialled now; tell people when the reason changed."""
+        if await self._db(lambda s: store.note_waiting(s, callback_id, why, now)):
+            await self._publish_id(callback_id)
 
     async def _dial_check(self, callback: Callback) -> tuple[str | None, str | None]:
         """Why this callback cannot be dialled now, or the agent to ring."""

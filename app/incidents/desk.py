@@ -163,12 +163,26 @@ class IncidentDesk:
         self._hub.publish_to_roles({"type": "incident.opened", "incident": view}, IT_SIDE)
         self._tell_agents(incident)
         recipients = self._hub.watching(IT_SIDE)
-        await self._db(
+        # Retried on its own: retrying the whole signal would join the incident it opened,
+        # and the timeline would lose its "detected" and "reported" entries.
+        await self._until_stored(
             lambda db: store.record_report(
                 db, incident, reported_at=reported_at, recipients=recipients
-            )
+            ),
+            f"the report of incident {incident.id}",
         )
         await self._refresh_counts()
+
+    async def _until_stored(self, work: Callable[[Any], object], what: str) -> None:
+        delay = RETRY_INITIAL
+        while True:
+            try:
+                await self._db(work)
+                return
+            except Exception:  # the desk must outlive a database outage
+                log.exception("incident desk: %s not stored; trying again in %.1f s", what, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
 
     async def act(
         self, incident_id: int, action: str, by: User, *, text: str = "", actions: str = ""

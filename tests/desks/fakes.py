@@ -243,12 +243,16 @@ class TestDatabase(Database):
         self.runs = 0  # finished without error
         self.failed = 0
         self._failures = 0
+        self._passes = 0  # runs still to let through before the failures begin
 
-    def fail_next(self, runs: int) -> None:
-        self._failures = runs
+    def fail_next(self, runs: int, *, after: int = 0) -> None:
+        """The next ``runs`` runs fail; with ``after``, only once that many went through."""
+        self._failures, self._passes = runs, after
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        if self._failures > 0:
+        if self._passes > 0:
+            self._passes -= 1
+        elif self._failures > 0:
             self._failures -= 1
             self.failed += 1
             await asyncio.sleep(0)

@@ -220,3 +220,20 @@ async def test_a_signal_is_tried_again_until_the_database_takes_it_and_the_next_
     assert (trunk["location"], phone["location"]) == (TRUNK, AGENT_TWO)
     assert kinds(trunk) == kinds(phone) == ["detected", "reported"]
     assert [m["incident"]["location"] for m in it.take("incident.opened")] == [TRUNK, AGENT_TWO]
+
+
+async def test_a_report_not_written_at_once_is_written_later_and_the_incident_stays_whole(
+    bench: Bench, hub: Hub, database: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(incident_desk, "RETRY_INITIAL", 0.001)
+    it = Listener(hub, "it")
+    trunk_down = faults(trunk_trouble())[0]
+    database.fail_next(2, after=2)  # the incident is stored, then the database restarts
+    bench.hand([trunk_down])
+    await bench.turn()
+
+    assert database.failed == 2
+    (trunk,) = bench.incidents()
+    assert kinds(trunk) == ["detected", "reported"]  # not a second signal joining it
+    assert trunk["signals"] == 1
+    assert [m["incident"]["location"] for m in it.take("incident.opened")] == [TRUNK]
