@@ -61,7 +61,11 @@ class Channel:
     last_bridge: str | None = None
     connected: bool = False  # has been in one bridge with the customer
     request: HangupRequest | None = None
-    driver_hangup: bool = False  # the channel driver gave up on it (no RTP, for one)
+    # A SoftHangupRequest with Cause 1, which is the driver giving up only if the leg then
+    # hangs up with cause 44 (Asterisk also sends it to a leg an attended transfer replaces).
+    driver_request: HangupRequest | None = None
+    driver_hangup: bool = False  # the channel driver gave up on it (no RTP): Cause 1, then 44
+    queue_gave_up: bool = False  # its queue gave up on it (QUEUESTATUS TIMEOUT and the like)
     hangup_cause: int | None = None
     hung_up: bool = False
     hung_up_at: float | None = None
@@ -174,7 +178,7 @@ class LegEnd:
     endpoint: str
     role: Literal["customer", "agent"]
     hangup_cause: int | None
-    driver_hangup: bool
+    driver_hangup: bool  # the driver gave up on it (no media): SoftHangupRequest 1, Hangup 44
     decisive: bool  # its cause is the call's hangup_cause
 
 
