@@ -94,6 +94,9 @@ class Call:
     customer_peers: list[str] = field(default_factory=list)  # legs bridged with the customer
     # in its current (or last) bridge, in the order they joined it
     aliases: list[str] = field(default_factory=list)  # merged calls' Linkedids
+    # calls of their own until they merged into this one (an attended transfer's
+    # consultation): they end with it
+    merged: list[str] = field(default_factory=list)
     # CALLASSIST_* channel variables set on any of its legs: what links a callback to the
     # call it answers for.
     tags: dict[str, str] = field(default_factory=dict)
@@ -232,6 +235,9 @@ class CallEnded:
     legs: tuple[LegEnd, ...]
     ended_in_gap: bool
     tags: tuple[tuple[str, str], ...] = ()  # the call's CALLASSIST_* channel variables
+    # Calls that were calls of their own until they merged into this one (an attended
+    # transfer's consultation call): whoever was told of them is told here that they ended.
+    merged: tuple[str, ...] = ()
 
     @property
     def trunk(self) -> str | None:

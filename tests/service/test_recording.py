@@ -28,6 +28,7 @@ from telephony.simulator.server import RECORDED_TIMESTAMP_BASE, AmiServer
 from telephony.switchboard import Switchboard
 from tests.conftest import CAPTURE_FILES, CAPTURES, LAB2_TRUNKS, LAB_TRUNKS, trunks_for
 from tests.service.harness import Service, running_service
+from tests.unit.fake_asterisk import FakeAsterisk, attended_transfer, hang_up_both
 
 pytestmark = pytest.mark.asyncio
 TIMES = ("started_at", "answered_at", "ended_at")
@@ -256,3 +257,32 @@ async def _timeline_keys(service: Service) -> dict[int, list[str]]:
     for call_pk, key in rows:
         keys.setdefault(call_pk, []).append(key)
     return keys
+
+
+async def test_the_consultation_call_of_an_attended_transfer_is_closed_with_its_call(
+    database_url: str, pbx: AmiServer
+) -> None:
+    # Agent One consults Agent Two on a call of its own, then transfers the customer to
+    # them; the customer hangs up later. The consultation merged into the customer's call:
+    # QA's list must not keep it live while the status page says no call is.
+    fake = FakeAsterisk()
+    customer, target, bridge = attended_transfer(fake, surviving="customer's")
+    fake.hangup_request(customer, "16")
+    hang_up_both(fake, customer, target, bridge=bridge)
+    consultation = target.linkedid
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        for event in fake.sent:
+            await pbx.emit(event)
+        records = await stored(service, {customer.linkedid, consultation})
+        status = (await service.get("/api/status", "supervisor")).json()
+        detail = (await service.get(f"/api/calls/{records[consultation]['id']}", "qa")).json()
+
+    assert status["live_calls"] == 0
+    assert [call["status"] for call in records.values()] == ["ended", "ended"]
+    closed = records[consultation]
+    assert closed["ended_at"] == records[customer.linkedid]["ended_at"]
+    assert closed["ended_in_gap"] is False
+    (ended,) = [entry for entry in detail["timeline"] if entry["kind"] == "ended"]
+    assert ended["detail"]["merged_into"] == customer.linkedid
+    assert records[customer.linkedid]["transfers"] == 1

@@ -28,6 +28,7 @@ from tests.unit.fake_asterisk import (
     FakeAsterisk,
     Leg,
     answered_call,
+    attended_transfer,
     connect,
     hang_up_both,
     ring_agent,
@@ -216,55 +217,6 @@ def test_a_blind_transfer_that_did_not_succeed_is_not_counted() -> None:
     assert pbx.record().transfers == 0
 
 
-def attended_transfer(
-    pbx: FakeAsterisk, *, surviving: str, replaced: str = "consultation"
-) -> tuple[Leg, Leg, str]:
-    """Agent One consults Agent Two on a second call (its own Linkedid), then completes the
-    transfer; Asterisk merges the two bridges (`surviving` says which one remains) and hangs
-    up both of Agent One's channels, the one the transfer replaces (`replaced`) after a
-    SoftHangupRequest with Cause 1. Returns the customer, Agent Two's leg and the bridge."""
-    customer, first, customer_bridge = answered_call(pbx, talk=4)
-    pbx.hold(first)
-    consult = pbx.leg(AGENT_ONE, state="4")  # Agent One's phone dials 1002: a new call
-    pbx.newchannel(consult)
-    pbx.answer(consult)
-    target = pbx.dial(consult, AGENT_TWO)
-    pbx.wait(2)
-    pbx.answer(target)
-    pbx.dial_end(consult, target, "ANSWER")
-    consult_bridge = pbx.bridge(target, consult)
-    pbx.wait(5)
-    assert consult.linkedid != customer.linkedid
-    assert target.linkedid == consult.linkedid
-    assert len(pbx.tracker.live_calls) == 2
-
-    pbx.leave(first)
-    pbx.leave(consult)
-    if surviving == "customer's":
-        pbx.leave(target)
-        pbx.enter(customer_bridge, target)
-        dest, gone = customer_bridge, consult_bridge
-    else:
-        pbx.leave(customer)
-        pbx.enter(consult_bridge, customer)
-        dest, gone = consult_bridge, customer_bridge
-    pbx.attended_transfer(
-        first,
-        consult,
-        customer,
-        target,
-        orig_bridge=customer_bridge,
-        second_bridge=consult_bridge,
-        dest_bridge=dest,
-    )
-    pbx.destroy(gone)
-    pbx.soft_hangup_request(consult if replaced == "consultation" else first, "1")
-    pbx.hangup(first, "16")
-    pbx.hangup(consult, "16")
-    pbx.wait(10)
-    return customer, target, dest
-
-
 @pytest.mark.parametrize("surviving", ["customer's", "consultation"])
 def test_attended_transfer_merges_the_consultation_call_into_the_customers_call(
     surviving: str,
@@ -276,6 +228,9 @@ def test_attended_transfer_merges_the_consultation_call_into_the_customers_call(
     assert pbx.ended() == []  # the consultation call did not end on its own
     customer_hangs_up(pbx, customer, target, bridge)
 
+    (ended,) = pbx.ended()
+    assert ended.merged == (target.linkedid,)  # the consultation call ends with it
+    assert pbx.tracker.live_calls == []
     record = pbx.record()
     assert record.call_id == customer.linkedid
     assert record.transfers == 1
@@ -336,7 +291,7 @@ def test_a_channel_whose_linkedid_changes_takes_its_call_along() -> None:
     pbx.answer(helper)
     assert len(pbx.tracker.live_calls) == 2
     # ... and Asterisk later moves that channel to the customer's Linkedid as it joins.
-    helper.linkedid = customer.linkedid
+    own_call, helper.linkedid = helper.linkedid, customer.linkedid
     pbx.enter(bridge, helper)
 
     assert [c.call_id for c in pbx.tracker.live_calls] == [customer.linkedid]
@@ -354,6 +309,7 @@ def test_a_channel_whose_linkedid_changes_takes_its_call_along() -> None:
     record = pbx.record()
     assert record.call_id == customer.linkedid
     assert record.agents == (AGENT_ONE, AGENT_TWO)
+    assert pbx.ended()[0].merged == (own_call,)
     assert pbx.tracker.live_calls == []
 
 

@@ -40,6 +40,25 @@ def test_no_call_is_left_live_once_every_channel_has_hung_up(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_call_is_live_exactly_while_the_pbx_has_one_of_its_channels(name: str) -> None:
+    board = Switchboard(TrunkPlan.parse(trunks_for(name)))
+    pbx_channels: set[str] = set()  # from Newchannel and Hangup alone
+    for message in read_capture(CAPTURES / f"{name}.ami"):
+        board.feed(message.headers, message.at)
+        event, uniqueid = message.headers.get("Event"), message.headers.get("Uniqueid", "")
+        if event == "Newchannel":
+            pbx_channels.add(uniqueid)
+        elif event == "Hangup":
+            pbx_channels.discard(uniqueid)
+        up = [
+            {u for u, channel in call.channels.items() if not channel.hung_up}
+            for call in board.tracker.live_calls
+        ]
+        assert all(up), f"a call with no channel left is live after message {message.index}"
+        assert set().union(*up) == pbx_channels
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_media_timeouts_are_only_the_legs_the_driver_gave_up_on(name: str) -> None:
     _, seen = played(name)
     _, expected = load_expected(CAPTURES / f"{name}.expected.jsonl")
