@@ -129,7 +129,9 @@ class Pipeline:
         for signal in signals:
             jobs.extend(self._publish(signal, received))
         if isinstance(item, LiveChannels):
-            live = frozenset(call.call_id for call in self.board.tracker.live_calls)
+            # a call merged into a live one is not over: it ends with that call
+            calls = self.board.tracker.live_calls
+            live = frozenset(i for call in calls for i in (call.call_id, *call.merged))
             jobs.append(LiveCallsSeen(live, item.at))
             self._tell(LiveCallsListed(live, item.at))
             self._contacts_wanted.set()
@@ -234,12 +236,14 @@ class Pipeline:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         parties = {leg.endpoint for leg in signal.legs if leg.role == "agent"}
         message: dict[str, Any] = {"type": "call.ended", "call_id": signal.call_id}
-        self._hub.publish({**message, "at": signal.at, "record": record}, parties)
+        message.update(at=signal.at, record=record, merged=list(signal.merged))
+        self._hub.publish(message, parties)
         jobs: list[RecordJob] = [CallChange(signal, None)]
         self._tell(signal)
-        missed = self.pops.settle(signal.call_id)
-        if missed:
-            jobs.append(PopsMissed(signal.call_id, tuple(missed), signal.at))
+        for call_id in (signal.call_id, *signal.merged):
+            missed = self.pops.settle(call_id)
+            if missed:
+                jobs.append(PopsMissed(call_id, tuple(missed), signal.at))
         return jobs
 
 

@@ -22,7 +22,9 @@ class SeenCalls:
         self._calls[live.call_id] = live
 
     def ended(self, ended: CallEnded) -> None:
-        self._calls.pop(ended.call_id, None)
+        """The call is over, and so are the calls merged into it (a consultation call)."""
+        for call_id in (ended.call_id, *ended.merged):
+            self._calls.pop(call_id, None)
 
     def only(self, call_ids: frozenset[str]) -> None:
         """After a relisting: the calls the PBX no longer has are over."""

@@ -139,6 +139,34 @@ def _store_ended(connection: Connection, ended: CallEnded) -> None:
         "ended_in_gap": ended.ended_in_gap,
     }
     _add_event(connection, call_pk, _ended_entry(record.ended_at, detail))
+    for merged in ended.merged:
+        _close_merged(connection, merged, record)
+
+
+def _close_merged(connection: Connection, call_id: str, into: CallRecord) -> None:
+    """A call that merged into another (an attended transfer's consultation call) ends with
+    it; its talk is on that call's record, so this one says only where it went."""
+    row = connection.execute(
+        select(CALLS.c.id, CALLS.c.answered_at).where(
+            CALLS.c.call_id == call_id, CALLS.c.status == LIVE
+        )
+    ).first()
+    if row is None:
+        return
+    call_pk, answered_at = row
+    closed = {
+        "outcome": "completed" if answered_at is not None else "missed",
+        "ended_by": "system",  # the PBX joined it to the other call
+        "ended_in_gap": False,
+    }
+    connection.execute(
+        update(CALLS)
+        .where(CALLS.c.id == call_pk, CALLS.c.status == LIVE)
+        .values(status=ENDED, ended_at=into.ended_at, updated_at=time.time(), **closed)
+    )
+    _add_event(
+        connection, call_pk, _ended_entry(into.ended_at, {**closed, "merged_into": into.call_id})
+    )
 
 
 def _store_missed_pops(connection: Connection, job: PopsMissed) -> None:

@@ -86,9 +86,12 @@ export function applyMessage(model, message) {
       return call.call_id;
     }
     case "call.ended": {
-      model.live.delete(message.call_id);
+      // the calls merged into this one (a consultation call) end with it
+      for (const id of [message.call_id, ...(message.merged || [])]) {
+        model.live.delete(id);
+        model.ringingSince.delete(id);
+      }
       model.ended.set(message.call_id, message.record || {});
-      model.ringingSince.delete(message.call_id);
       const drop = dropFromEnded(message, model.me.endpoint);
       if (drop) model.drop = drop;
       return message.call_id;

@@ -141,6 +141,7 @@ class CallBook:
         for alias in [*other.aliases, other.call_id]:
             self.alias[alias] = survivor.call_id
             survivor.aliases.append(alias)
+        survivor.merged += [*other.merged, other.call_id]
         del self.calls[other.call_id]
 
     # -- bridges ----------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class CallBook:
             self.end(call, at)
 
     def end(self, call: Call, at: float | None) -> None:
-        """Classify the call, report it ended and forget it."""
+        """Classify the call, report it ended (and the calls merged into it), forget it."""
         verdict = classify(call)
         record = build_record(call, verdict)
         del self.calls[call.call_id]
@@ -225,7 +226,13 @@ class CallBook:
             self.alias.pop(alias, None)
         legs = tuple(leg_end(call, channel, verdict) for channel in call.channels.values())
         ended = CallEnded(
-            call.call_id, at, record, legs, call.ended_in_gap, tuple(call.tags.items())
+            call.call_id,
+            at,
+            record,
+            legs,
+            call.ended_in_gap,
+            tuple(call.tags.items()),
+            tuple(call.merged),
         )
         self.out.append(ended)
 

@@ -9,6 +9,7 @@ from telephony.calls.model import AmiHeaders, Call, CallRinging, Channel, Hangup
 from telephony.calls.views import customer
 
 DRIVER_SOFT_HANGUP = "1"  # AST_SOFTHANGUP_DEV: the channel driver gave up (no RTP, for one)
+DRIVER_GAVE_UP_CAUSE = 44  # the Hangup cause of a leg the driver gave up on
 
 
 def on_newchannel(book: CallBook, event: AmiHeaders, at: float | None) -> None:
@@ -85,15 +86,14 @@ def on_hangup_request(book: CallBook, event: AmiHeaders, at: float | None) -> No
 
 
 def on_soft_hangup_request(book: CallBook, event: AmiHeaders, at: float | None) -> None:
-    # Only Cause 1 matters: the other values are Asterisk's internal flags, not Q.850.
+    # Only Cause 1 matters: the other values are Asterisk's internal flags, not Q.850. Even
+    # Cause 1 is the driver giving up only if the leg then hangs up with 44 (on_hangup):
+    # Asterisk sends it to the leg an attended transfer replaces too, which ends with 16.
     if event.get("Cause") != DRIVER_SOFT_HANGUP:
         return
     found = book.channel_of(event, at)
-    if found is not None:
-        channel = found[0]
-        channel.driver_hangup = True
-        if channel.request is None:
-            channel.request = HangupRequest(True, book.seq, at)
+    if found is not None and found[0].driver_request is None:
+        found[0].driver_request = HangupRequest(True, book.seq, at)
 
 
 def on_hangup(book: CallBook, event: AmiHeaders, at: float | None) -> None:
@@ -106,12 +106,24 @@ def on_hangup(book: CallBook, event: AmiHeaders, at: float | None) -> None:
     if event.get("ChannelState") == UP:
         channel.was_up = True
     channel.hangup_cause = cause(event.get("Cause"))
+    _confirm_driver_request(channel)
     book.hang_up(call, channel, at)
     call.ended_at = at
     if at is None:
         call.times_known = False
     if all(leg.hung_up for leg in call.channels.values()):
         book.end(call, at)
+
+
+def _confirm_driver_request(channel: Channel) -> None:
+    """A leg asked to end by its driver that hangs up with 44: the driver gave up on it, and
+    that was its request to end, in its place among the requests (it may precede a BYE)."""
+    pending = channel.driver_request
+    if pending is None or channel.hangup_cause != DRIVER_GAVE_UP_CAUSE:
+        return
+    channel.driver_hangup = True
+    if channel.request is None or channel.request.seq > pending.seq:
+        channel.request = pending
 
 
 HANDLERS: dict[str, Handler] = {

@@ -61,7 +61,11 @@ class Channel:
     last_bridge: str | None = None
     connected: bool = False  # has been in one bridge with the customer
     request: HangupRequest | None = None
-    driver_hangup: bool = False  # the channel driver gave up on it (no RTP, for one)
+    # A SoftHangupRequest with Cause 1, which is the driver giving up only if the leg then
+    # hangs up with cause 44 (Asterisk also sends it to a leg an attended transfer replaces).
+    driver_request: HangupRequest | None = None
+    driver_hangup: bool = False  # the channel driver gave up on it (no RTP): Cause 1, then 44
+    queue_gave_up: bool = False  # its queue gave up on it (QUEUESTATUS TIMEOUT and the like)
     hangup_cause: int | None = None
     hung_up: bool = False
     hung_up_at: float | None = None
@@ -90,6 +94,9 @@ class Call:
     customer_peers: list[str] = field(default_factory=list)  # legs bridged with the customer
     # in its current (or last) bridge, in the order they joined it
     aliases: list[str] = field(default_factory=list)  # merged calls' Linkedids
+    # calls of their own until they merged into this one (an attended transfer's
+    # consultation): they end with it
+    merged: list[str] = field(default_factory=list)
     # CALLASSIST_* channel variables set on any of its legs: what links a callback to the
     # call it answers for.
     tags: dict[str, str] = field(default_factory=dict)
@@ -174,7 +181,7 @@ class LegEnd:
     endpoint: str
     role: Literal["customer", "agent"]
     hangup_cause: int | None
-    driver_hangup: bool
+    driver_hangup: bool  # the driver gave up on it (no media): SoftHangupRequest 1, Hangup 44
     decisive: bool  # its cause is the call's hangup_cause
 
 
@@ -228,6 +235,9 @@ class CallEnded:
     legs: tuple[LegEnd, ...]
     ended_in_gap: bool
     tags: tuple[tuple[str, str], ...] = ()  # the call's CALLASSIST_* channel variables
+    # Calls that were calls of their own until they merged into this one (an attended
+    # transfer's consultation call): whoever was told of them is told here that they ended.
+    merged: tuple[str, ...] = ()
 
     @property
     def trunk(self) -> str | None:

@@ -2,21 +2,25 @@
 
 Most real disconnects carry cause 16 whoever ended them, so the cause alone cannot tell a
 network drop from a customer hanging up. What can: which leg asked to end first (a
-HangupRequest from the far end, or a SoftHangupRequest with Cause 1 from the channel driver),
-whether the customer's leg had been answered, and the call phase. The rules, worked out on
-real captures, are in shared/ami/README.md; first rule that applies:
+HangupRequest from the far end, or the channel driver giving up: a SoftHangupRequest with
+Cause 1 on a leg that then hangs up with 44), whether the customer's leg had been answered,
+and the call phase. The rules, worked out on real captures, are in shared/ami/README.md; an
+internal call's calling leg plays the customer's part. First rule that applies:
 
 1. the ending leg's request came from the driver, or the cause is a fault: dropped (the
    customer leg was Up) or failed, by system;
 2. answered: completed, by the side of the ending leg (system when there is none);
-3. the customer's leg ended it: abandoned;
-4. otherwise missed: by agent when the last Dial ended BUSY, else by system.
+3. never answered and the queue gave up on the caller first: missed, by system;
+4. the customer's leg ended it: abandoned; an outbound call the customer did not take (busy,
+   declined): missed, by customer;
+5. otherwise missed: by agent when the last Dial ended BUSY, else by system.
 """
 
 from __future__ import annotations
 
 from telephony.calls.causes import describe, is_fault
-from telephony.calls.model import Call, Channel, EndedBy, Outcome, Verdict
+from telephony.calls.model import Call, Channel, Direction, EndedBy, Outcome, Verdict
+from telephony.calls.views import direction
 
 
 def classify(call: Call) -> Verdict:
@@ -32,15 +36,24 @@ def classify(call: Call) -> Verdict:
     elif call.answered:
         outcome = Outcome.COMPLETED
         ended_by = _side(ending, customer)
-    elif ending is customer:
-        outcome, ended_by = Outcome.ABANDONED, EndedBy.CUSTOMER
     else:
-        outcome = Outcome.MISSED
-        ended_by = EndedBy.AGENT if call.last_dial_status == "BUSY" else EndedBy.SYSTEM
+        outcome, ended_by = _unanswered(call, ending, customer)
     reason = _drop_reason(call, ending, customer, cause, by_driver)
     if call.ended_in_gap:
         ended_by = EndedBy.UNKNOWN
     return Verdict(outcome, ended_by, cause, reason, ending.uniqueid if ending else None)
+
+
+def _unanswered(call: Call, ending: Channel | None, customer: Channel) -> tuple[Outcome, EndedBy]:
+    """Rules 3 to 5: a call no agent answered, and no fault ended."""
+    if customer.queue_gave_up:
+        return Outcome.MISSED, EndedBy.SYSTEM
+    if ending is customer:
+        if direction(call) is Direction.OUTBOUND:
+            return Outcome.MISSED, EndedBy.CUSTOMER  # busy or declined
+        return Outcome.ABANDONED, EndedBy.CUSTOMER
+    by_agent = call.last_dial_status == "BUSY"
+    return Outcome.MISSED, EndedBy.AGENT if by_agent else EndedBy.SYSTEM
 
 
 def ending_leg(call: Call, customer: Channel) -> Channel | None:

@@ -13,7 +13,8 @@ The model, for the next reader:
 - Transfers keep one call. A blind transfer redirects the customer's channel to a new Dial
   under the same Linkedid. An attended transfer joins the consultation call (its own Linkedid)
   to the customer's call; Asterisk may also move a channel to an older Linkedid once it is
-  bridged, and then the channel takes its whole call along.
+  bridged, and then the channel takes its whole call along. A merged call ends with the call
+  it merged into (CallEnded.merged), so whoever saw it as a call of its own learns it is over.
 - A call ends when its last channel hangs up: it is classified (outcome.py) and leaves memory.
 
 Handlers are a table keyed by the event name: an event nobody needs costs one dict miss.

@@ -120,7 +120,13 @@ def customer(call: Call) -> str | None:
         return None
     if direction(call) is Direction.INBOUND:
         return customer_leg.caller_num
-    return number((customer_leg.dial_string or "").rpartition("/")[2])
+    return dialled_number(customer_leg.dial_string)
+
+
+def dialled_number(dial_string: str | None) -> str | None:
+    """The user part of a DialString, whom it dials: after any ``/``, before any ``@``
+    (``PJSIP/15551230108@carrier`` -> ``15551230108``)."""
+    return number((dial_string or "").rpartition("/")[2].partition("@")[0])
 
 
 def dialled(call: Call) -> str | None:

@@ -26,8 +26,9 @@ from telephony.calls.trunks import TrunkPlan
 from telephony.capture import read_capture
 from telephony.simulator.server import RECORDED_TIMESTAMP_BASE, AmiServer
 from telephony.switchboard import Switchboard
-from tests.conftest import CAPTURE_FILES, CAPTURES, LAB_TRUNKS
+from tests.conftest import CAPTURE_FILES, CAPTURES, LAB2_TRUNKS, LAB_TRUNKS, trunks_for
 from tests.service.harness import Service, running_service
+from tests.unit.fake_asterisk import FakeAsterisk, attended_transfer, hang_up_both
 
 pytestmark = pytest.mark.asyncio
 TIMES = ("started_at", "answered_at", "ended_at")
@@ -53,9 +54,14 @@ def replayed(capture: Path) -> dict[str, dict[str, Any]]:
     """What `callassist replay --json` prints for the file: the calls, by call_id."""
     out = io.StringIO()
     with redirect_stdout(out):
-        assert callassist(["replay", str(capture), "--json", "--trunks", LAB_TRUNKS]) == 0
+        assert callassist(["replay", str(capture), "--json", "--trunks", trunks_for(capture)]) == 0
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     return {line["call_id"]: line for line in lines if "call_id" in line}
+
+
+def own_timestamps(capture: Path) -> bool:
+    """Recorded with timestampevents=yes: the events keep their Timestamps when played."""
+    return b"\r\nTimestamp: " in capture.read_bytes()
 
 
 def fast_reconnects(service: Service) -> None:
@@ -71,7 +77,7 @@ def split_mid_call(capture: Path, folder: Path) -> tuple[Path, Path]:
     reconciliation can tell afterwards who hung up. So the test cuts where nothing is in
     flight and checks what a reconnect must not do: disturb a call that is going on.
     """
-    board = Switchboard(TrunkPlan.parse(LAB_TRUNKS))
+    board = Switchboard(TrunkPlan.parse(trunks_for(capture)))
     messages = list(read_capture(capture))
     answered = ringing = None
     for position, message in enumerate(messages):
@@ -144,11 +150,13 @@ async def test_every_capture_is_recorded_as_replay_prints_it_despite_small_write
 ) -> None:
     rng = random.Random(20261125)
     cuts = 0
-    async with running_service(database_url, pbx) as service:
+    both_labs = f"{LAB_TRUNKS},{LAB2_TRUNKS}"
+    async with running_service(database_url, pbx, trunks=both_labs) as service:
         await pbx.wait_logged_in()
         fast_reconnects(service)
         for capture in CAPTURE_FILES:
             expected = replayed(capture)
+            base = 0.0 if own_timestamps(capture) else RECORDED_TIMESTAMP_BASE
             cuts += await stream_with_one_cut(service, capture, rng, tmp_path)
             records = await stored(service, set(expected))
             assert set(records) == set(expected), capture.name
@@ -164,13 +172,11 @@ async def test_every_capture_is_recorded_as_replay_prints_it_despite_small_write
                     if want[name] is None:
                         assert got[name] is None
                     else:
-                        assert got[name] == pytest.approx(
-                            RECORDED_TIMESTAMP_BASE + want[name], abs=1e-3
-                        )
+                        assert got[name] == pytest.approx(base + want[name], abs=1e-3)
                 assert got["status"] == "ended" and got["ended_in_gap"] is False
         timelines = await _timeline_keys(service)
     with_calls = [c for c in CAPTURE_FILES if replayed(c)]
-    assert cuts == len(with_calls) == 15, "the link was not cut mid-call in every call's capture"
+    assert cuts == len(with_calls) == 18, "the link was not cut mid-call in every call's capture"
     assert all(len(keys) == len(set(keys)) for keys in timelines.values())
 
 
@@ -251,3 +257,32 @@ async def _timeline_keys(service: Service) -> dict[int, list[str]]:
     for call_pk, key in rows:
         keys.setdefault(call_pk, []).append(key)
     return keys
+
+
+async def test_the_consultation_call_of_an_attended_transfer_is_closed_with_its_call(
+    database_url: str, pbx: AmiServer
+) -> None:
+    # Agent One consults Agent Two on a call of its own, then transfers the customer to
+    # them; the customer hangs up later. The consultation merged into the customer's call:
+    # QA's list must not keep it live while the status page says no call is.
+    fake = FakeAsterisk()
+    customer, target, bridge = attended_transfer(fake, surviving="customer's")
+    fake.hangup_request(customer, "16")
+    hang_up_both(fake, customer, target, bridge=bridge)
+    consultation = target.linkedid
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        for event in fake.sent:
+            await pbx.emit(event)
+        records = await stored(service, {customer.linkedid, consultation})
+        status = (await service.get("/api/status", "supervisor")).json()
+        detail = (await service.get(f"/api/calls/{records[consultation]['id']}", "qa")).json()
+
+    assert status["live_calls"] == 0
+    assert [call["status"] for call in records.values()] == ["ended", "ended"]
+    closed = records[consultation]
+    assert closed["ended_at"] == records[customer.linkedid]["ended_at"]
+    assert closed["ended_in_gap"] is False
+    (ended,) = [entry for entry in detail["timeline"] if entry["kind"] == "ended"]
+    assert ended["detail"]["merged_into"] == customer.linkedid
+    assert records[customer.linkedid]["transfers"] == 1

@@ -65,6 +65,7 @@ class FakeAsterisk:
     send_bridge_destroy: bool = True  # False: as if every BridgeDestroy were lost
     tracker: CallTracker = field(init=False)
     updates: list[CallUpdate] = field(default_factory=list)
+    sent: list[dict[str, str]] = field(default_factory=list)  # every event, in order
     _channels: int = 0
     _bridges: int = 0
 
@@ -77,6 +78,7 @@ class FakeAsterisk:
         self.now += seconds
 
     def send(self, event: dict[str, str]) -> list[CallUpdate]:
+        self.sent.append(event)
         updates = self.tracker.feed(event, self.now)
         self.updates += updates
         return updates
@@ -331,3 +333,52 @@ def hang_up_both(
     if bridge is not None:
         pbx.destroy(bridge)
     pbx.hangup(second, second_cause)
+
+
+def attended_transfer(
+    pbx: FakeAsterisk, *, surviving: str, replaced: str = "consultation"
+) -> tuple[Leg, Leg, str]:
+    """Agent One consults Agent Two on a second call (its own Linkedid), then completes the
+    transfer; Asterisk merges the two bridges (`surviving` says which one remains) and hangs
+    up both of Agent One's channels, the one the transfer replaces (`replaced`) after a
+    SoftHangupRequest with Cause 1. Returns the customer, Agent Two's leg and the bridge."""
+    customer, first, customer_bridge = answered_call(pbx, talk=4)
+    pbx.hold(first)
+    consult = pbx.leg(AGENT_ONE, state="4")  # Agent One's phone dials 1002: a new call
+    pbx.newchannel(consult)
+    pbx.answer(consult)
+    target = pbx.dial(consult, AGENT_TWO)
+    pbx.wait(2)
+    pbx.answer(target)
+    pbx.dial_end(consult, target, "ANSWER")
+    consult_bridge = pbx.bridge(target, consult)
+    pbx.wait(5)
+    assert consult.linkedid != customer.linkedid
+    assert target.linkedid == consult.linkedid
+    assert len(pbx.tracker.live_calls) == 2
+
+    pbx.leave(first)
+    pbx.leave(consult)
+    if surviving == "customer's":
+        pbx.leave(target)
+        pbx.enter(customer_bridge, target)
+        dest, gone = customer_bridge, consult_bridge
+    else:
+        pbx.leave(customer)
+        pbx.enter(consult_bridge, customer)
+        dest, gone = consult_bridge, customer_bridge
+    pbx.attended_transfer(
+        first,
+        consult,
+        customer,
+        target,
+        orig_bridge=customer_bridge,
+        second_bridge=consult_bridge,
+        dest_bridge=dest,
+    )
+    pbx.destroy(gone)
+    pbx.soft_hangup_request(consult if replaced == "consultation" else first, "1")
+    pbx.hangup(first, "16")
+    pbx.hangup(consult, "16")
+    pbx.wait(10)
+    return customer, target, dest

@@ -16,6 +16,7 @@ from tests.unit.fake_asterisk import (
     CUSTOMER_NUMBER,
     TRUNK,
     FakeAsterisk,
+    Leg,
     answered_call,
     connect,
     hang_up_both,
@@ -215,6 +216,75 @@ def test_only_the_last_dial_end_decides_who_missed_the_call(
     assert (record.outcome, record.ended_by) == (Outcome.MISSED, ended_by)
 
 
+def queue_times_out(pbx: FakeAsterisk) -> Leg:
+    """A customer waits in the queue while Agent One rings unanswered; then Queue() gives up
+    (its timeout) and sets QUEUESTATUS on the customer's channel."""
+    customer = pbx.incoming()
+    pbx.answer(customer)
+    pbx.queue_join(customer)
+    agent = ring_agent(pbx, customer)
+    pbx.wait(8)
+    pbx.dial_end(customer, agent, "NOANSWER")
+    pbx.hangup(agent, "0")
+    pbx.var_set(customer, "QUEUESTATUS", "TIMEOUT")
+    return customer
+
+
+def test_a_queue_that_gives_up_makes_the_call_missed_whoever_hangs_up_afterwards() -> None:
+    # Asterisk also sends a QueueCallerAbandon at a queue timeout: not an abandon.
+    pbx = FakeAsterisk()
+    customer = queue_times_out(pbx)
+    pbx.wait(3)  # e.g. a goodbye message, during which the customer hangs up
+    pbx.hangup_request(customer, "16")
+    pbx.hangup(customer, "0")
+
+    record = pbx.record()
+    assert (record.outcome, record.ended_by) == (Outcome.MISSED, EndedBy.SYSTEM)
+
+
+def test_a_queue_status_set_after_the_customer_asked_to_leave_changes_nothing() -> None:
+    pbx = FakeAsterisk()
+    customer = pbx.incoming()
+    pbx.answer(customer)
+    pbx.queue_join(customer)
+    pbx.wait(5)
+    pbx.hangup_request(customer, "16")
+    pbx.var_set(customer, "QUEUESTATUS", "TIMEOUT")
+    pbx.hangup(customer, "0")
+
+    record = pbx.record()
+    assert (record.outcome, record.ended_by) == (Outcome.ABANDONED, EndedBy.CUSTOMER)
+
+
+@pytest.mark.parametrize(("cause", "status"), [("17", "BUSY"), ("21", "CHANUNAVAIL")])
+def test_an_outbound_call_the_customer_did_not_take_is_missed_by_the_customer(
+    cause: str, status: str
+) -> None:
+    # As lab2_d3's first callback attempt: the agent answers, the customer's line is busy
+    # (486: HangupRequest 17) or declines (603: cause 21).
+    pbx = FakeAsterisk()
+    agent = pbx.originate(AGENT_ONE)
+    pbx.wait(2)
+    pbx.answer(agent)
+    pbx.dial_end(None, agent, "ANSWER")
+    customer = pbx.dial(agent, TRUNK, dial_string="PJSIP/15551230108@carrier")
+    pbx.hangup_request(customer, cause)
+    pbx.dial_end(agent, customer, status)
+    pbx.hangup(customer, cause)
+    pbx.soft_hangup_request(agent, "16")
+    pbx.hangup(agent, cause)
+
+    record = pbx.record()
+    assert (record.outcome, record.ended_by, record.hangup_cause) == (
+        Outcome.MISSED,
+        EndedBy.CUSTOMER,
+        int(cause),
+    )
+    assert record.direction is Direction.OUTBOUND
+    assert record.customer == "15551230108"
+    assert record.agent is None
+
+
 # -- the line or the PBX cut it: dropped or failed -------------------------------------------
 
 
@@ -390,6 +460,47 @@ def test_soft_hangup_request_with_a_flag_cause_alone_is_not_a_driver_drop(cause:
 
     record = pbx.record()
     assert (record.outcome, record.ended_by) == (Outcome.COMPLETED, EndedBy.SYSTEM)
+
+
+def test_a_driver_request_on_a_leg_that_hangs_up_with_16_is_no_request() -> None:
+    # Asterisk sends SoftHangupRequest Cause 1 to the leg an attended transfer replaces too;
+    # that leg then hangs up with 16. The customer's later BYE ends the call.
+    pbx = FakeAsterisk()
+    customer, agent, bridge = answered_call(pbx)
+    pbx.soft_hangup_request(agent, "1")
+    pbx.leave(agent)
+    pbx.hangup(agent, "16")
+    pbx.wait(5)
+    pbx.hangup_request(customer, "16")
+    pbx.leave(customer)
+    pbx.destroy(bridge)
+    pbx.hangup(customer, "16")
+
+    record = pbx.record()
+    assert (record.outcome, record.ended_by, record.hangup_cause) == (
+        Outcome.COMPLETED,
+        EndedBy.CUSTOMER,
+        16,
+    )
+    assert record.drop_reason is None
+    assert not any(leg.driver_hangup for leg in pbx.ended()[0].legs)
+
+
+def test_the_driver_giving_up_before_the_legs_own_bye_is_that_legs_request() -> None:
+    # Cause 1, a BYE, then Hangup 44: the driver asked first, so the call was dropped.
+    pbx = FakeAsterisk()
+    customer, agent, bridge = answered_call(pbx)
+    pbx.soft_hangup_request(agent, "1")
+    pbx.hangup_request(agent, "16")
+    hang_up_both(pbx, agent, customer, first_cause="44", second_cause="16", bridge=bridge)
+
+    record = pbx.record()
+    assert (record.outcome, record.ended_by, record.hangup_cause) == (
+        Outcome.DROPPED,
+        EndedBy.SYSTEM,
+        44,
+    )
+    assert [leg.endpoint for leg in pbx.ended()[0].legs if leg.driver_hangup] == [AGENT_ONE]
 
 
 # -- the classifier on its own ---------------------------------------------------------------

@@ -18,6 +18,7 @@ from telephony.calls.model import (
 )
 from telephony.calls.tracker import CallTracker
 from telephony.calls.trunks import TrunkPlan
+from telephony.lines.watch import LineWatch
 from telephony.switchboard import Switchboard
 from tests.unit.fake_asterisk import (
     AGENT_ONE,
@@ -27,6 +28,7 @@ from tests.unit.fake_asterisk import (
     FakeAsterisk,
     Leg,
     answered_call,
+    attended_transfer,
     connect,
     hang_up_both,
     ring_agent,
@@ -215,51 +217,6 @@ def test_a_blind_transfer_that_did_not_succeed_is_not_counted() -> None:
     assert pbx.record().transfers == 0
 
 
-def attended_transfer(pbx: FakeAsterisk, *, surviving: str) -> tuple[Leg, Leg, str]:
-    """Agent One consults Agent Two on a second call (its own Linkedid), then completes the
-    transfer; Asterisk merges the two bridges (`surviving` says which one remains) and hangs
-    up both of Agent One's channels. Returns the customer, Agent Two's leg and the bridge."""
-    customer, first, customer_bridge = answered_call(pbx, talk=4)
-    pbx.hold(first)
-    consult = pbx.leg(AGENT_ONE, state="4")  # Agent One's phone dials 1002: a new call
-    pbx.newchannel(consult)
-    pbx.answer(consult)
-    target = pbx.dial(consult, AGENT_TWO)
-    pbx.wait(2)
-    pbx.answer(target)
-    pbx.dial_end(consult, target, "ANSWER")
-    consult_bridge = pbx.bridge(target, consult)
-    pbx.wait(5)
-    assert consult.linkedid != customer.linkedid
-    assert target.linkedid == consult.linkedid
-    assert len(pbx.tracker.live_calls) == 2
-
-    pbx.leave(first)
-    pbx.leave(consult)
-    if surviving == "customer's":
-        pbx.leave(target)
-        pbx.enter(customer_bridge, target)
-        dest, gone = customer_bridge, consult_bridge
-    else:
-        pbx.leave(customer)
-        pbx.enter(consult_bridge, customer)
-        dest, gone = consult_bridge, customer_bridge
-    pbx.attended_transfer(
-        first,
-        consult,
-        customer,
-        target,
-        orig_bridge=customer_bridge,
-        second_bridge=consult_bridge,
-        dest_bridge=dest,
-    )
-    pbx.destroy(gone)
-    pbx.hangup(first, "16")
-    pbx.hangup(consult, "16")
-    pbx.wait(10)
-    return customer, target, dest
-
-
 @pytest.mark.parametrize("surviving", ["customer's", "consultation"])
 def test_attended_transfer_merges_the_consultation_call_into_the_customers_call(
     surviving: str,
@@ -271,6 +228,9 @@ def test_attended_transfer_merges_the_consultation_call_into_the_customers_call(
     assert pbx.ended() == []  # the consultation call did not end on its own
     customer_hangs_up(pbx, customer, target, bridge)
 
+    (ended,) = pbx.ended()
+    assert ended.merged == (target.linkedid,)  # the consultation call ends with it
+    assert pbx.tracker.live_calls == []
     record = pbx.record()
     assert record.call_id == customer.linkedid
     assert record.transfers == 1
@@ -299,6 +259,29 @@ def test_attended_transfer_target_counts_as_an_agent_of_the_customers_call(
     assert answered_for_customer == [(AGENT_ONE, True), (AGENT_TWO, False)]
 
 
+@pytest.mark.parametrize("replaced", ["consultation", "customer's"])
+@pytest.mark.parametrize("surviving", ["customer's", "consultation"])
+def test_the_leg_an_attended_transfer_replaces_is_no_media_timeout_and_no_drop(
+    surviving: str, replaced: str
+) -> None:
+    # Asterisk sends it SoftHangupRequest Cause 1, then it hangs up with 16: the driver did
+    # not give up on it. Agent Two's BYE ends the call later.
+    pbx = FakeAsterisk()
+    customer, target, bridge = attended_transfer(pbx, surviving=surviving, replaced=replaced)
+    pbx.hangup_request(target, "16")
+    hang_up_both(pbx, target, customer, bridge=bridge)
+
+    ended = pbx.ended()
+    record = pbx.record()
+    assert (record.outcome, record.ended_by, record.hangup_cause) == (
+        Outcome.COMPLETED,
+        EndedBy.AGENT,
+        16,
+    )
+    assert record.drop_reason is None
+    assert LineWatch().call_ended(ended[0]) == []
+
+
 def test_a_channel_whose_linkedid_changes_takes_its_call_along() -> None:
     pbx = FakeAsterisk()
     customer, agent, bridge = answered_call(pbx, talk=3)
@@ -308,7 +291,7 @@ def test_a_channel_whose_linkedid_changes_takes_its_call_along() -> None:
     pbx.answer(helper)
     assert len(pbx.tracker.live_calls) == 2
     # ... and Asterisk later moves that channel to the customer's Linkedid as it joins.
-    helper.linkedid = customer.linkedid
+    own_call, helper.linkedid = helper.linkedid, customer.linkedid
     pbx.enter(bridge, helper)
 
     assert [c.call_id for c in pbx.tracker.live_calls] == [customer.linkedid]
@@ -326,7 +309,39 @@ def test_a_channel_whose_linkedid_changes_takes_its_call_along() -> None:
     record = pbx.record()
     assert record.call_id == customer.linkedid
     assert record.agents == (AGENT_ONE, AGENT_TWO)
+    assert pbx.ended()[0].merged == (own_call,)
     assert pbx.tracker.live_calls == []
+
+
+# -- whom the PBX dialled ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dial_string", "number"),
+    [
+        ("PJSIP/15551230108@carrier", "15551230108"),
+        ("15551230108@carrier", "15551230108"),  # as Dial(PJSIP/${NUMBER}@carrier) reports it
+        ("2001/+15559870001", "+15559870001"),
+        ("2001", "2001"),
+        ("<unknown>", None),
+    ],
+)
+def test_a_customer_the_pbx_dialled_is_the_dial_strings_user_part_live_and_on_record(
+    dial_string: str, number: str | None
+) -> None:
+    pbx = FakeAsterisk()
+    agent = pbx.originate(AGENT_ONE)
+    pbx.answer(agent)
+    pbx.dial_end(None, agent, "ANSWER")
+    customer = pbx.dial(agent, TRUNK, dial_string=dial_string)
+    bridge = connect(pbx, agent, customer)
+
+    live = pbx.tracker.snapshot(agent.linkedid)
+    assert live is not None
+    assert live.customer == number  # a callback's call is found under its customer's number
+    pbx.hangup_request(customer, "16")
+    hang_up_both(pbx, customer, agent, bridge=bridge)
+    assert pbx.record().customer == number
 
 
 # -- memory -----------------------------------------------------------------------------------
