@@ -1,7 +1,8 @@
 """The compose stack's Asterisk starts clean: modules.conf loads only modules it names, each
 one exists in Asterisk 22, has what it requires loaded, and finds the config files it reads
 (issue 13, item 8: a "noload" of a module that does not exist, and a dozen warnings about
-config files the stack did not ship).
+config files the stack did not ship). And the entrypoint keeps the carrier's port in its
+identify match, so phones at the carrier's address are not taken for the carrier.
 
 The facts about Asterisk below are read from its 22.10.1 source (github.com/asterisk/
 asterisk, tag 22.10.1), each with the file it comes from; a module added to modules.conf
@@ -10,9 +11,12 @@ must be added to REQUIRES and READS too, from the same source.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.unit.test_asterisk_configs import (
@@ -20,6 +24,7 @@ from tests.unit.test_asterisk_configs import (
     CONFIGS,
     ENTRYPOINT,
     ROOT,
+    Section,
     read_config,
 )
 
@@ -216,3 +221,44 @@ def test_no_shipped_config_is_left_unmounted() -> None:
     (pjsip_probe.conf is the operators' sample; pjsip.conf carries the same account)."""
     files = {path.name for path in CONFIGS.glob("*.conf")} - {"pjsip_probe.conf"}
     assert files <= shipped_config_files()
+
+
+# ------------------------------------------------------------------ the carrier's identify
+def run_entrypoint(tmp_path: Path, carrier_host: str) -> str:
+    """The entrypoint as the container runs it, writing into a folder of the test's and with
+    chown and asterisk stubbed: what it wrote to pjsip_secrets.conf."""
+    script = ENTRYPOINT.read_text().replace("conf=/etc/asterisk", f"conf={tmp_path}", 1)
+    (tmp_path / "entrypoint.sh").write_text(script)
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name in ("chown", "asterisk"):
+        (stubs / name).write_text("#!/bin/sh\nexit 0\n")
+        (stubs / name).chmod(0o755)
+    env = {
+        "PATH": f"{stubs}:{os.environ['PATH']}",
+        "AMI_SECRET": "ami-secret-for-the-test-0123456789",
+        "CARRIER_HOST": carrier_host,
+    }
+    done = subprocess.run(
+        ["sh", str(tmp_path / "entrypoint.sh")],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return (tmp_path / "pjsip_secrets.conf").read_text()
+
+
+@pytest.mark.parametrize(
+    ("carrier_host", "match"),
+    [
+        ("203.0.113.5:5062", "203.0.113.5:5062"),  # a port: only that port is the carrier
+        ("sip.carrier.example:5060", "sip.carrier.example:5060"),
+        ("203.0.113.5", "203.0.113.5"),  # no port: the whole address is
+    ],
+)
+def test_the_carriers_identify_match_keeps_its_port(
+    tmp_path: Path, carrier_host: str, match: str
+) -> None:
+    (tmp_path / "written.conf").write_text(run_entrypoint(tmp_path, carrier_host))
+    sections: dict[str, Section] = {s.name: s for s in read_config(tmp_path / "written.conf")}
+    assert sections["carrier-identify"].values("match") == [match]
+    assert sections["carrier-aor"].values("contact") == [f"sip:{carrier_host}"]
