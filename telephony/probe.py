@@ -12,6 +12,15 @@ pyVoIP 1.6.8 is blocking and threaded, and this adapter absorbs its traps (read 
   (``parse_message``), ends the attempt on a final one and ACKs it as RFC 3261 asks (else the
   PBX retransmits it for 32 s). It also keeps 404/503 from pyVoIP, whose handlers reset the
   process's warning filters.
+- Its ACK for the 200 OK carries a To tag of its own making (``gen_ack``), so Asterisk takes
+  it for no ACK and retransmits the 200; a retransmitted 200 is not ACKed at all. The adapter
+  writes that ACK (sip.py) and sends it again for every retransmission.
+- Its de-registration takes the first datagram that arrives for the answer to its
+  un-REGISTER: on a real PBX, the 200 for the call's BYE or a retransmitted 200 for its
+  INVITE. The 401 that follows was never answered, and the probe's contact stayed on the PBX
+  until it expired (issue 13). The adapter de-registers itself (``deregister``, with
+  sip_transaction.py): it waits for the answer to its own request, answers a 401/407 with
+  digest credentials, resends on UDP's timer and gives up after STOP_SECONDS.
 - A failed registration is retried from background timers; a probe reports the first
   failure (``REGISTER_FAILURE_THRESHOLD = 1``), and reads why from the REGISTER responses.
 - Call-IDs come from a counter that starts at 1 in every phone, so two probes in a row would
@@ -54,7 +63,8 @@ from telephony.probe_model import (
     ProbeConfig,
     ProbeResult,
 )
-from telephony.sip import ack_for, cancel_for
+from telephony.sip import Credentials, ack_for, ack_for_answer, cancel_for, read_head, status_of
+from telephony.sip_transaction import Udp, new_branch, unregister
 
 __all__ = ["ANSWERED", "BUSY", "TIMEOUT", "ProbeConfig", "ProbeResult", "probe", "run_probe"]
 
@@ -176,6 +186,7 @@ class _Attempt:
         self.ringing = False
         self.answered_at: float | None = None
         self.final: tuple[int, str] | None = None  # a final non-2xx answer to the INVITE
+        self.answer_ack: str | None = None  # the ACK for the 200, sent again for each copy
         self.settled = threading.Event()  # the INVITE got its final answer
         self.call: VoIPCall | None = None
         self.register_worker: _Worker | None = None
@@ -190,6 +201,7 @@ class _Attempt:
         trying_timeout_check = sip.trying_timeout_check
         register = sip._SIPClient__register
         gen_invite = sip.gen_invite
+        gen_ack = sip.gen_ack
 
         def watch(message: pyvoip_sip.SIPMessage) -> None:
             if self._observe(message):
@@ -213,10 +225,15 @@ class _Attempt:
             self.invite = str(gen_invite(*args))
             return self.invite
 
+        def ack(response: pyvoip_sip.SIPMessage) -> str:
+            return self._ack_text(response) or str(gen_ack(response))
+
         sip.parse_message = watch
         sip.trying_timeout_check = register_response
         sip._SIPClient__register = register_once
         sip.gen_invite = remember_invite
+        sip.gen_ack = ack
+        sip.deregister = self._unregister
 
     def _observe(self, message: pyvoip_sip.SIPMessage) -> bool:
         """Note what the PBX answered; False keeps the message from pyVoIP."""
@@ -231,8 +248,12 @@ class _Attempt:
         if code in {180, 183}:
             self.ringing = True
         elif 200 <= code < 300:
-            if self.answered_at is None:
-                self.answered_at = time.monotonic()
+            if self.answered_at is not None:  # a retransmission
+                if message.headers.get("Call-ID") in self.phone.calls:
+                    return True  # pyVoIP missed the first copy (its call was not yet listed)
+                self._ack(message)  # pyVoIP would not ACK it
+                return False
+            self.answered_at = time.monotonic()
             self.settled.set()
         elif code >= 300:
             self._ack(message)
@@ -340,7 +361,6 @@ class _Attempt:
             self._shut_socket()  # it waits in select() for a REGISTER answer
             self.register_worker.wait(1.0)
         self._end_call()
-        self.sip.register_timeout = min(self.config.timeout, STOP_SECONDS)  # type: ignore[assignment]
         stopper = _Worker("line-probe-stop", self.phone.stop)
         if not stopper.wait(2 * STOP_SECONDS + 1):
             log.warning("line probe: the phone did not stop in time; closing its socket")
@@ -401,10 +421,42 @@ class _Attempt:
             self._send(cancel)
 
     def _ack(self, response: pyvoip_sip.SIPMessage) -> None:
-        raw = response.raw.decode("utf8", "replace")
-        ack = ack_for(raw, f"sip:{self.config.extension}@{self.config.server}")
+        ack = self._ack_text(response)
         if ack is not None:
             self._send(ack)
+
+    def _ack_text(self, response: pyvoip_sip.SIPMessage) -> str | None:
+        """The ACK for a final answer to the INVITE; the one for the 200 is kept and sent
+        again for each retransmission of the 200 (RFC 3261 13.2.2.4)."""
+        raw = response.raw.decode("utf8", "replace")
+        if not 200 <= int(response.status) < 300:
+            return ack_for(raw, f"sip:{self.config.extension}@{self.config.server}")
+        if self.answer_ack is None:
+            self.answer_ack = ack_for_answer(raw, new_branch())
+        return self.answer_ack
+
+    # -- de-registration, instead of pyVoIP's --
+
+    def _unregister(self) -> bool:
+        """Un-REGISTER, answering a 401/407 with digest credentials, within STOP_SECONDS:
+        what pyVoIP's ``stop`` calls as ``deregister`` (sip_transaction.py does the work)."""
+        request = str(self.sip.gen_first_response(deregister=True))
+        udp = Udp(self.sip.s, self._send, self._stray)
+        credentials = Credentials(self.config.username, self.config.password)
+        with self.sip.recvLock:  # the receive loop has ended, or ends after this datagram
+            status = unregister(udp, request, credentials, time.monotonic() + STOP_SECONDS)
+        if status is None:
+            log.warning("line probe: no answer to the de-registration in %g s", STOP_SECONDS)
+        elif not 200 <= status < 300:
+            log.warning("line probe: the PBX refused the de-registration: %s", status)
+        return status is not None and 200 <= status < 300
+
+    def _stray(self, raw: str) -> None:
+        """A message that is not the answer the de-registration waits for: a retransmitted
+        200 for the INVITE is ACKed again; anything else is too late to matter."""
+        cseq = read_head(raw)[1].get("cseq", "")
+        if self.answer_ack is not None and status_of(raw) == 200 and cseq.endswith("INVITE"):
+            self._send(self.answer_ack)
 
     def _send(self, message: str) -> None:
         with contextlib.suppress(OSError, AttributeError):

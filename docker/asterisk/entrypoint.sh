@@ -4,7 +4,10 @@
 #   AMI_SECRET           required: the AMI user callassist's secret (manager.conf)
 #   AGENT_1001_PASSWORD, AGENT_1002_PASSWORD, PROBE_PASSWORD
 #                        SIP passwords; unset: a random one (that account cannot register)
-#   CARRIER_HOST         the carrier's host[:port]; unset: the trunk has no contact
+#   CARRIER_HOST         the carrier's host[:port]; unset: the trunk has no contact. The
+#                        identify match keeps the port: with one, only SIP from that port of
+#                        the carrier's address is the carrier (phones at the same address
+#                        are not); without one, everything from that address is.
 set -eu
 
 conf=/etc/asterisk
@@ -50,7 +53,7 @@ printf 'secret = %s\n' "$AMI_SECRET" > "$conf/manager_secret.conf"
     if [ -n "${CARRIER_HOST:-}" ]; then
         safe_value CARRIER_HOST "$CARRIER_HOST"
         printf '[carrier-aor](+)\ncontact = sip:%s\n\n' "$CARRIER_HOST"
-        printf '[carrier-identify](+)\nmatch = %s\n\n' "${CARRIER_HOST%%:*}"
+        printf '[carrier-identify](+)\nmatch = %s\n\n' "$CARRIER_HOST"
     else
         echo "entrypoint: CARRIER_HOST is not set: the carrier trunk has no contact" >&2
     fi

@@ -85,7 +85,11 @@ def test_a_missing_secret_stops_compose_with_its_name(missing: str) -> None:
 
 def test_the_shipped_asterisk_configs_are_mounted_read_only(resolved: dict[str, Any]) -> None:
     volumes = [str(v) for v in resolved["services"]["asterisk"]["volumes"]]
-    for name in ("manager.conf", "pjsip.conf", "extensions.conf", "queues.conf"):
+    # every shipped config (the minimal ones that keep Asterisk's log clean too), except the
+    # operators' sample pjsip_probe.conf, whose account pjsip.conf already carries
+    shipped = {path.name for path in CONFIGS.glob("*.conf")} - {"pjsip_probe.conf"}
+    assert {"manager.conf", "pjsip.conf", "extensions.conf", "modules.conf"} <= shipped
+    for name in sorted(shipped):
         assert f"{CONFIGS / name}:/etc/asterisk/{name}:ro" in volumes, volumes
     mounted = {Path(v.split(":")[0]).name for v in volumes if v.startswith(str(CONFIGS))}
     includes = {"manager_secret.conf", "pjsip_secrets.conf"}  # written by the entrypoint

@@ -78,6 +78,24 @@ class Pbx:
         """What sipp found wrong in the dialogues (its -trace_err file)."""
         return "".join(p.read_text(errors="replace") for p in self.workdir.glob("*_errors.log"))
 
+    def logs(self) -> str:
+        """What the scenario logged of the dialogues (its -trace_logs file)."""
+        return "".join(p.read_text(errors="replace") for p in self.workdir.glob("*_logs.log"))
+
+    def received(self, start: str) -> int:
+        """How many messages starting so sipp received (its -trace_msg file)."""
+        trace = "".join(p.read_text(errors="replace") for p in self.workdir.glob("*_messages.log"))
+        return trace.count(f"bytes :\n\n{start}")
+
+    def logged(self, line: str, within: float = 3.0) -> bool:
+        """Whether the scenario logs the line soon: sipp writes its log a moment later."""
+        deadline = time.monotonic() + within
+        while line not in self.logs():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
 
 @pytest.fixture
 def start_pbx(tmp_path: Path) -> Iterator[object]:
@@ -93,7 +111,7 @@ def start_pbx(tmp_path: Path) -> Iterator[object]:
             SIPP,
             *("-sf", str(SCENARIOS / f"{scenario}.xml")),
             *("-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1", "-mp", str(media)),
-            *("-t", "u1", "-nostdin", "-trace_err"),
+            *("-t", "u1", "-nostdin", "-trace_err", "-trace_logs", "-trace_msg"),
             *("-key", "probe_user", USER, "-key", "probe_password", PASSWORD),
             *("-key", "probe_extension", EXTENSION),
         ]
@@ -160,7 +178,11 @@ def test_probe_registers_calls_and_reports_both_times(start_pbx) -> None:
     assert result.call_setup_seconds is not None and 0.19 < result.call_setup_seconds < 1
     assert took < 5
     assert_nothing_left(probe_config)
-    assert pbx.errors() == ""  # ACKed, hung up with a BYE, de-registered
+    assert pbx.errors() == ""  # ACKed with the 200's To tag, hung up with a BYE
+    # The un-REGISTER's 401 (after a stray 200) was answered: no contact left to expire.
+    assert pbx.logged("de-registered with credentials, Expires: 0"), pbx.logs()
+    assert pbx.logged("ACK with the 200's To tag:;tag=pbx-answers-"), pbx.logs()
+    assert pbx.received("ACK sip:") == 2  # the 200, and the copy the PBX sent at once
 
 
 def test_a_refused_registration_is_reported_with_its_code(start_pbx) -> None:
