@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Annotated, Any, Protocol, cast
 
@@ -22,6 +22,7 @@ from starlette.requests import HTTPConnection
 
 from app.console.pops import PopLedger
 from app.live.hub import Hub
+from app.live.listing import list_lines
 from app.live.updates import (
     CallSeen,
     Desk,
@@ -34,8 +35,8 @@ from app.live.updates import (
 from app.records.desk import RecordWriter
 from app.records.query import Viewer
 from app.records.store import CallChange, LiveCallsSeen, PopsMissed, RecordJob
-from telephony.ami.actions import ActionHeaders, pjsip_show_contacts
-from telephony.ami.link import AmiError, LinkEvent, LinkItem, LiveChannels
+from telephony.ami.actions import ActionHeaders
+from telephony.ami.link import LinkEvent, LinkItem, LiveChannels
 from telephony.ami.replies import Reply
 from telephony.calls.model import (
     CallAnswered,
@@ -48,7 +49,7 @@ from telephony.calls.model import (
     LiveCall,
 )
 from telephony.calls.originate import OriginateAnswer
-from telephony.lines.contacts import ContactReading, read_contacts
+from telephony.lines.contacts import ContactReading
 from telephony.lines.watch import FaultSignal
 from telephony.switchboard import Signal, Switchboard
 
@@ -61,7 +62,6 @@ MESSAGE_TYPES: dict[type[CallUpdate], str] = {
     CallEnded: "call.ended",
 }
 POPS = (CallRinging, CallAnswered)  # what the agent's console acknowledges
-CONTACTS_WITHIN = 5.0  # seconds for the PBX to list its contacts
 log = logging.getLogger("callassist.pipeline")
 
 
@@ -137,26 +137,25 @@ class Pipeline:
         return jobs
 
     async def refresh_contacts(self) -> None:
-        """Ask the PBX for its contacts and bring the line watch in line with them."""
+        """Ask the PBX for its contacts, static ones too, and bring the line watch in line
+        with them (app/live/listing.py)."""
         mark = self.board.watch.line_events  # events after this are newer than the listing
-        try:
-            reply = await self._link.send(
-                pjsip_show_contacts(), answer_within=CONTACTS_WITHIN, as_list=True
-            )
-        except AmiError as error:
-            log.warning("contact listing not read: %s", error)
-            return
-        if reply.response != "Success":
-            log.warning("the PBX refused PJSIPShowContacts: line states stay as last seen")
-            return
-        self.contacts_listed(read_contacts(reply.events), self._clock(), mark)
+        listing = await list_lines(self._link)
+        if listing is not None:
+            self.contacts_listed(listing.readings, self._clock(), mark, unread=listing.unread)
 
     def contacts_listed(
-        self, readings: Mapping[str, ContactReading], at: float, mark: int
+        self,
+        readings: Mapping[str, ContactReading],
+        at: float,
+        mark: int,
+        *,
+        unread: Iterable[str] = (),
     ) -> None:
         """The PBX's contact listing, asked for when the line watch was at ``mark``: the
         faults and line changes it reveals go out like those of any event."""
-        for signal in self.board.watch.reconcile_contacts(readings, at, asked_at_mark=mark):
+        watch = self.board.watch
+        for signal in watch.reconcile_contacts(readings, at, asked_at_mark=mark, unread=unread):
             self._publish(signal, at)
         self._tell_line_changes()
 
