@@ -132,6 +132,7 @@ class Pipeline:
             live = frozenset(call.call_id for call in self.board.tracker.live_calls)
             jobs.append(LiveCallsSeen(live, item.at))
             self._tell(LiveCallsListed(live, item.at))
+            self._publish_link_up(item.at)
             self._contacts_wanted.set()
         self._tell_line_changes()
         return jobs
@@ -198,6 +199,19 @@ class Pipeline:
         changes = self.board.watch.take_line_changes()
         if changes:
             self._tell(LinesChanged(tuple(changes)))
+
+    def _publish_link_up(self, at: float) -> None:
+        """The link logged in (again): every client is told, with the calls it may see now,
+        so a console that showed "PBX down" clears it and holds the PBX's picture, calls
+        that began or ended meanwhile included (the same calls a new snapshot would list)."""
+        self._hub.publish_each(
+            lambda role, endpoint: {
+                "type": "link.up",
+                "at": at,
+                "link": "connected",
+                "calls": self.live_calls(Viewer(role, endpoint)),
+            }
+        )
 
     def _publish(self, signal: Signal, received: float) -> list[RecordJob]:
         if isinstance(signal, FaultSignal):
