@@ -20,6 +20,7 @@ from typing import Annotated, Any, Protocol, cast
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from app.callbacks.rules import customer_of
 from app.console.pops import PopLedger
 from app.live.hub import Hub
 from app.live.listing import list_lines
@@ -229,7 +230,10 @@ class Pipeline:
         if live is None:
             return []
         self._tell(CallSeen(live))
-        message = {**asdict(signal), "type": MESSAGE_TYPES[type(signal)], "call": live_view(live)}
+        view = live_view(live)
+        message = {**asdict(signal), "type": MESSAGE_TYPES[type(signal)], "call": view}
+        if "customer" in message:  # a pop: a callback's customer is known before it is dialled
+            message["customer"] = view["customer"]
         if isinstance(signal, POPS):
             message.update(ack=True, received_at=received)
         message["id"] = self._hub.publish(message, live.parties)
@@ -259,6 +263,7 @@ class Pipeline:
 def live_view(live: LiveCall) -> dict[str, Any]:
     view = asdict(live)
     view["direction"] = str(live.direction)
+    view["customer"] = customer_of(live)
     for name in ("agents", "ringing", "parties"):
         view[name] = list(view[name])
     return view
