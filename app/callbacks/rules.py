@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from telephony.calls.model import CallEnded, Direction, Outcome
+from telephony.calls.model import CallEnded, Direction, LiveCall, Outcome
 
 # Channel variables on every callback the service places (the tracker keeps CALLASSIST_*).
 CALLBACK_TAG = "CALLASSIST_CALLBACK"  # the callback's id
@@ -86,6 +86,13 @@ def candidate(ended: CallEnded, rules: CallbackRules, at: float) -> Candidate | 
         hangup_cause=record.hangup_cause,
         ended_at=record.ended_at if record.ended_at is not None else at,
     )
+
+
+def customer_of(live: LiveCall) -> str | None:
+    """Whom a call in progress is with, as its agent is shown: a callback rings the agent
+    before the PBX dials the customer, so until then the tracker knows no customer; the
+    callback's own channel variable names the number it calls from the first ring on."""
+    return dict(live.tags).get(CUSTOMER_TAG) or live.customer
 
 
 def _is_callback(ended: CallEnded) -> bool:

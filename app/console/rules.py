@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from app.callbacks.rules import CUSTOMER_TAG
+from app.callbacks.rules import customer_of
 from app.console.call_scripts.catalog import Catalog
 from app.console.call_scripts.model import Applied, CallScript, PromptContext, SessionState
 from telephony.calls.model import LiveCall
@@ -89,7 +89,7 @@ def facts_from_live(live: LiveCall, endpoint: str, now: float) -> CallFacts:
         answered_at = now if endpoint in live.agents else None
     return CallFacts(
         live.call_id,
-        dict(live.tags).get(CUSTOMER_TAG) or live.customer,  # a callback: who it calls
+        customer_of(live),  # a callback: who it calls
         live.queue,
         live.dialled,
         answered_at,

@@ -19,6 +19,7 @@ from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 
 DEMO_TRUNKS = "PJSIP/2001"  # the captures' trunk, which the simulator's calls come in on
+DEMO_TRUNK_CONTACT = "sip:2001@127.0.0.1:5090"  # its static contact in the first lab
 FIRST_SCENARIO = "answered_customer_hangs_up"
 
 
@@ -81,6 +82,8 @@ class DemoPbx:
             calls_per_minute=calls_per_minute,
         )
         self.server.on_originate = self.traffic.answer_originate
+        # The trunk is there from the start, answering qualify, as a carrier's usually is.
+        self.server.contacts.add_static(DEMO_TRUNKS, DEMO_TRUNK_CONTACT, aor="2001")
         self.trunks = trunks
 
     async def start(self) -> LinkConfig:

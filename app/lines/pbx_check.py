@@ -51,6 +51,16 @@ NEEDED_ACTIONS = (
         "the shift check and the IT board cannot read the phones' registrations",
     ),
     Need(
+        "PJSIPShowEndpoints",
+        "system",
+        "the IT board cannot learn a trunk's state (a static contact) until it changes",
+    ),
+    Need(
+        "PJSIPShowEndpoint",
+        "system",
+        "the IT board cannot learn a trunk's state (a static contact) until it changes",
+    ),
+    Need(
         "Filter",
         "system",
         "the event filters are not installed, so the PBX sends every event of its classes",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, cast
 
@@ -73,6 +73,15 @@ class Hub:
         """Queue a message for every client that may see it; returns its id."""
         message_id = self.next_id()
         self._send({**message, "id": message_id}, self._audience(audience))
+        return message_id
+
+    def publish_each(self, build: Callable[[str, str | None], dict[str, Any]]) -> int:
+        """One message to every client, built for each from its role and endpoint (a fresh
+        snapshot of what that client may see); one id for all. Returns it."""
+        message_id = self.next_id()
+        for subscriber in list(self._subscribers):
+            message = {**build(subscriber.role, subscriber.endpoint), "id": message_id}
+            self._send(message, [subscriber])
         return message_id
 
     def publish_to(self, username: str, message: dict[str, Any]) -> int:

@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from app.callbacks.rules import customer_of
 from app.console.pops import PopLedger
 from app.live.hub import Hub
+from app.live.listing import list_lines
 from app.live.updates import (
     CallSeen,
     Desk,
@@ -34,8 +36,8 @@ from app.live.updates import (
 from app.records.desk import RecordWriter
 from app.records.query import Viewer
 from app.records.store import CallChange, LiveCallsSeen, PopsMissed, RecordJob
-from telephony.ami.actions import ActionHeaders, pjsip_show_contacts
-from telephony.ami.link import AmiError, LinkEvent, LinkItem, LiveChannels
+from telephony.ami.actions import ActionHeaders
+from telephony.ami.link import LinkEvent, LinkItem, LiveChannels
 from telephony.ami.replies import Reply
 from telephony.calls.model import (
     CallAnswered,
@@ -48,7 +50,7 @@ from telephony.calls.model import (
     LiveCall,
 )
 from telephony.calls.originate import OriginateAnswer
-from telephony.lines.contacts import ContactReading, read_contacts
+from telephony.lines.contacts import ContactReading
 from telephony.lines.watch import FaultSignal
 from telephony.switchboard import Signal, Switchboard
 
@@ -61,7 +63,6 @@ MESSAGE_TYPES: dict[type[CallUpdate], str] = {
     CallEnded: "call.ended",
 }
 POPS = (CallRinging, CallAnswered)  # what the agent's console acknowledges
-CONTACTS_WITHIN = 5.0  # seconds for the PBX to list its contacts
 log = logging.getLogger("callassist.pipeline")
 
 
@@ -134,31 +135,31 @@ class Pipeline:
             live = frozenset(i for call in calls for i in (call.call_id, *call.merged))
             jobs.append(LiveCallsSeen(live, item.at))
             self._tell(LiveCallsListed(live, item.at))
+            self._publish_link_up(item.at)
             self._contacts_wanted.set()
         self._tell_line_changes()
         return jobs
 
     async def refresh_contacts(self) -> None:
-        """Ask the PBX for its contacts and bring the line watch in line with them."""
+        """Ask the PBX for its contacts, static ones too, and bring the line watch in line
+        with them (app/live/listing.py)."""
         mark = self.board.watch.line_events  # events after this are newer than the listing
-        try:
-            reply = await self._link.send(
-                pjsip_show_contacts(), answer_within=CONTACTS_WITHIN, as_list=True
-            )
-        except AmiError as error:
-            log.warning("contact listing not read: %s", error)
-            return
-        if reply.response != "Success":
-            log.warning("the PBX refused PJSIPShowContacts: line states stay as last seen")
-            return
-        self.contacts_listed(read_contacts(reply.events), self._clock(), mark)
+        listing = await list_lines(self._link)
+        if listing is not None:
+            self.contacts_listed(listing.readings, self._clock(), mark, unread=listing.unread)
 
     def contacts_listed(
-        self, readings: Mapping[str, ContactReading], at: float, mark: int
+        self,
+        readings: Mapping[str, ContactReading],
+        at: float,
+        mark: int,
+        *,
+        unread: Iterable[str] = (),
     ) -> None:
         """The PBX's contact listing, asked for when the line watch was at ``mark``: the
         faults and line changes it reveals go out like those of any event."""
-        for signal in self.board.watch.reconcile_contacts(readings, at, asked_at_mark=mark):
+        watch = self.board.watch
+        for signal in watch.reconcile_contacts(readings, at, asked_at_mark=mark, unread=unread):
             self._publish(signal, at)
         self._tell_line_changes()
 
@@ -202,6 +203,19 @@ class Pipeline:
         if changes:
             self._tell(LinesChanged(tuple(changes)))
 
+    def _publish_link_up(self, at: float) -> None:
+        """The link logged in (again): every client is told, with the calls it may see now,
+        so a console that showed "PBX down" clears it and holds the PBX's picture, calls
+        that began or ended meanwhile included (the same calls a new snapshot would list)."""
+        self._hub.publish_each(
+            lambda role, endpoint: {
+                "type": "link.up",
+                "at": at,
+                "link": "connected",
+                "calls": self.live_calls(Viewer(role, endpoint)),
+            }
+        )
+
     def _publish(self, signal: Signal, received: float) -> list[RecordJob]:
         if isinstance(signal, FaultSignal):
             # The agent whose own phone it is sees it too (check your headset, issue 6).
@@ -218,7 +232,10 @@ class Pipeline:
         if live is None:
             return []
         self._tell(CallSeen(live))
-        message = {**asdict(signal), "type": MESSAGE_TYPES[type(signal)], "call": live_view(live)}
+        view = live_view(live)
+        message = {**asdict(signal), "type": MESSAGE_TYPES[type(signal)], "call": view}
+        if "customer" in message:  # a pop: a callback's customer is known before it is dialled
+            message["customer"] = view["customer"]
         if isinstance(signal, POPS):
             message.update(ack=True, received_at=received)
         message["id"] = self._hub.publish(message, live.parties)
@@ -250,6 +267,7 @@ class Pipeline:
 def live_view(live: LiveCall) -> dict[str, Any]:
     view = asdict(live)
     view["direction"] = str(live.direction)
+    view["customer"] = customer_of(live)
     for name in ("agents", "ringing", "parties"):
         view[name] = list(view[name])
     return view

@@ -27,7 +27,7 @@ from app.auth.tokens import SignerDep
 from app.console.deps import CatalogDep
 from app.db.engine import DatabaseDep, Session
 from app.records.query import CallFilters, get_call, iter_csv, list_calls, recording_of
-from app.records.recordings import media_type, recording_file
+from app.records.recordings import audible, media_type, recording_file
 from app.records.schemas import CallDetail, CallPage
 from app.review.deps import AdherenceDep, ScorecardDep
 from app.review.store import review_of
@@ -110,16 +110,26 @@ FiltersDep = Annotated[CallFilters, Depends(_filters)]
 
 @router.get("/calls", response_model=CallPage, summary="Find calls (newest first by default)")
 async def calls(
+    *,
     user: CurrentUser,
     database: DatabaseDep,
+    settings: SettingsDep,
     filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict[str, Any]:
     viewer = viewer_of(user)
-    items, total = await database.run(
-        lambda s: list_calls(s, filters, viewer, limit=limit, offset=offset)
-    )
+    folder = settings.recordings_dir
+
+    def work(session: Session) -> tuple[list[dict[str, Any]], int]:
+        items, total = list_calls(session, filters, viewer, limit=limit, offset=offset)
+        # A stat per call of the page, off the event loop: the list flags only a recording
+        # there is something in (a header-only WAV is none).
+        for item in items:
+            item["recording_available"] = audible(recording_file(folder, item["recording"]))
+        return items, total
+
+    items, total = await database.run(work)
     return {"items": items, "total": total}
 
 
@@ -152,8 +162,9 @@ async def call(
         found = get_call(session, call_pk, viewer)
         if found is None:
             return None
-        folder = settings.recordings_dir
-        found["recording_available"] = recording_file(folder, found["recording"]) is not None
+        path = recording_file(settings.recordings_dir, found["recording"])
+        found["recording_available"] = audible(path)
+        found["recording_empty"] = path is not None and not found["recording_available"]
         return review_of(session, found, catalog, card, adherence_rules)
 
     detail = await database.run(work)

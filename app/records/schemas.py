@@ -38,6 +38,9 @@ class CallItem(BaseModel):
     callback_for: str | None = Field(
         default=None, description="a callback call: the call_id of the call it answers for"
     )
+    recording_available: bool = Field(
+        default=False, description="the recording is on disk and holds sound (not a bare header)"
+    )
 
 
 class CallPage(BaseModel):
@@ -54,7 +57,9 @@ class TimelineEntry(BaseModel):
 
 class CallDetail(CallItem):
     timeline: list[TimelineEntry]
-    recording_available: bool = Field(default=False, description="the file is on disk")
+    recording_empty: bool = Field(
+        default=False, description="the file is on disk but holds no sound (a WAV header only)"
+    )
     recording_started_at: float | None = Field(
         default=None, description="where the recording's second 0 is on the call's clock"
     )

@@ -119,6 +119,10 @@ class AgentConsole {
       this.renderLink();
       return;
     }
+    if (type === "link.up") {
+      this.onLinkUp(message);
+      return;
+    }
     if (type === "call_script.updated") {
       if (this.oncall.moving) {
         // This tab's own step move, arriving before its reply: showing the new step now
@@ -364,6 +368,16 @@ class AgentConsole {
       default:
         break;
     }
+  }
+
+  /** The PBX link is back: the banner clears, the calls are the PBX's again, and a shift
+   * check that found the link down is run again (it would stay red until the next one). */
+  onLinkUp(message) {
+    applyMessage(this.model, message);
+    this.renderLink();
+    this.afterConnect(); // sessions of calls that ended meanwhile are asked for again
+    if (this.shift.result && !this.shift.result.link?.up) this.runShiftCheck();
+    this.render();
   }
 
   /** At login the check runs; after a reload the last one on record is shown. */

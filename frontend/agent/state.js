@@ -13,7 +13,7 @@ export function createModel(me) {
   return {
     me, // GET /api/me
     company: "",
-    link: null, // the PBX link status from the snapshot
+    link: null, // the PBX link status from the snapshot, link.down and link.up
     live: new Map(), // call_id -> LiveView (calls in progress this agent is part of)
     consoleCalls: new Map(), // call_id -> ConsoleCall (caller panel)
     sessions: new Map(), // call_id -> SessionView (not done)
@@ -101,6 +101,11 @@ export function applyMessage(model, message) {
       return message.call_id || message.session?.call_id || null;
     case "link.down":
       model.link = "down";
+      return null;
+    case "link.up":
+      // The PBX is back: its picture of this agent's calls replaces ours, as a snapshot's does.
+      model.live = new Map((message.calls || []).map((call) => [call.call_id, call]));
+      model.link = message.link || "connected";
       return null;
     default:
       return null;

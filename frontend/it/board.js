@@ -17,7 +17,9 @@ import { CallbackList } from "/it/callbacks.js";
 
 const IT_SIDE = new Set(["it", "supervisor", "admin"]);
 const VIEWS = ["login", "board", "refused"];
-const STATUS_EVERY_MS = 15_000; // the PBX link has no "up" message: ask while it is down
+// link.down and link.up say when the PBX link changes; the status is asked for besides, for
+// what they do not carry (the PBX check, reconnect attempts), more often while it is down.
+const STATUS_EVERY_MS = 15_000;
 const STATUS_DOWN_EVERY_MS = 3_000;
 const DROPS_EVERY_MS = 5 * 60_000;
 const $ = (id) => document.getElementById(id);
@@ -94,6 +96,11 @@ class Board {
         break;
       case "link.down":
         this.pbx.down(message.at, message.reason);
+        this.pollStatus();
+        break;
+      case "link.up":
+        this.pbx.up(message.at);
+        this.loadStatus(); // the address, the PBX check of this login
         this.pollStatus();
         break;
       case "line.status":

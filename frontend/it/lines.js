@@ -44,6 +44,11 @@ export class PbxLink {
     this.render();
   }
 
+  up(at) {
+    this.state = { ...(this.state || {}), status: "connected", connected_since: at || now(), down_since: null, last_error: null };
+    this.render();
+  }
+
   down(at, reason) {
     this.state = { ...(this.state || {}), status: "down", down_since: at || now(), last_error: reason || null };
     this.render();

@@ -109,7 +109,8 @@ export class CallView {
     }
     if (d.recording_available === false) {
       bar.classList.add("recording-absent");
-      bar.append(h("p", { class: "recording-missing", attrs: { role: "alert", "data-test": "recording-missing" }, text: t("rec.missing", { file }) }));
+      const why = d.recording_empty ? t("rec.empty", { file }) : t("rec.missing", { file });
+      bar.append(h("p", { class: "recording-missing", attrs: { role: "alert", "data-test": "recording-missing" }, text: why }));
       return bar;
     }
     const audio = this.audioFor(d);

@@ -258,7 +258,8 @@ export class CallList {
 
   flags(item) {
     const flags = [];
-    if (item.recording) flags.push(h("span", { class: "flag flag-recording", attrs: { title: t("flag.recording"), "aria-label": t("flag.recording") }, text: "●" }));
+    // Only a recording there is something in: a header-only WAV is no recording.
+    if (item.recording_available) flags.push(h("span", { class: "flag flag-recording", attrs: { title: t("flag.recording"), "aria-label": t("flag.recording") }, text: "●" }));
     if (item.transfers) flags.push(h("span", { class: "flag", attrs: { title: t("flag.transfers", { n: item.transfers }) }, text: `⇄${item.transfers}` }));
     if (item.pops_missed) flags.push(h("span", { class: "flag flag-warn", attrs: { title: t("flag.pops_missed", { n: item.pops_missed }) }, text: `◌${item.pops_missed}` }));
     if (item.ended_in_gap) flags.push(h("span", { class: "flag flag-warn", attrs: { title: t("flag.gap") }, text: "≈" }));

@@ -82,6 +82,17 @@ def pjsip_show_contacts() -> dict[str, str]:
     return {"Action": "PJSIPShowContacts"}
 
 
+def pjsip_show_endpoints() -> dict[str, str]:
+    """Every PJSIP endpoint with its contacts, static ones too (EndpointList events)."""
+    return {"Action": "PJSIPShowEndpoints"}
+
+
+def pjsip_show_endpoint(endpoint: str) -> dict[str, str]:
+    """One endpoint's objects; each of its contacts, static ones too, with its qualify
+    status (ContactStatusDetail events). ``endpoint`` is the id: ``carrier``."""
+    return {"Action": "PJSIPShowEndpoint", "Endpoint": endpoint}
+
+
 def list_commands() -> dict[str, str]:
     """The actions this AMI user may send: Asterisk lists only what its write classes permit."""
     return {"Action": "ListCommands"}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from telephony.calls.causes import is_fault
@@ -178,17 +178,21 @@ class LineWatch:
         at: float | None,
         *,
         asked_at_mark: int | None = None,
+        unread: Iterable[str] = (),
     ) -> list[FaultSignal]:
-        """Bring the table in line with the PBX's contact listing (PJSIPShowContacts).
+        """Bring the table in line with the PBX's contact listing (PJSIPShowContacts, and
+        the static contacts of PJSIPShowEndpoint).
 
         A fault that began or cleared while nobody listened is signalled now; a PJSIP
         endpoint seen before and missing from the listing has no contact: it is unregistered.
         ``asked_at_mark`` is ``line_events`` when the listing was asked for: an endpoint an
         event touched since then is newer than the listing and is left as the event says.
+        ``unread`` endpoints have a contact whose status the PBX did not say: left as known.
         """
         signals: list[FaultSignal] = []
         mark = self._line_events if asked_at_mark is None else asked_at_mark
         newer = {e for e, touched in self._touched.items() if touched > mark}
+        newer.update(unread)
         for endpoint, reading in readings.items():
             if endpoint in newer:
                 continue

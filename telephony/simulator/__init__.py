@@ -5,7 +5,8 @@ point; ``AmiSession`` is one client connection on it; ``Traffic`` plays the lab'
 calls on it as a busy centre's traffic and answers Originate with a recorded callback (or,
 as ``Traffic.originate_outcomes`` says, with one the agent or the customer does not answer);
 ``Traffic.stage`` gives a ``StagedCall`` that rings, is answered and ends only when told.
-The server also keeps the agents' PJSIP contacts (``set_contact``, ``PJSIPShowContacts``).
+The server also keeps the agents' PJSIP contacts (``set_contact``, ``PJSIPShowContacts``)
+and a trunk's static contact (``contacts.add_static``, ``PJSIPShowEndpoint(s)``).
 """
 
 from telephony.simulator.originate import OriginateOutcome

@@ -21,6 +21,7 @@ from telephony.simulator import messages
 from telephony.simulator.channels import SNAPSHOT_FIELDS, Channel, duration_text
 from telephony.simulator.contacts import contact_list_fields
 from telephony.simulator.delivery import parse_event_mask
+from telephony.simulator.endpoints import show_endpoint, show_endpoints
 from telephony.simulator.messages import Action, Field, error, header, success
 
 if TYPE_CHECKING:
@@ -414,6 +415,10 @@ _KNOWN = (
     KnownAction("Status", "List channel status.", "system,call,reporting,all"),
     KnownAction("Originate", "Originate a call.", "originate,all"),
     KnownAction("PJSIPShowContacts", "Lists PJSIP Contacts.", "system,all"),
+    KnownAction("PJSIPShowEndpoints", "Lists PJSIP endpoints.", "system,all"),
+    KnownAction(
+        "PJSIPShowEndpoint", "Detail listing of an endpoint and its objects.", "system,all"
+    ),
     KnownAction("Hangup", "Hangup channel.", "system,call,all"),
     KnownAction("Redirect", "Redirect (transfer) a call.", "call,all"),
     KnownAction("ShowDialPlan", "Show dialplan contexts and extensions", "config,reporting,all"),
@@ -433,6 +438,8 @@ _HANDLERS: dict[str, Handler] = {
     "status": _status,
     "originate": _originate,
     "pjsipshowcontacts": _pjsip_show_contacts,
+    "pjsipshowendpoints": show_endpoints,
+    "pjsipshowendpoint": show_endpoint,
     "hangup": _hangup,
     "redirect": _redirect,
     "listcommands": _list_commands,

@@ -9,6 +9,12 @@ all: the listing simply lacks it, as Asterisk's does.
 
 Contacts look like the lab's (shared/ami/MANIFEST.md): one dynamic contact per endpoint, AOR
 named as the endpoint, ``sip:<ext>@127.0.0.1:<port>``, qualified every 5 s with a 2 s timeout.
+
+A trunk has a static contact instead (``add_static``: the shipped carrier's AOR
+``carrier-aor`` with ``contact = sip:<host:port>``, as in lab2_h): it qualifies and sends
+ContactStatus like any other, but PJSIPShowContacts does not list it, as Asterisk's does not
+(only sorcery-stored contacts, the ones a REGISTER made, are listed there). The endpoints'
+listings (PJSIPShowEndpoints, PJSIPShowEndpoint; telephony/simulator/endpoints.py) show both.
 """
 
 from __future__ import annotations
@@ -43,12 +49,19 @@ class Contact:
     expiration_time: int  # epoch seconds
     call_id: str
     user_agent: str = ""
+    aor: str = ""  # the AOR's name when it is not the endpoint's (a trunk's carrier-aor)
+    static: bool = False  # configured in the AOR (``contact =``), not made by a REGISTER
+
+    @property
+    def aor_name(self) -> str:
+        return self.aor or self.endpoint
 
     @property
     def object_name(self) -> str:
-        """``<aor>;@<hash of the URI>``: how Asterisk names a contact a REGISTER made."""
+        """``<aor>;@<hash>`` for a contact a REGISTER made, ``<aor>@@<hash>`` for a static
+        one: how Asterisk names them."""
         digest = hashlib.md5(self.uri.encode("utf-8"), usedforsecurity=False).hexdigest()
-        return f"{self.endpoint};@{digest}"
+        return f"{self.aor_name}{'@@' if self.static else ';@'}{digest}"
 
     @property
     def via(self) -> tuple[str, str]:
@@ -83,19 +96,53 @@ class ContactTable:
 
     def __init__(self) -> None:
         self._contacts: dict[str, Contact] = {}
+        self._static: dict[str, Contact] = {}  # endpoint id -> its static contact
         self._ports: dict[str, int] = {}  # an endpoint keeps its port across registrations
         self._next_port = itertools.count(FIRST_PORT)
         self._call_ids = itertools.count(1)
 
     def __iter__(self) -> Iterator[Contact]:
-        """In endpoint order, as Asterisk lists them (its contacts are sorted by id)."""
+        """The contacts REGISTERs made, in endpoint order, as PJSIPShowContacts lists them
+        (its contacts are sorted by id); static contacts are not among them."""
         return iter(sorted(self._contacts.values(), key=lambda c: c.object_name))
 
     def __len__(self) -> int:
         return len(self._contacts)
 
     def get(self, endpoint: str) -> Contact | None:
-        return self._contacts.get(endpoint_id(endpoint))
+        ident = endpoint_id(endpoint)
+        return self._contacts.get(ident) or self._static.get(ident)
+
+    @property
+    def endpoints(self) -> list[str]:
+        """Every endpoint id the PBX knows: those that ever registered, and the trunks."""
+        return sorted(set(self._ports) | set(self._static))
+
+    def of(self, endpoint: str) -> list[Contact]:
+        """The endpoint's contacts, static and registered."""
+        ident = endpoint_id(endpoint)
+        found = [self._static.get(ident), self._contacts.get(ident)]
+        return [contact for contact in found if contact is not None]
+
+    def add_static(
+        self, endpoint: str, uri: str, *, aor: str | None = None, status: str = "Reachable"
+    ) -> Contact:
+        """Configure a trunk's static contact (no event: it was there before anyone looked).
+        ``aor`` defaults to ``<endpoint>-aor``, as the shipped pjsip.conf names the carrier's."""
+        check_status(status)
+        ident = endpoint_id(endpoint)
+        contact = Contact(
+            endpoint=ident,
+            uri=uri,
+            status=status,
+            roundtrip_usec=default_roundtrip(status),
+            expiration_time=0,
+            call_id="",
+            aor=aor or f"{ident}-aor",
+            static=True,
+        )
+        self._static[ident] = contact
+        return contact
 
     def fresh(self, endpoint: str, *, now: float) -> Contact:
         """The contact a new REGISTER from this endpoint would create (not stored)."""
@@ -123,11 +170,15 @@ class ContactTable:
         current = self.get(endpoint) or self.fresh(endpoint, now=now)
         rtt = default_roundtrip(status) if roundtrip_usec is None else roundtrip_usec
         contact = replace(current, status=status, roundtrip_usec=rtt)
-        self._contacts[contact.endpoint] = contact
+        self._store(contact)
         return contact
 
     def remove(self, endpoint: str) -> Contact | None:
+        """Take a registered contact away; a static one stays (it is configuration)."""
         return self._contacts.pop(endpoint_id(endpoint), None)
+
+    def _store(self, contact: Contact) -> None:
+        (self._static if contact.static else self._contacts)[contact.endpoint] = contact
 
     def observe(self, headers: Mapping[str, str], now: float) -> None:
         """Follow one emitted event: a ContactStatus changes, creates or removes a contact."""
@@ -142,11 +193,11 @@ class ContactTable:
         if status == REMOVED:
             self._contacts.pop(ident, None)
             return
-        current = self._contacts.get(ident) or self.fresh(ident, now=now)
+        current = self.get(ident) or self.fresh(ident, now=now)
         uri = headers.get("URI") or current.uri
         rtt = _usec(headers.get("RoundtripUsec", ""), current.roundtrip_usec)
         known = status if status in STATUSES else current.status  # Created/Updated: no change
-        self._contacts[ident] = replace(current, uri=uri, status=known, roundtrip_usec=rtt)
+        self._store(replace(current, uri=uri, status=known, roundtrip_usec=rtt))
 
 
 def contact_status_event(contact: Contact, status: str, roundtrip_usec: int) -> dict[str, str]:
@@ -156,7 +207,7 @@ def contact_status_event(contact: Contact, status: str, roundtrip_usec: int) -> 
         "Privilege": "system,all",
         "URI": contact.uri,
         "ContactStatus": status,
-        "AOR": contact.endpoint,
+        "AOR": contact.aor_name,
         "EndpointName": contact.endpoint,
         "RoundtripUsec": str(roundtrip_usec),
     }

@@ -5,7 +5,8 @@ the demo PBX: clients connect with the same code they use against Asterisk and g
 bytes back. Tests drive the PBX side from here: ``emit`` events (split across TCP writes if
 they want), ``send_raw`` garbage, ``drop_sessions`` for a network cut, ``answer_pings =
 False`` for a half-open link, ``play_capture`` to stream a recorded real call,
-``set_contact``/``remove_contact`` to register a phone or make it stop answering qualify.
+``set_contact``/``remove_contact`` to register a phone or make it stop answering qualify
+(``contacts.add_static`` gives a trunk its static contact first).
 
 It listens on loopback unless told otherwise: it accepts the lab's well-known credentials
 and must not be reachable from the network by accident.
@@ -253,9 +254,10 @@ class AmiServer:
         await self.emit(contact_status_event(current, status, rtt))
 
     async def remove_contact(self, endpoint: str) -> None:
-        """Unregister ``endpoint``'s phone: ``ContactStatus: Removed``, as Asterisk says it."""
+        """Unregister ``endpoint``'s phone: ``ContactStatus: Removed``, as Asterisk says it.
+        A static contact (a trunk's, ``contacts.add_static``) is configuration: it stays."""
         current = self.contacts.get(endpoint)
-        if current is not None:
+        if current is not None and not current.static:
             await self.emit(contact_status_event(current, "Removed", 0))
 
     async def send_raw(self, data: bytes) -> None:

@@ -195,8 +195,9 @@ def test_after_a_relogin_a_call_the_pbx_no_longer_has_ends_in_the_gap(hub: Hub) 
 
     jobs = pipeline.handle(LiveChannels((), T0 + 100))  # the PBX lists no channel at all
 
-    (ended,) = agent1.take()
+    ended, back = agent1.take()
     assert ended["type"] == "call.ended" and ended["call_id"] == ANSWERED_CALL
+    assert (back["type"], back["calls"]) == ("link.up", [])  # told after the call ended
     assert ended["record"]["ended_in_gap"] is True
     assert ended["record"]["ended_by"] == "unknown"
     assert [type(u) for u in desk.updates] == [CallEnded, LiveCallsListed]
@@ -224,7 +225,9 @@ def test_after_a_relogin_a_call_the_pbx_still_has_goes_on(hub: Hub) -> None:
 
     jobs = pipeline.handle(LiveChannels(listed, T0 + 100))
 
-    assert agent1.take() == []
+    (back,) = agent1.take()  # the link is back, and the call with it
+    assert back["type"] == "link.up"
+    assert [call["call_id"] for call in back["calls"]] == [ANSWERED_CALL]
     assert desk.updates == [LiveCallsListed(frozenset({ANSWERED_CALL}), T0 + 100)]
     assert jobs == [LiveCallsSeen(frozenset({ANSWERED_CALL}), T0 + 100)]
     assert pipeline.live_count == 1
@@ -258,8 +261,11 @@ async def test_the_contact_listing_brings_out_faults_nobody_announced(hub: Hub) 
 
     await pipeline.refresh_contacts()
 
-    (asked,) = link.sent
-    assert (asked.name, asked.as_list) == ("PJSIPShowContacts", True)
+    # The endpoints are asked too (static contacts); this PBX lists none beyond the phones.
+    assert [(sent.name, sent.as_list) for sent in link.sent] == [
+        ("PJSIPShowContacts", None),
+        ("PJSIPShowEndpoints", None),
+    ]
     (fault,) = agent2.take("line.fault")  # agent two's own phone
     assert (fault["fault"], fault["location"]) == ("unreachable", AGENT_TWO)
     assert [m["location"] for m in supervisor.take("line.fault")] == [AGENT_TWO]

@@ -169,20 +169,43 @@ def test_qa_finds_plays_scores_and_resolves_a_dropped_call(
     assert dropped["outcome"] == "dropped"
     assert dropped["recording"], "the staged call carries MixMonitor's file name"
     write_wav(recordings / Path(dropped["recording"]).name, RECORDING_SECONDS)
-    callback_call(demo, dropped["call_id"])
+    placed = callback_call(demo, dropped["call_id"], recorded=True)
+    # The callback call's MixMonitor heard nothing: its file is a WAV header and no sound.
+    write_wav(recordings / Path(placed["recording"]).name, 0)
     try:
         review_the_call(demo, page, dropped, completed)
+        an_empty_recording_is_no_recording(demo, page, dropped, placed)
     finally:
         worked.hang_up.cancel()
 
 
-def callback_call(demo: DemoService, dropped: str, within: float = 15.0) -> dict[str, Any]:
-    """The call the service placed to call the dropped call's customer back."""
+def an_empty_recording_is_no_recording(
+    demo: DemoService, page: Page, dropped: dict[str, Any], placed: dict[str, Any]
+) -> None:
+    """In the list only the call with sound is "Recorded"; the empty one's page says why."""
+    page.goto(f"{demo.url}/qa/")
+    page.select_option("#language", "en")  # the review ended in Chinese
+    expect(rows(page)).to_have_count(3)
+    recorded = page.locator("[data-test=calls] tbody tr:has(.flag-recording)")
+    expect(recorded).to_have_count(1)
+    expect(recorded).to_have_attribute("data-call-id", dropped["call_id"])
+    expect(recorded.locator(".flag-recording")).to_have_attribute("title", "Recorded")
+    page.goto(f"{demo.url}/qa/?call={placed['id']}")
+    expect(page.locator("[data-test=recording-missing]")).to_contain_text("Nothing to hear")
+    expect(page.locator("[data-test=audio]")).to_have_count(0)
+    screenshot(page, "qa-10-recording-empty")
+
+
+def callback_call(
+    demo: DemoService, dropped: str, within: float = 15.0, *, recorded: bool = False
+) -> dict[str, Any]:
+    """The call the service placed to call the dropped call's customer back (``recorded``:
+    once MixMonitor named its file, when the agent answered)."""
     deadline = time.monotonic() + within
     while True:
         calls = demo.get("/api/calls", "qa", limit=50)["items"]
         placed = [c for c in calls if c.get("callback_for") == dropped]
-        if placed:
+        if placed and (placed[0]["recording"] or not recorded):
             return dict(placed[0])
         assert time.monotonic() < deadline, "no callback call was placed for the dropped call"
         time.sleep(0.2)

@@ -215,3 +215,77 @@ async def test_contacts_are_refused_for_bad_endpoints_and_statuses(server: AmiSe
     with pytest.raises(ValueError, match="only PJSIP"):
         await server.set_contact("SIP/1001")
     assert len(server.contacts) == 0
+
+
+# ------------------------------------------------------------------ a trunk's static contact
+CARRIER_URI = "sip:127.0.0.1:25090"  # the carrier's contact in lab2_h
+ENDPOINT_LIST_FIELDS = [
+    "ObjectType",
+    "ObjectName",
+    "Transport",
+    "Aor",
+    "Auths",
+    "OutboundAuths",
+    "Contacts",
+    "DeviceState",
+    "ActiveChannels",
+]
+
+
+async def ask(link: AmiLink, action: dict[str, str]) -> list[dict[str, str]]:
+    answer = await link.send(action, answer_within=3.0)  # an error comes alone
+    return [dict(message) for message in answer.messages]
+
+
+async def test_a_static_contact_is_not_among_the_contacts_but_in_the_endpoints(
+    server: AmiServer, link: AmiLink
+) -> None:
+    Traffic(server, agents=["PJSIP/1001"], rng=random.Random(1))
+    server.contacts.add_static("PJSIP/carrier", CARRIER_URI)
+
+    contacts = by_endpoint(await show_contacts(link, "c-1"))
+    response, *rows, complete = await ask(
+        link, {"Action": "PJSIPShowEndpoints", "ActionID": "e-1"}
+    )
+
+    assert set(contacts) == {"1001"}  # as Asterisk: only what a REGISTER made
+    assert response["Message"] == (
+        "A listing of Endpoints follows, presented as EndpointList events"
+    )
+    assert [list(row)[2:] for row in rows] == [ENDPOINT_LIST_FIELDS] * 2
+    endpoints = {row["ObjectName"]: row for row in rows}
+    assert endpoints["carrier"]["Contacts"] == f"carrier-aor/{CARRIER_URI},"
+    assert endpoints["carrier"]["DeviceState"] == "Not in use"
+    assert endpoints["1001"]["Contacts"] == "1001/sip:1001@127.0.0.1:5071,"
+    assert (complete["Event"], complete["ListItems"]) == ("EndpointListComplete", "2")
+
+
+async def test_the_endpoints_detail_gives_the_static_contacts_qualify_status(
+    server: AmiServer, link: AmiLink
+) -> None:
+    server.contacts.add_static("PJSIP/carrier", CARRIER_URI)
+    await server.set_contact("PJSIP/carrier", "Unreachable")
+    went_down = await next_event(link, "ContactStatus")
+    await server.remove_contact("PJSIP/carrier")  # configuration: nothing to remove
+
+    _, *rows, complete = await ask(
+        link, {"Action": "PJSIPShowEndpoint", "Endpoint": "carrier", "ActionID": "d-1"}
+    )
+    unknown = await ask(link, {"Action": "PJSIPShowEndpoint", "Endpoint": "nobody"})
+
+    assert (went_down["AOR"], went_down["URI"]) == ("carrier-aor", CARRIER_URI)
+    assert [row["Event"] for row in rows] == ["EndpointDetail", "AorDetail", "ContactStatusDetail"]
+    detail = rows[-1]
+    assert (detail["AOR"], detail["URI"], detail["EndpointName"]) == (
+        "carrier-aor",
+        CARRIER_URI,
+        "carrier",
+    )
+    assert (detail["Status"], detail["RoundtripUsec"]) == ("Unreachable", "N/A")
+    assert "CallID" not in detail  # a static contact was never registered
+    assert rows[0]["DeviceState"] == "Unavailable"
+    assert (complete["Event"], complete["ListItems"]) == ("EndpointDetailComplete", "3")
+    assert (unknown[0]["Response"], unknown[0]["Message"]) == (
+        "Error",
+        "Unable to retrieve endpoint nobody",
+    )

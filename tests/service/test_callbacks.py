@@ -121,6 +121,27 @@ async def test_a_dropped_call_is_called_back_once_through_the_same_agent(
         assert "callassist_callback_originates_total 1.0" in metrics
 
 
+async def test_a_callbacks_pop_names_the_customer_from_the_first_ring(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    # The PBX rings the agent first and dials the customer only once the agent answers: the
+    # pop must not say "withheld" to an agent about to call a customer back.
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        async with service.websocket("agent1") as agent1:
+            await agent1.next("snapshot")
+            await drop_a_call(traffic)
+            (originate,) = await pbx.wait_for_action("Originate", timeout=10)
+            ringing = await agent1.next("call.ringing")
+            while ringing["call_id"] != originate["ChannelId"]:
+                ringing = await agent1.next("call.ringing")
+            answered = await agent1.next("call.answered")
+
+    assert (ringing["customer"], ringing["call"]["customer"]) == (CUSTOMER[0], CUSTOMER[0])
+    assert answered["call_id"] == originate["ChannelId"]
+    assert (answered["customer"], answered["call"]["customer"]) == (CUSTOMER[0], CUSTOMER[0])
+
+
 async def test_an_originate_cut_off_on_its_way_is_found_live_and_not_sent_again(
     database_url: str, pbx: AmiServer, traffic: Traffic
 ) -> None:

@@ -4,6 +4,7 @@ over TCP (events and the contact listing read after login), and drop rates per t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -86,6 +87,54 @@ async def test_the_contact_listing_after_login_shows_what_no_event_said(
         assert [(i["kind"], i["location"], i["level"]) for i in items] == [
             ("device_fault", "PJSIP/1002", "IV")
         ]
+
+
+async def incidents(service: Service, count: int) -> list[dict[str, Any]]:
+    for _ in range(200):
+        items: list[dict[str, Any]] = (await service.get("/api/incidents", "it")).json()["items"]
+        if len(items) >= count:
+            return items
+        await asyncio.sleep(0.05)
+    return items
+
+
+async def test_a_trunk_with_a_static_contact_shows_its_state_right_after_login(
+    database_url: str, pbx: AmiServer
+) -> None:
+    # The carrier's contact is configured, not registered: PJSIPShowContacts never lists it,
+    # and no ContactStatus comes while it keeps answering.
+    pbx.contacts.add_static("PJSIP/2001", "sip:127.0.0.1:25090")
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        trunk = await line_of(service, "PJSIP/2001", "reachable", limit=5.0)
+
+        assert (trunk["kind"], trunk["roundtrip_ms"]) == ("trunk", 0.751)
+        asked = [a.get("Endpoint") for a in pbx.actions if a.get("Action") == "PJSIPShowEndpoint"]
+        assert asked == ["2001"]  # only the endpoint PJSIPShowContacts left out
+        assert await incidents(service, 0) == []
+
+
+async def test_a_trunk_already_down_at_login_is_an_incident_and_survives_a_reconnect(
+    database_url: str, pbx: AmiServer
+) -> None:
+    pbx.contacts.add_static("PJSIP/2001", "sip:127.0.0.1:25090", status="Unreachable")
+    async with running_service(database_url, pbx) as service:
+        link = service.services.link
+        assert link is not None
+        link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
+        await pbx.wait_logged_in()
+        await line_of(service, "PJSIP/2001", "unreachable")
+        opened = await incidents(service, 1)
+        await pbx.set_contact("PJSIP/2001", "Reachable")  # it answers again, then a PBX cut
+        await line_of(service, "PJSIP/2001", "reachable")
+        await pbx.drop_sessions()
+        await pbx.wait_logged_in(2)
+        await pbx.wait_for_action("PJSIPShowEndpoint", 2)
+        await asyncio.sleep(0.3)  # the second listing is applied
+        after = await line_of(service, "PJSIP/2001", "reachable")
+
+    assert [(i["kind"], i["location"]) for i in opened] == [("trunk_down", "PJSIP/2001")]
+    assert after["state"] == "reachable"  # the listing after the reconnect did not unregister it
 
 
 def add_call(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import websockets
 
+from telephony.simulator.channels import LiveChannels
 from telephony.simulator.server import AmiServer
 from tests.conftest import CAPTURES
 from tests.service.harness import running_service
@@ -91,3 +93,77 @@ async def test_the_live_connection_closes_when_the_login_expires(
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 1008
         assert "expired" in closed.value.rcvd.reason
+
+
+async def test_after_a_pbx_restart_every_console_is_told_the_link_is_back(
+    database_url: str, pbx: AmiServer, tmp_path: Path
+) -> None:
+    capture = (CAPTURES / "normal_inbound_caller_hangup.ami").read_bytes()
+    talking = tmp_path / "talking.ami"
+    talking.write_bytes(capture[: capture.index(b"Event: HangupRequest")])
+    async with running_service(database_url, pbx) as service:
+        link = service.services.link
+        assert link is not None
+        link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
+        await pbx.wait_logged_in()
+        await pbx.play_capture(talking)  # agent one talks to a customer
+        await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))
+        async with (
+            service.websocket("agent1") as agent1,
+            service.websocket("agent2") as agent2,
+            service.websocket("it") as it,
+        ):
+            for client in (agent1, agent2, it):
+                await client.next("snapshot")
+            # Asterisk restarts: every session is cut, and it comes back with no channels.
+            await pbx.close()
+            pbx.channels = LiveChannels()
+            pbx.uptime = 2
+            await pbx.start()
+            await pbx.wait_logged_in(2)
+
+            for client in (agent1, agent2, it):
+                down = await client.next("link.down")
+                up = await client.next("link.up")
+                assert up["link"] == "connected"
+                assert up["at"] >= down["at"]
+                assert up["calls"] == []  # the call did not survive the restart
+            # The call the restart cut ended for agent one before the link was said back.
+            kinds = [m["type"] for m in agent1.received]
+            ended = agent1.received[kinds.index("call.ended")]
+            assert ended["record"]["ended_in_gap"] is True
+            assert kinds.index("link.down") < kinds.index("call.ended") < kinds.index("link.up")
+            assert (await service.get("/api/status", "it")).json()["ami"]["status"] == "connected"
+
+
+async def test_the_link_coming_back_brings_each_console_the_calls_it_may_see(
+    database_url: str, pbx: AmiServer, tmp_path: Path
+) -> None:
+    capture = (CAPTURES / "normal_inbound_caller_hangup.ami").read_bytes()
+    talking = tmp_path / "talking.ami"
+    talking.write_bytes(capture[: capture.index(b"Event: HangupRequest")])
+    async with running_service(database_url, pbx) as service:
+        link = service.services.link
+        assert link is not None
+        link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
+        await pbx.wait_logged_in()
+        async with (
+            service.websocket("agent1") as agent1,
+            service.websocket("agent2") as agent2,
+            service.websocket("supervisor") as supervisor,
+        ):
+            for client in (agent1, agent2, supervisor):
+                await client.next("snapshot")
+            await pbx.drop_sessions()  # the network fails...
+            await agent1.next("link.down")
+            await pbx.play_capture(talking, hold_when_disconnected=False)  # ...a call starts
+            await pbx.wait_logged_in(2)
+
+            mine = (await agent1.next("link.up"))["calls"]
+            others = (await agent2.next("link.up"))["calls"]
+            everyone = (await supervisor.next("link.up"))["calls"]
+
+    assert [call["agents"] for call in mine] == [["PJSIP/1001"]]
+    assert mine[0]["customer"] == "+15551230100"
+    assert others == []
+    assert [call["call_id"] for call in everyone] == [call["call_id"] for call in mine]

@@ -197,6 +197,29 @@ async def test_the_recording_streams_in_ranges_to_those_who_may_hear_it(
         assert anonymous.status_code == 401
 
 
+async def test_a_wav_header_alone_is_not_a_recording(
+    database_url: str, pbx: AmiServer, recordings: Path
+) -> None:
+    ids = seed(database_url, recordings)
+    with wave.open(str(recordings / "c3.wav"), "wb") as audio:  # MixMonitor heard nothing
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+    assert (recordings / "c3.wav").stat().st_size == 44
+    async with running_service(database_url, pbx, recordings_dir=recordings) as service:
+        listed = (await service.get("/api/calls", "qa")).json()["items"]
+        empty = (await service.get(f"/api/calls/{ids['c3']}", "qa")).json()
+        missing = (await service.get(f"/api/calls/{ids['c2']}", "qa")).json()
+        heard = (await service.get(f"/api/calls/{ids['c1']}", "qa")).json()
+
+    # Every call names a file (the PBX's MixMonitor name); one of them holds sound.
+    available = {item["call_id"]: item["recording_available"] for item in listed}
+    assert available == {"c1": True, "c2": False, "c3": False, "c4": False, "c5": False}
+    assert (empty["recording_available"], empty["recording_empty"]) == (False, True)
+    assert (missing["recording_available"], missing["recording_empty"]) == (False, False)
+    assert (heard["recording_available"], heard["recording_empty"]) == (True, False)
+
+
 async def test_a_recording_name_cannot_reach_outside_the_recordings_folder(
     database_url: str, pbx: AmiServer, recordings: Path, tmp_path: Path
 ) -> None:

@@ -392,6 +392,8 @@ ACTION_CLASS = {
     "Filter": "system",
     "CoreShowChannels": "system",
     "PJSIPShowContacts": "system",
+    "PJSIPShowEndpoints": "system",  # res_pjsip/pjsip_configuration.c
+    "PJSIPShowEndpoint": "system",
     "Originate": "originate",
     "ListCommands": None,
     "ShowDialPlan": "reporting",  # registered as config|reporting; either one permits it
@@ -402,6 +404,8 @@ SENT = [
     actions.ping(),
     actions.core_show_channels(),
     actions.pjsip_show_contacts(),
+    actions.pjsip_show_endpoints(),
+    actions.pjsip_show_endpoint("carrier"),
     actions.originate(
         channel="PJSIP/1001", context="c", exten="1", caller_id="x", channel_id="1.1"
     ),

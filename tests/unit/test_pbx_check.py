@@ -13,7 +13,15 @@ from app.lines.pbx_check import (
     read_listing,
 )
 
-EVERYTHING = {"Originate", "PJSIPShowContacts", "Filter", "CoreShowChannels", "Ping"}
+EVERYTHING = {
+    "Originate",
+    "PJSIPShowContacts",
+    "PJSIPShowEndpoints",
+    "PJSIPShowEndpoint",
+    "Filter",
+    "CoreShowChannels",
+    "Ping",
+}
 CALLBACK = Listing(found=True, extensions=("_X.", "_+X."))
 PROBE = Listing(found=True, extensions=("*77",))
 EXPECT = Expectations("callassist-callback", "*77")
@@ -46,6 +54,8 @@ def test_every_missing_action_is_its_own_problem() -> None:
     assert sent == [
         "the AMI user may not send Originate",
         "the AMI user may not send PJSIPShowContacts",
+        "the AMI user may not send PJSIPShowEndpoints",
+        "the AMI user may not send PJSIPShowEndpoint",
         "the AMI user may not send Filter",
         "the AMI user may not send CoreShowChannels",
     ]
