@@ -216,8 +216,8 @@ def summarize(kind: str, signal: FaultSignal) -> str:
     if kind == REGISTRATION_FAILED_KIND:
         verb = "rejected" if signal.fault == REGISTRATION_REJECTED else "failed"
         return f"Registration {where} {verb}{said}"
-    if kind == DROP_CLUSTER_KIND:
-        return f"{signal.detail} dropped calls in a row on {where}"
+    if kind == DROP_CLUSTER_KIND:  # the watch says how many in what window: 3 drops in 10 minutes
+        return f"{signal.detail or 'Dropped calls'} on {where}"
     if kind == POOR_MEDIA_KIND:
         return f"Poor media on {where}{said}"
     if kind == PROBE_FAILED:

@@ -5,7 +5,8 @@ Sources of signals:
   its registration (ContactStatus Removed), and comes back (Reachable);
 - Registry: an outbound registration to a carrier is rejected or fails;
 - finished calls: a leg the channel driver hung up (media timeout), a fault cause on the leg
-  that ended the call, and clusters of drops on one trunk or endpoint;
+  that ended the call, and clusters of drops on one trunk: a drop is counted where the customer
+  came in (the call's trunk), never also at the agent's phone, which only carried the call;
 - RTCPSent / RTCPReceived: poor media on a channel (loss, jitter, round trip, MES), once per
   channel: the first report over a threshold says it; the rest of the call would repeat it.
 
@@ -79,7 +80,7 @@ class FaultSignal:
 class WatchRules:
     """Thresholds; the service fills them from settings."""
 
-    drop_cluster_size: int = 3  # this many dropped calls on one location...
+    drop_cluster_size: int = 3  # this many dropped calls on one trunk...
     drop_cluster_window: float = 600.0  # ...within this many seconds is a cluster
     # Poor media: any one measure over its threshold.
     max_loss_percent: float = 5.0
@@ -218,7 +219,12 @@ class LineWatch:
         return handler(event, at) if handler else []
 
     def call_ended(self, ended: CallEnded) -> list[FaultSignal]:
-        """Faults a finished call reveals: media timeouts, fault causes, drop clusters."""
+        """Faults a finished call reveals: media timeouts, fault causes, drop clusters.
+
+        A drop counts towards its trunk's cluster only: the trunk is what carries every
+        customer, and an agent whose calls were cut on it did nothing wrong. A call with no
+        customer leg (internal, a line check) has no trunk and counts nowhere.
+        """
         at = ended.at
         signals = [
             FaultSignal(MEDIA_TIMEOUT, leg.endpoint, at, leg.hangup_cause)
@@ -230,9 +236,9 @@ class LineWatch:
             for leg in ended.legs
             if leg.decisive and is_fault(leg.hangup_cause) and not leg.driver_hangup
         ]
-        if ended.record.outcome is Outcome.DROPPED and at is not None:
-            for endpoint in dict.fromkeys(leg.endpoint for leg in ended.legs):
-                signals += self._count_drop(endpoint, at)
+        trunk = ended.trunk
+        if ended.record.outcome is Outcome.DROPPED and at is not None and trunk is not None:
+            signals += self._count_drop(trunk, at)
         return signals
 
     def _count_drop(self, location: str, at: float) -> list[FaultSignal]:
@@ -248,7 +254,10 @@ class LineWatch:
         if location in self._clustered:
             return []
         self._clustered.add(location)
-        return [FaultSignal(DROP_CLUSTER, location, at, len(window))]
+        # What is true of these drops: so many within the window. Not "in a row": completed
+        # calls may have come between them.
+        said = f"{len(window)} drops in {span(self.rules.drop_cluster_window)}"
+        return [FaultSignal(DROP_CLUSTER, location, at, said)]
 
     def _on_contact_status(self, event: AmiHeaders, at: float | None) -> list[FaultSignal]:
         endpoint = event.get("EndpointName") or event.get("AOR")
@@ -376,6 +385,15 @@ def media_report(event: AmiHeaders) -> MediaReport:
         rtt_ms=rtt * 1000 if rtt is not None and rtt >= 0 else None,
         mes=mes if mes is not None and 0 < mes <= 100 else None,
     )
+
+
+def span(seconds: float) -> str:
+    """A window in words: ``10 minutes``, ``1 hour``, ``90 seconds``."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
 
 
 def _number(text: str | None) -> float | None:

@@ -27,6 +27,7 @@ from telephony.lines.watch import FaultSignal
 TRUNKS = TrunkPlan.parse("PJSIP/2001,PJSIP/carrier-*")
 LEVELS = Settings().incident_level_rules  # the shipped rules, as the service reads them
 REGISTRY = "PJSIP/sip:sip.carrier.example"
+CLUSTER = "3 drops in 10 minutes"  # as the line watch says it
 
 
 def opened(signal: FaultSignal, levels: dict[str, str] = LEVELS) -> OpenIncident:
@@ -42,7 +43,7 @@ def opened(signal: FaultSignal, levels: dict[str, str] = LEVELS) -> OpenIncident
         (FaultSignal("unregistered", "PJSIP/carrier-east", 1.0), "trunk_down", "I"),
         (FaultSignal("registration_rejected", REGISTRY, 1.0, "403"), "registration_failed", "I"),
         (FaultSignal("registration_failed", REGISTRY, 1.0), "registration_failed", "I"),
-        (FaultSignal("drop_cluster", "PJSIP/2001", 1.0, 3), "drop_cluster", "II"),
+        (FaultSignal("drop_cluster", "PJSIP/2001", 1.0, CLUSTER), "drop_cluster", "II"),
         (FaultSignal("probe_failed", "probe:*77", 1.0, "timeout"), "probe_failed", "II"),
         (FaultSignal("poor_media", "PJSIP/2001", 1.0, "loss 12.5%"), "poor_media", "III"),
         (FaultSignal("unreachable", "PJSIP/1001", 1.0), "device_fault", "IV"),
@@ -65,6 +66,8 @@ def test_the_summary_says_what_and_where() -> None:
     media = opened(FaultSignal("poor_media", "PJSIP/2001", 1.0, "loss 12.5%, MES 45"))
     assert media.summary == "Poor media on PJSIP/2001: loss 12.5%, MES 45"
     assert "check the phone" in opened(FaultSignal("unreachable", "PJSIP/1001", 1.0)).summary
+    drops = opened(FaultSignal("drop_cluster", "PJSIP/2001", 1.0, CLUSTER))
+    assert drops.summary == "3 drops in 10 minutes on PJSIP/2001"  # not "in a row"
 
 
 def test_levels_come_from_the_settings_and_fall_back_to_the_shipped_ones() -> None:

@@ -13,6 +13,7 @@ from telephony.calls.model import (
     LegEnd,
     Outcome,
 )
+from telephony.calls.trunks import TrunkPlan
 from telephony.capture import read_capture
 from telephony.lines.contacts import ContactReading, read_contacts
 from telephony.lines.watch import (
@@ -29,8 +30,10 @@ from telephony.lines.watch import (
     LineStatus,
     LineWatch,
     WatchRules,
+    span,
 )
-from tests.conftest import CAPTURES
+from telephony.switchboard import Signal, Switchboard
+from tests.conftest import CAPTURES, LAB_TRUNKS
 
 # -- events as the captures show them -------------------------------------------------------
 
@@ -299,7 +302,7 @@ def test_drop_cluster_fires_once_when_the_threshold_is_reached_within_the_window
     assert fired[:2] == [[], []]
     assert kinds(fired[2]) == [(DROP_CLUSTER, "PJSIP/2001")]
     assert fired[2][0].at == 200.0
-    assert fired[2][0].detail == 3
+    assert fired[2][0].detail == "3 drops in 10 minutes"
     assert later == []
 
 
@@ -331,6 +334,74 @@ def test_calls_that_were_not_dropped_do_not_count_towards_a_cluster() -> None:
         )
         signals += watch.call_ended(ended)
     assert signals == []
+
+
+def test_a_drop_counts_at_the_calls_trunk_not_at_the_agents_phone() -> None:
+    watch = LineWatch(WatchRules(drop_cluster_size=2, drop_cluster_window=600.0))
+    signals: list[FaultSignal] = []
+    for at in (0.0, 10.0):
+        ended = finished_call(
+            LegEnd("PJSIP/2001", "customer", 38, driver_hangup=False, decisive=True),
+            LegEnd("PJSIP/1001", "agent", 16, driver_hangup=False, decisive=False),
+            at=at,
+            cause=38,
+        )
+        signals += watch.call_ended(ended)
+    assert kinds(clusters(signals)) == [(DROP_CLUSTER, "PJSIP/2001")]
+
+
+def test_a_dropped_call_with_no_trunk_counts_nowhere() -> None:
+    watch = LineWatch(WatchRules(drop_cluster_size=2, drop_cluster_window=600.0))
+    signals: list[FaultSignal] = []
+    for at in (0.0, 10.0):
+        ended = finished_call(
+            LegEnd("PJSIP/1001", "agent", 16, driver_hangup=False, decisive=False), at=at
+        )
+        signals += watch.call_ended(ended)
+    assert clusters(signals) == []
+
+
+def replayed(board: Switchboard, name: str, later_by: float) -> list[Signal]:
+    """A capture fed to the switchboard as if it happened ``later_by`` seconds later."""
+    signals: list[Signal] = []
+    for message in read_capture(CAPTURES / f"{name}.ami"):
+        at = None if message.at is None else message.at + later_by
+        signals += board.feed(message.headers, at)
+    return signals
+
+
+def test_drops_with_completed_calls_between_them_are_a_cluster_in_a_window_on_the_trunk() -> None:
+    # The lab's cause-38 drop (trunk 2001, agent 1001's phone) three times in three minutes,
+    # a completed call after each: "3 drops in 10 minutes" on the trunk, not "in a row", and
+    # nothing on the phone.
+    board = Switchboard(TrunkPlan.parse(LAB_TRUNKS), WatchRules(3, 600.0))
+    signals: list[Signal] = []
+    for minute in range(3):
+        signals += replayed(board, "dropped_mid_call_cause", minute * 60.0)
+        signals += replayed(board, "normal_inbound_agent_hangup", minute * 60.0 + 30.0)
+
+    outcomes = [s.record.outcome for s in signals if isinstance(s, CallEnded)]
+    assert outcomes == [Outcome.DROPPED, Outcome.COMPLETED] * 3
+    faults = [s for s in signals if isinstance(s, FaultSignal)]
+    (cluster,) = clusters(faults)
+    assert (cluster.location, cluster.detail) == ("PJSIP/2001", "3 drops in 10 minutes")
+    assert "PJSIP/1001" not in {s.location for s in faults}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (600.0, "10 minutes"),
+        (60.0, "1 minute"),
+        (3600.0, "1 hour"),
+        (7200.0, "2 hours"),
+        (90.0, "90 seconds"),
+        (1.0, "1 second"),
+        (2.5, "2.5 seconds"),
+    ],
+)
+def test_a_window_is_said_in_the_largest_whole_unit(seconds: float, words: str) -> None:
+    assert span(seconds) == words
 
 
 def test_unknown_events_are_ignored() -> None:
