@@ -145,7 +145,7 @@ class IncidentDesk:
         if joined is None:
             return False
         await self._publish_updated(joined)
-        if decision.escalate_to is not None or decision.relapsed:
+        if decision.escalated or decision.relapsed:
             self._tell_agents(joined)  # worse, or back: the agents' procedure applies again
         return True
 

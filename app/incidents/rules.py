@@ -17,8 +17,6 @@ from typing import Protocol
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import (
     DROP_CLUSTER,
-    MEDIA_TIMEOUT,
-    NETWORK_CAUSE,
     POOR_MEDIA,
     RECOVERED,
     REGISTRATION_FAILED,
@@ -73,9 +71,6 @@ AFTER_MOVE: Mapping[str, str] = {
     "resolve": RESOLVED,
     "review": REVIEWED,
 }
-# Signals that say something about a location already in trouble, but on their own are
-# ordinary (one call's media timeout): they only count towards drop clusters.
-_EVIDENCE_ONLY = {MEDIA_TIMEOUT, NETWORK_CAUSE}
 _DIRECT_KINDS = {
     REGISTRATION_REJECTED: REGISTRATION_FAILED_KIND,
     REGISTRATION_FAILED: REGISTRATION_FAILED_KIND,
@@ -106,17 +101,29 @@ class OpenIncident:
 
 
 @dataclass(frozen=True, slots=True)
+class Heading:
+    """What an incident says it is: its kind, its level and the sentence the IT board shows."""
+
+    kind: str
+    level: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
 class JoinIncident:
     """Another signal of a known fault: counted, put on the timeline, never a new incident.
 
-    ``escalate_to`` is (kind, level) when the new signal is more urgent than the incident
-    (a trunk that had poor media is now down); ``relapsed`` when it had recovered.
+    ``heading`` is what the incident says from now on, when the signal changes it: a more
+    urgent kind (``escalated``: a trunk that had poor media is now down), the fault back
+    after it recovered (``relapsed``: the incident says what is wrong now, not what was), or
+    the latest word of the same kind (unreachable, then unregistered).
     """
 
     incident_id: int
     at: float | None
     detail: dict[str, object]
-    escalate_to: tuple[str, str] | None = None
+    heading: Heading | None = None
+    escalated: bool = False
     relapsed: bool = False
 
 
@@ -168,7 +175,8 @@ def more_urgent(level: str, than: str) -> bool:
 
 
 def incident_kind(signal: FaultSignal, trunks: TrunkPlan) -> str | None:
-    """The kind of incident a signal opens, or None when it opens nothing on its own.
+    """The kind of incident a signal opens, or None when it opens nothing on its own (one
+    call's media timeout or fault cause: evidence that joins a location already in trouble).
 
     Reachability is about where it happens: a trunk that stops answering cuts every customer
     on it (trunk_down); an agent's phone only that agent (device_fault).
@@ -193,16 +201,34 @@ def decide(
     detail: dict[str, object] = {"fault": signal.fault, "detail": signal.detail}
     kind = incident_kind(signal, trunks)
     if active is not None:
-        escalate = None
-        if kind is not None and more_urgent(level_of(kind, levels), active.level):
-            escalate = (kind, level_of(kind, levels))
-        relapsed = active.recovered and signal.fault not in _EVIDENCE_ONLY
-        return JoinIncident(active.id, signal.at, detail, escalate, relapsed)
+        return _join(active, signal, kind, levels, detail)
     if kind is None:
         return None
     return OpenIncident(
         kind, signal.location, level_of(kind, levels), summarize(kind, signal), detail, signal.at
     )
+
+
+def _join(
+    active: ActiveIncident,
+    signal: FaultSignal,
+    kind: str | None,
+    levels: Mapping[str, str],
+    detail: dict[str, object],
+) -> JoinIncident:
+    """A signal at a location with an active incident. Evidence (one call's media timeout)
+    only counts; a fault of its own is news when it is more urgent, of the same kind, or the
+    fault is back after a recovery: then the incident takes its kind, level and summary. A
+    less urgent fault while the first one lasts (drops on a trunk that is down) leaves the
+    incident saying the worse thing, which is still true."""
+    if kind is None:
+        return JoinIncident(active.id, signal.at, detail)
+    level = level_of(kind, levels)
+    escalated = more_urgent(level, active.level)
+    heading = None
+    if escalated or active.recovered or kind == active.kind:
+        heading = Heading(kind, level, summarize(kind, signal))
+    return JoinIncident(active.id, signal.at, detail, heading, escalated, active.recovered)
 
 
 def summarize(kind: str, signal: FaultSignal) -> str:

@@ -100,7 +100,10 @@ def record_report(db: Session, incident: Incident, *, reported_at: float, recipi
 
 
 def join(db: Session, decision: JoinIncident, now: float) -> Incident | None:
-    """Count one more signal; None when the incident was resolved meanwhile."""
+    """Count one more signal; None when the incident was resolved meanwhile.
+
+    A new heading replaces the incident's kind, level, summary and detail; the timeline entry
+    keeps what it said before (``was``), so the story stays whole."""
     at = decision.at if decision.at is not None else now
     values: dict[str, Any] = {
         "signals": col(Incident.signals) + 1,
@@ -108,16 +111,21 @@ def join(db: Session, decision: JoinIncident, now: float) -> Incident | None:
         "updated_at": now,
     }
     detail = dict(decision.detail)
-    if decision.escalate_to is not None:
-        values["kind"], values["level"] = decision.escalate_to
-    if decision.relapsed:
-        values["recovered_at"] = None
-        detail["relapsed"] = True
     current = db.get(Incident, decision.incident_id)
     if current is None:
         return None
-    if decision.escalate_to is not None:
-        detail["escalated_from"] = {"kind": current.kind, "level": current.level}
+    heading = decision.heading
+    if heading is not None:
+        said = {"kind": heading.kind, "level": heading.level, "summary": heading.summary}
+        values.update(said, detail=dict(decision.detail))
+        was = {"kind": current.kind, "level": current.level, "summary": current.summary}
+        if was != said:
+            detail["was"] = was
+    if decision.escalated:
+        detail["escalated"] = True
+    if decision.relapsed:
+        values["recovered_at"] = None
+        detail["relapsed"] = True
     if not _update_if_active(db, decision.incident_id, values):
         return None
     db.add(

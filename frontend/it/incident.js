@@ -279,5 +279,12 @@ function detailText(detail) {
   if (detail === null || detail === undefined || detail === "") return "";
   if (typeof detail !== "object") return String(detail);
   const pairs = Object.entries(detail).filter(([, value]) => value !== null && value !== undefined && value !== "");
-  return pairs.map(([key, value]) => `${key.replaceAll("_", " ")}: ${typeof value === "object" ? JSON.stringify(value) : value}`).join(" · ");
+  return pairs.map(([key, value]) => `${key.replaceAll("_", " ")}: ${detailValue(value)}`).join(" · ");
+}
+
+/** What an incident said before a signal changed it reads as its summary and level. */
+function detailValue(value) {
+  if (typeof value !== "object") return value;
+  if (value.summary) return `${value.summary} (${t("it.level", { level: value.level })})`;
+  return JSON.stringify(value);
 }

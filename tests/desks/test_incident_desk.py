@@ -237,3 +237,42 @@ async def test_a_report_not_written_at_once_is_written_later_and_the_incident_st
     assert kinds(trunk) == ["detected", "reported"]  # not a second signal joining it
     assert trunk["signals"] == 1
     assert [m["incident"]["location"] for m in it.take("incident.opened")] == [TRUNK]
+
+
+def trunk_trouble_then_drops() -> list[Update]:
+    """The trunk trouble, then two more calls dropped on the trunk (cause 38) two and four
+    minutes later, a completed call between them: three drops in ten minutes."""
+    events = link_events("dropped_mid_call_network")
+    events += link_events("dropped_mid_call_cause", T0 + 2 * MINUTES)
+    events += link_events("normal_inbound_agent_hangup", T0 + 3 * MINUTES)
+    events += link_events("dropped_mid_call_cause", T0 + 4 * MINUTES)
+    return updates_of(events)
+
+
+async def test_drops_after_the_trunk_came_back_make_its_incident_say_so_not_that_it_is_down(
+    bench: Bench, hub: Hub
+) -> None:
+    # The lab: the carrier came back, calls then dropped on it, and the board said "Trunk
+    # PJSIP/carrier is unreachable" again, while it was reachable.
+    it = Listener(hub, "it")
+    bench.hand(trunk_trouble_then_drops())
+    await bench.turn()
+
+    messages = it.take()
+    opened = messages[0]["incident"]
+    now = messages[-1]["incident"]
+    assert [m["type"] for m in messages[1:]] == ["incident.updated"] * (len(messages) - 1)
+    assert now["id"] == opened["id"]
+    assert (now["kind"], now["level"]) == ("drop_cluster", "II")
+    assert now["summary"] == "3 drops in 10 minutes on PJSIP/2001"
+    assert now["recovered_at"] is None
+    (incident,) = bench.incidents()  # none at agent one's phone, which only carried the calls
+    detected, relapse = incident["timeline"][0], incident["timeline"][-1]
+    assert detected["note"] == "Trunk PJSIP/2001 is unreachable"  # as it was detected
+    assert relapse["note"] == "drop_cluster: 3 drops in 10 minutes"
+    assert relapse["detail"]["relapsed"] is True
+    assert relapse["detail"]["was"] == {
+        "kind": "trunk_down",
+        "level": "I",
+        "summary": "Trunk PJSIP/2001 is unreachable",
+    }

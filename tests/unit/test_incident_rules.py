@@ -10,6 +10,7 @@ import pytest
 from app.incidents.rules import (
     DEFAULT_LEVELS,
     ActiveIncident,
+    Heading,
     IllegalMove,
     JoinIncident,
     MarkRecovered,
@@ -83,34 +84,67 @@ def test_signals_that_only_feed_drop_clusters_open_nothing(fault: str) -> None:
     assert decide(signal, trunks=TRUNKS, levels=LEVELS, active=None) is None
 
 
+def joined(signal: FaultSignal, active: ActiveIncident) -> JoinIncident:
+    decision = decide(signal, trunks=TRUNKS, levels=LEVELS, active=active)
+    assert isinstance(decision, JoinIncident), decision
+    return decision
+
+
 def test_a_repeat_at_the_same_location_joins_the_open_incident() -> None:
     active = ActiveIncident(7, "trunk_down", "I", recovered=False)
     for fault in ("unreachable", "drop_cluster", "media_timeout", "poor_media"):
-        decision = decide(
-            FaultSignal(fault, "PJSIP/2001", 9.0), trunks=TRUNKS, levels=LEVELS, active=active
-        )
-        assert decision == JoinIncident(7, 9.0, {"fault": fault, "detail": None})
+        decision = joined(FaultSignal(fault, "PJSIP/2001", 9.0), active)
+        assert (decision.incident_id, decision.at) == (7, 9.0)
+        assert decision.detail == {"fault": fault, "detail": None}
+        assert not (decision.escalated or decision.relapsed)
 
 
-def test_a_more_urgent_signal_escalates_the_incident_it_joins() -> None:
+def test_a_less_urgent_fault_while_the_first_lasts_leaves_the_incident_as_it_says() -> None:
+    # Drops on a trunk that is down: "Trunk ... is unreachable" is still the truth.
+    active = ActiveIncident(7, "trunk_down", "I", recovered=False)
+    for fault, detail in (("drop_cluster", CLUSTER), ("poor_media", "loss 12.5%")):
+        assert joined(FaultSignal(fault, "PJSIP/2001", 9.0, detail), active).heading is None
+    assert joined(FaultSignal("media_timeout", "PJSIP/2001", 9.0, 44), active).heading is None
+
+
+def test_the_latest_word_of_the_same_kind_becomes_the_summary() -> None:
+    active = ActiveIncident(7, "trunk_down", "I", recovered=False)
+    decision = joined(FaultSignal("unregistered", "PJSIP/2001", 9.0), active)
+    assert decision.heading == Heading("trunk_down", "I", "Trunk PJSIP/2001 is unregistered")
+
+
+def test_a_more_urgent_signal_escalates_the_incident_with_its_own_summary() -> None:
     active = ActiveIncident(3, "poor_media", "III", recovered=False)
-    decision = decide(
-        FaultSignal("unreachable", "PJSIP/2001", 9.0), trunks=TRUNKS, levels=LEVELS, active=active
-    )
-    assert isinstance(decision, JoinIncident)
-    assert decision.escalate_to == ("trunk_down", "I")
+    decision = joined(FaultSignal("unreachable", "PJSIP/2001", 9.0), active)
+    assert decision.escalated and not decision.relapsed
+    assert decision.heading == Heading("trunk_down", "I", "Trunk PJSIP/2001 is unreachable")
+
+
+def test_an_escalated_device_fault_is_no_longer_titled_as_the_phone() -> None:
+    # The lab: a device_fault became a level II drop cluster still titled "Agent phone ...".
+    active = ActiveIncident(4, "device_fault", "IV", recovered=False)
+    decision = joined(FaultSignal("drop_cluster", "PJSIP/1001", 9.0, CLUSTER), active)
+    assert decision.heading == Heading("drop_cluster", "II", "3 drops in 10 minutes on PJSIP/1001")
 
 
 def test_the_fault_coming_back_after_recovery_is_a_relapse_of_the_same_incident() -> None:
     active = ActiveIncident(3, "trunk_down", "I", recovered=True)
-    back = decide(
-        FaultSignal("unreachable", "PJSIP/2001", 9.0), trunks=TRUNKS, levels=LEVELS, active=active
+    back = joined(FaultSignal("unreachable", "PJSIP/2001", 9.0), active)
+    one_call = joined(FaultSignal("media_timeout", "PJSIP/2001", 9.0), active)
+    assert back.relapsed
+    assert back.heading == Heading("trunk_down", "I", "Trunk PJSIP/2001 is unreachable")
+    assert not one_call.relapsed and one_call.heading is None
+
+
+def test_another_fault_after_recovery_never_reopens_the_incident_under_its_old_summary() -> None:
+    # The lab: drops on the carrier after it was reachable again showed "Trunk PJSIP/carrier
+    # is unreachable". The incident now says what is wrong now, at that kind's level.
+    active = ActiveIncident(3, "trunk_down", "I", recovered=True)
+    decision = joined(FaultSignal("drop_cluster", "PJSIP/carrier-east", 9.0, CLUSTER), active)
+    assert decision.relapsed and not decision.escalated
+    assert decision.heading == Heading(
+        "drop_cluster", "II", "3 drops in 10 minutes on PJSIP/carrier-east"
     )
-    one_call = decide(
-        FaultSignal("media_timeout", "PJSIP/2001", 9.0), trunks=TRUNKS, levels=LEVELS, active=active
-    )
-    assert isinstance(back, JoinIncident) and back.relapsed
-    assert isinstance(one_call, JoinIncident) and not one_call.relapsed
 
 
 def test_recovered_marks_the_active_incident_once() -> None:
