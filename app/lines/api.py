@@ -22,6 +22,12 @@ from app.status.view import link_status
 router = APIRouter(prefix="/api/lines", tags=["lines"])
 
 
+class LastFault(BaseModel):
+    fault: str = Field(description="what went wrong: unreachable, media_timeout, drop_cluster...")
+    at: float | None
+    detail: int | str | None = Field(description="a Q.850 cause, a measure, how many drops")
+
+
 class EndpointLine(BaseModel):
     endpoint: str = Field(description="PJSIP/1001")
     kind: Literal["trunk", "agent"]
@@ -29,6 +35,7 @@ class EndpointLine(BaseModel):
     roundtrip_ms: float | None = Field(description="the PBX's last qualify round trip")
     last_change_at: float | None = Field(description="when the state last changed")
     agent: str | None = Field(description="display name of the agent at this phone")
+    last_fault: LastFault | None = Field(description="the last fault signalled on this line")
 
 
 class LineBoard(BaseModel):
@@ -69,7 +76,7 @@ async def line_board(
     names, active = await database.run(
         lambda s: (lines.agent_names(s), sum(store.active_by_level(s).values()))
     )
-    endpoints = lines.line_board(desk.lines, settings.trunk_plan, names)
+    endpoints = lines.line_board(desk.lines, settings.trunk_plan, names, desk.last_faults)
     return {"link": link_status(link), "endpoints": endpoints, "incidents_active": active}
 
 

@@ -1,5 +1,6 @@
 """The line desk: the IT board's table of trunks and phones, kept from the line changes the
-pipeline hands it, and published as ``line.status`` the moment one changes.
+pipeline hands it, and published as ``line.status`` the moment one changes. It also keeps
+each line's last fault (a recovery is no fault: the fault before it stays the last one).
 
 Agent names (who sits at which phone) come from the database: read at start and after every
 (re)login, off the event loop; a change published before they are read shows the endpoint.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Annotated, cast
 
 from fastapi import Depends
@@ -17,9 +19,9 @@ from starlette.requests import HTTPConnection
 from app.db.engine import Database
 from app.lines import store
 from app.live.hub import Hub
-from app.live.updates import LinesChanged, LiveCallsListed, Update
+from app.live.updates import FaultSeen, LinesChanged, LiveCallsListed, Update
 from telephony.calls.trunks import TrunkPlan
-from telephony.lines.watch import LineStatus
+from telephony.lines.watch import RECOVERED, FaultSignal, LineStatus
 
 log = logging.getLogger("callassist.lines")
 IT_SIDE = ("it", "supervisor", "admin")
@@ -31,6 +33,7 @@ class LineDesk:
         self._hub = hub
         self._trunks = trunks
         self._lines: dict[str, LineStatus] = {}
+        self._last_faults: dict[str, FaultSignal] = {}
         self._agent_names: dict[str, str] = {}
         self._names_wanted = asyncio.Event()
         self._names_wanted.set()
@@ -40,6 +43,10 @@ class LineDesk:
             for line in update.lines:
                 self._lines[line.endpoint] = line
                 self._publish(line)
+        elif isinstance(update, FaultSeen) and update.signal.fault != RECOVERED:
+            signal = update.signal
+            at = signal.at if signal.at is not None else update.received
+            self._last_faults[signal.location] = replace(signal, at=at)
         elif isinstance(update, LiveCallsListed):
             self._names_wanted.set()  # a (re)login: phones may have changed hands
 
@@ -47,6 +54,11 @@ class LineDesk:
     def lines(self) -> dict[str, LineStatus]:
         """Every endpoint seen, with its line status."""
         return dict(self._lines)
+
+    @property
+    def last_faults(self) -> dict[str, FaultSignal]:
+        """Location -> the last fault signalled there (since the service started)."""
+        return dict(self._last_faults)
 
     async def run(self) -> None:
         while True:
@@ -58,7 +70,9 @@ class LineDesk:
                 log.exception("agent names not read")
 
     def _publish(self, line: LineStatus) -> None:
-        view = store.endpoint_view(line, self._trunks, self._agent_names)
+        view = store.endpoint_view(
+            line, self._trunks, self._agent_names, self._last_faults.get(line.endpoint)
+        )
         self._hub.publish_to_roles({"type": "line.status", "endpoint": view}, IT_SIDE)
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.db.tables import CallRow, User
 from telephony.calls.trunks import TrunkPlan
-from telephony.lines.watch import UNKNOWN, LineStatus
+from telephony.lines.watch import UNKNOWN, FaultSignal, LineStatus
 
 _WILDCARDS = set("*?[")
 
@@ -31,7 +31,12 @@ def agent_names(db: Session) -> dict[str, str]:
     return {endpoint: name for endpoint, name in rows if endpoint}
 
 
-def endpoint_view(line: LineStatus, trunks: TrunkPlan, names: Mapping[str, str]) -> dict[str, Any]:
+def endpoint_view(
+    line: LineStatus,
+    trunks: TrunkPlan,
+    names: Mapping[str, str],
+    last_fault: FaultSignal | None = None,
+) -> dict[str, Any]:
     return {
         "endpoint": line.endpoint,
         "kind": "trunk" if trunks.is_trunk(line.endpoint) else "agent",
@@ -39,20 +44,31 @@ def endpoint_view(line: LineStatus, trunks: TrunkPlan, names: Mapping[str, str])
         "roundtrip_ms": line.roundtrip_ms,
         "last_change_at": line.last_change_at,
         "agent": names.get(line.endpoint),
+        "last_fault": _fault_view(last_fault),
     }
 
 
+def _fault_view(fault: FaultSignal | None) -> dict[str, Any] | None:
+    if fault is None:
+        return None
+    return {"fault": fault.fault, "at": fault.at, "detail": fault.detail}
+
+
 def line_board(
-    lines: Mapping[str, LineStatus], trunks: TrunkPlan, names: Mapping[str, str]
+    lines: Mapping[str, LineStatus],
+    trunks: TrunkPlan,
+    names: Mapping[str, str],
+    last_faults: Mapping[str, FaultSignal] | None = None,
 ) -> list[dict[str, Any]]:
     """Every line the watch has seen, plus the agents' phones and the named trunks it has
     not (state unknown): a phone that never said a word is still on the board. Trunks
     first, then by endpoint."""
     known = dict(lines)
+    faults = last_faults or {}
     named_trunks = (p for p in trunks.patterns if not _WILDCARDS & set(p))
     for endpoint in (*names, *named_trunks):
         known.setdefault(endpoint, LineStatus(endpoint, UNKNOWN, None, None))
-    views = [endpoint_view(line, trunks, names) for line in known.values()]
+    views = [endpoint_view(line, trunks, names, faults.get(e)) for e, line in known.items()]
     return sorted(views, key=lambda v: (v["kind"] != "trunk", v["endpoint"]))
 
 

@@ -1,6 +1,7 @@
 // The PBX link in the top bar and the table of endpoints and trunks. The REST answers are
 // the truth; line.status and line.fault messages change a row at once in between, and a
 // fault also asks for a fresh answer (a fault can change more than the one row says).
+// "Last fault" is the last fault: a recovery changes the state, never that column.
 import { h, fill } from "/shared/dom.js";
 import { api, describeError } from "/shared/api.js";
 import { t } from "/shared/i18n.js";
@@ -82,7 +83,7 @@ export class LinesTable {
   constructor(root, board) {
     this.root = root;
     this.board = board;
-    this.endpoints = new Map(); // endpoint -> view (plus last_fault)
+    this.endpoints = new Map(); // endpoint -> view, with its last_fault from the server
     this.error = null;
     this.loadedAt = null;
     this.refetchTimer = null;
@@ -104,7 +105,7 @@ export class LinesTable {
       const seen = new Map();
       for (const view of reply.endpoints || []) {
         const known = this.endpoints.get(view.endpoint);
-        seen.set(view.endpoint, { ...view, last_fault: known?.last_fault || null });
+        seen.set(view.endpoint, { ...view, last_fault: view.last_fault || known?.last_fault || null });
       }
       this.endpoints = seen;
       this.loadedAt = now();
@@ -119,7 +120,7 @@ export class LinesTable {
   status(view) {
     if (!view || !view.endpoint) return;
     const known = this.endpoints.get(view.endpoint);
-    this.endpoints.set(view.endpoint, { ...(known || {}), ...view, last_fault: known?.last_fault || null });
+    this.endpoints.set(view.endpoint, { ...(known || {}), ...view, last_fault: view.last_fault || known?.last_fault || null });
     this.mark(view.endpoint);
     this.render();
   }
@@ -130,12 +131,13 @@ export class LinesTable {
     if (!location) return;
     const known = this.endpoints.get(location);
     if (known) {
-      const row = { ...known, last_fault: { fault: message.fault, at: message.at, detail: message.detail } };
+      const recovered = message.fault === "recovered";
+      const row = recovered ? { ...known } : { ...known, last_fault: { fault: message.fault, at: message.at, detail: message.detail } };
       if (FAULT_STATES[message.fault] && row.state !== FAULT_STATES[message.fault]) {
         row.state = FAULT_STATES[message.fault];
         row.roundtrip_ms = null;
         row.last_change_at = message.at || now();
-      } else if (message.fault === "recovered" && FAULT_STATES[row.state]) {
+      } else if (recovered && FAULT_STATES[row.state]) {
         row.state = "reachable";
         row.last_change_at = message.at || now();
       }

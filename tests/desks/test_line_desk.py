@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from app.db.tables import User
+from app.lines import store as lines
 from app.lines.desk import LineDesk
 from app.live.hub import Hub
 from app.live.updates import LinesChanged, LiveCallsListed
@@ -72,6 +73,7 @@ async def test_a_line_change_reaches_the_it_side_with_the_agents_name(
         "roundtrip_ms": None,
         "last_change_at": line.last_change_at,
         "agent": "Agent Two",
+        "last_fault": None,  # the desk was handed no fault here
     }
     assert messages[1]["endpoint"]["roundtrip_ms"] == 0.751
     assert [m["endpoint"]["state"] for m in supervisor.take()] == [
@@ -121,3 +123,23 @@ async def test_after_a_relogin_the_names_are_read_again(database: TestDatabase, 
         "Agent Two",
         "Agent Two B",
     ]
+
+
+async def test_the_last_fault_stays_the_last_fault_after_the_line_recovers(
+    database: TestDatabase, hub: Hub
+) -> None:
+    it = Listener(hub, "it")
+    desk = LineDesk(database, hub, TRUNKS)
+    for update in updates_of(link_events("line_fault_unreachable")):
+        desk.take(update)  # the faults (unreachable, recovered) and the line changes
+
+    shown = [m["endpoint"] for m in it.take("line.status")]
+    assert [line["state"] for line in shown] == ["unreachable", "reachable", "reachable"]
+    down = desk.last_faults[AGENT_TWO]
+    assert down.fault == "unreachable"  # not "recovered"
+    fault = {"fault": "unreachable", "at": down.at, "detail": None}
+    assert [line["last_fault"] for line in shown] == [fault, fault, fault]
+    rows = lines.line_board(desk.lines, TRUNKS, {}, desk.last_faults)
+    board = {row["endpoint"]: row for row in rows}
+    assert (board[AGENT_TWO]["state"], board[AGENT_TWO]["last_fault"]) == ("reachable", fault)
+    assert board["PJSIP/2001"]["last_fault"] is None  # the trunk had none
