@@ -153,7 +153,16 @@ class Settings(BaseSettings):
 
     @property
     def trunk_plan(self) -> TrunkPlan:
-        return TrunkPlan.parse(self.trunks)
+        probe = self.probe_endpoint
+        return TrunkPlan.parse(self.trunks, probes=[probe] if probe else [])
+
+    @property
+    def probe_endpoint(self) -> str | None:
+        """The probe account's endpoint on the PBX: its username, as pjsip_probe.conf finds
+        it (identify_by=username). Known even with no probe scheduled: `callassist
+        linecheck` may run from anywhere."""
+        username = self.probe_username.strip()
+        return f"PJSIP/{username}" if username else None
 
     @property
     def watch_rules(self) -> WatchRules:

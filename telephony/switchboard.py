@@ -35,6 +35,11 @@ class Switchboard:
             signals.append(answer)
         return signals
 
+    def is_line_check(self, ended: CallEnded) -> bool:
+        """The line probe's own call (see TrunkPlan.is_line_check): replayed like any call,
+        but the service neither records nor announces it."""
+        return self.tracker.trunks.is_line_check(leg.endpoint for leg in ended.legs)
+
     def reconcile(self, live: Iterable[AmiHeaders], at: float | None) -> list[Signal]:
         signals: list[Signal] = []
         for update in self.tracker.reconcile(live, at):

@@ -5,7 +5,8 @@ report first, handle, report progress, review. Here a fault signal (telephony/li
 becomes a decision: open an incident of a kind at a level, join the one already open at that
 location (one fault, one incident, however many signals it sends), or mark it recovered.
 People move incidents along a table of moves; levels I and II remind when nobody acted.
-Time comes in as arguments; the service stores and publishes what these functions decide.
+The line probe's own endpoint opens nothing. Time comes in as arguments; the service stores
+and publishes what these functions decide.
 """
 
 from __future__ import annotations
@@ -193,7 +194,14 @@ def decide(
     levels: Mapping[str, str],
     active: ActiveIncident | None,
 ) -> Decision | None:
-    """What one signal does, given the active incident at its location (if any)."""
+    """What one signal does, given the active incident at its location (if any).
+
+    Nothing at the line probe's own endpoint: its contact lapses after every line check
+    (unreachable, unregistered) and that says nothing about any line; whether the lines work
+    is what the check itself reports (probe_failed at ``probe:<extension>``).
+    """
+    if trunks.is_probe(signal.location):
+        return None
     if signal.fault == RECOVERED:
         if active is None or active.recovered:
             return None

@@ -1,6 +1,7 @@
 """The line desk: the IT board's table of trunks and phones, kept from the line changes the
 pipeline hands it, and published as ``line.status`` the moment one changes. It also keeps
 each line's last fault (a recovery is no fault: the fault before it stays the last one).
+The line probe's endpoint is no line on the board: it is there only while a check runs.
 
 Agent names (who sits at which phone) come from the database: read at start and after every
 (re)login, off the event loop; a change published before they are read shows the endpoint.
@@ -41,6 +42,8 @@ class LineDesk:
     def take(self, update: Update) -> None:
         if isinstance(update, LinesChanged):
             for line in update.lines:
+                if self._trunks.is_probe(line.endpoint):
+                    continue  # the line probe's account, registered only while it checks
                 self._lines[line.endpoint] = line
                 self._publish(line)
         elif isinstance(update, FaultSeen) and update.signal.fault != RECOVERED:

@@ -97,6 +97,7 @@ class Pipeline:
         self._desks = tuple(desks)
         self._clock = clock
         self.outcomes: dict[str, int] = {}  # finished calls by outcome, for the metrics
+        self.line_checks = 0  # the line probe's calls seen (its extension only answers)
 
     async def run(self) -> None:
         while True:
@@ -227,6 +228,9 @@ class Pipeline:
             self._tell(signal)
             return []
         if isinstance(signal, CallEnded):
+            if self.board.is_line_check(signal):
+                self.line_checks += 1  # the probe's call: not a call for QA, agents or metrics
+                return []
             return self._publish_end(signal)
         live = self.board.tracker.snapshot(signal.call_id)
         if live is None:

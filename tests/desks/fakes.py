@@ -322,12 +322,13 @@ def make_pipeline(
     *,
     link: FakeLink | None = None,
     clock: Callable[[], float] | None = None,
+    trunks: TrunkPlan = TRUNKS,
 ) -> Pipeline:
     """A pipeline as app/wiring.py builds it; its writer is never run (``handle`` returns
     the record jobs), so its database is never opened."""
     return Pipeline(
         link or FakeLink(),
-        Switchboard(TRUNKS),
+        Switchboard(trunks),
         hub or Hub(),
         RecordWriter(_never_opened()),
         PopLedger(ack_within=2.0, max_resends=3),

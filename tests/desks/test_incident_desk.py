@@ -32,6 +32,7 @@ from tests.desks.fakes import (
 pytestmark = pytest.mark.asyncio
 
 TRUNK = "PJSIP/2001"
+PROBE = "PJSIP/callassist-probe"  # the line probe's endpoint as shipped
 DROPPED = "1795478779.7"  # dropped_mid_call_network: agent one's call over the trunk
 MINUTES = 60.0
 
@@ -276,3 +277,21 @@ async def test_drops_after_the_trunk_came_back_make_its_incident_say_so_not_that
         "level": "I",
         "summary": "Trunk PJSIP/2001 is unreachable",
     }
+
+
+async def test_the_line_probes_registration_lapsing_after_a_check_opens_nothing(
+    bench: Bench, hub: Hub
+) -> None:
+    # The lab: 120 s after a line check the probe's contact expired, and the board opened
+    # "Agent phone PJSIP/callassist-probe is unreachable".
+    it = Listener(hub, "it")
+    lapse = faults(updates_of(link_events("lab2_g2_probe_registration_expires", 0.0)))
+    assert [(f.signal.fault, f.signal.location) for f in lapse] == [
+        ("unreachable", PROBE),
+        ("unregistered", PROBE),
+    ]
+    bench.hand(lapse)
+    await bench.turn()
+
+    assert it.take() == []
+    assert bench.incidents() == []

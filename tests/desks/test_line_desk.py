@@ -15,6 +15,8 @@ from app.lines import store as lines
 from app.lines.desk import LineDesk
 from app.live.hub import Hub
 from app.live.updates import LinesChanged, LiveCallsListed
+from app.settings import Settings
+from tests.conftest import LAB_TRUNKS
 from tests.desks.fakes import (
     AGENT_TWO,
     T0,
@@ -27,6 +29,7 @@ from tests.desks.fakes import (
 )
 
 pytestmark = pytest.mark.asyncio
+PROBE = "PJSIP/callassist-probe"  # the line probe's endpoint as shipped
 
 
 def phone_changes() -> list[LinesChanged]:
@@ -143,3 +146,21 @@ async def test_the_last_fault_stays_the_last_fault_after_the_line_recovers(
     board = {row["endpoint"]: row for row in rows}
     assert (board[AGENT_TWO]["state"], board[AGENT_TWO]["last_fault"]) == ("reachable", fault)
     assert board["PJSIP/2001"]["last_fault"] is None  # the trunk had none
+
+
+async def test_the_line_probes_endpoint_is_no_line_on_the_board(
+    database: TestDatabase, hub: Hub
+) -> None:
+    # The lab: two line checks (the probe registers and calls), its contact lapsing 120 s
+    # later. The board is told nothing of it: the probe is no trunk and no agent's phone.
+    it = Listener(hub, "it")
+    desk = LineDesk(database, hub, Settings(trunks=LAB_TRUNKS).trunk_plan)
+    events = link_events("lab2_g_linecheck_probe_call", 0.0)
+    events += link_events("lab2_g2_probe_registration_expires", 0.0)
+    updates = updates_of(events)
+    assert [u for u in updates if isinstance(u, LinesChanged)]  # the PBX did say it changed
+    for update in updates:
+        desk.take(update)
+
+    assert it.take("line.status") == []
+    assert PROBE not in desk.lines

@@ -17,11 +17,13 @@ from app.live.updates import (
     LiveCallsListed,
 )
 from app.records.store import CallChange, LiveCallsSeen, PopsMissed, RecordJob
+from app.settings import Settings
 from telephony.ami.link import LinkEvent, LiveChannels
 from telephony.ami.link import LinkLost as LinkLostItem
 from telephony.ami.replies import Reply
 from telephony.calls.model import CallAnswered, CallEnded, CallRinging
 from telephony.calls.originate import OriginateAnswer
+from tests.conftest import LAB_TRUNKS
 from tests.desks.fakes import (
     AGENT_ONE,
     AGENT_TWO,
@@ -315,3 +317,22 @@ def test_pops_nobody_acknowledged_are_sent_again_to_the_agent_alone(hub: Hub) ->
     assert pipeline.resend_pops(answered_at + 7.0) == 0  # three resends, then it rests
     assert [m["resent"] for m in agent1.take()] == [3]
     assert supervisor.take() == []  # resends are the agent's business only
+
+
+def test_the_line_probes_calls_are_line_checks_not_calls(hub: Hub) -> None:
+    # The lab: two runs of `callassist linecheck` (the probe calls *77, which only answers),
+    # then a customer's call. The service knows the probe's endpoint from its settings.
+    qa, supervisor = Listener(hub, "qa"), Listener(hub, "supervisor")
+    desk = RecordingDesk()
+    plan = Settings(trunks=LAB_TRUNKS).trunk_plan
+    pipeline = make_pipeline(hub, [desk], trunks=plan)
+
+    checks = handle_all(link_events("lab2_g_linecheck_probe_call", 0.0), pipeline)
+    assert checks == []  # nothing to record
+    assert pipeline.line_checks == 2 and pipeline.outcomes == {}
+    assert not [u for u in desk.updates if isinstance(u, CallEnded)]
+    assert "call.ended" not in qa.types() + supervisor.types()
+
+    call = handle_all(link_events("normal_inbound_caller_hangup"), pipeline)
+    assert [type(job.update) for job in call if isinstance(job, CallChange)][-1] is CallEnded
+    assert pipeline.outcomes == {"completed": 1}
