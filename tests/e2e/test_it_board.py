@@ -6,8 +6,10 @@ now) and the callbacks (a missed call waiting in the queue; the closed loop per 
 the trunk stops answering qualify: without a reload the board raises a level I incident
 with an alert and shows the trunk unreachable. IT opens it, acknowledges, reports progress,
 tries to resolve without a cause (the server's 422 shows under the form), sees the trunk come
-back, resolves with the cause and reviews it; the timeline tells the whole story. An agent
-who opens the page is told it is for IT and supervisors. Every state is a screenshot."""
+back (its last fault stays the outage), resolves with the cause and reviews it; the timeline
+tells the whole story. An agent who opens the page is told it is for IT and supervisors.
+After the lab's line checks and the probe's contact lapsing, the board shows every line
+answering, no probe among them and no incident. Every state is a screenshot."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -23,10 +25,12 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from app.db.tables import CallRow
+from tests.conftest import CAPTURES
 from tests.e2e.conftest import screenshot
 from tests.e2e.harness import DemoService, start_demo
 
 TRUNK = "PJSIP/2001"  # the demo trunk (DEMO_TRUNKS)
+PROBE = "PJSIP/callassist-probe"  # the line probe's endpoint as shipped
 DROPPED_CUSTOMER = ("+8613800138000", "张三")
 MISSED_CUSTOMER = ("+8613700137000", "王五")
 PROGRESS = "Carrier ticket 4711 opened; their SBC does not answer OPTIONS."
@@ -229,10 +233,14 @@ def test_it_board_follows_a_trunk_outage_from_alert_to_review(
     expect(view.locator("[data-test=incident-status]")).to_have_text("acknowledged")
     screenshot(page, "it_incident_error")
 
-    # The trunk answers again: the table shows it, the incident records the recovery.
+    # The trunk answers again: the table shows it, the incident records the recovery, and
+    # the trunk's last fault is still the outage (a recovery is no fault).
     set_contact(demo, TRUNK, "Reachable")
     expect(trunk_row).to_have_attribute("data-state", "reachable")
     expect(timeline.locator("li[data-kind=recovered]")).to_have_count(1)
+    expect(trunk_row.locator("td.last-fault .fault")).to_have_class(
+        re.compile(r"\bfault-unreachable\b")
+    )
 
     view.locator("form[data-form=resolve] textarea").fill(CAUSE)
     view.locator("button[data-action=resolve]").click()
@@ -286,6 +294,45 @@ def test_it_board_follows_a_trunk_outage_from_alert_to_review(
     other.close()
 
     tail.cancel()
+
+
+def test_the_board_after_a_line_check_shows_no_false_incident(
+    demo: DemoService, board_page: Page
+) -> None:
+    # The lab: two line checks (the probe registers and calls *77), then the probe's contact
+    # lapsing 120 s later, which opened "Agent phone PJSIP/callassist-probe is unreachable".
+    page = board_page
+    for endpoint in (TRUNK, "PJSIP/1001", "PJSIP/1002"):
+        set_contact(demo, endpoint, "Reachable")
+    log_in(page, demo, "it")
+    expect(page.locator("#live-status")).to_have_attribute("data-connected", "true")
+    expect(page.locator("[data-test=lines-summary]")).to_have_text("3 of 3 reachable")
+
+    for name in ("lab2_g_linecheck_probe_call", "lab2_g2_probe_registration_expires"):
+        demo.thread.run(demo.pbx.server.play_capture(CAPTURES / f"{name}.ami"))
+    wait_for(lambda: demo.services.pipeline.line_checks == 2, "the line checks were not seen")
+    wait_for(lambda: PROBE in demo.services.lines.last_faults, "the probe's lapse was not seen")
+    page.reload()  # what a board opened now shows, not only what it heard
+
+    expect(page.locator("#live-status")).to_have_attribute("data-connected", "true")
+    expect(page.locator("[data-test=lines-summary]")).to_have_text("3 of 3 reachable")
+    expect(page.locator("[data-test=incidents] + .card-empty")).to_contain_text(
+        "No active incidents"
+    )
+    expect(page.locator(f"[data-test=endpoints] tr[data-endpoint='{PROBE}']")).to_have_count(0)
+    expect(page.locator("[data-test=alert-opened]")).to_have_count(0)
+    assert demo.get("/api/incidents", "it", status="all")["items"] == []
+    calls = demo.get("/api/calls", "qa", limit=500)["items"]
+    assert calls == [], "a line check is no call for QA"
+    screenshot(page, "it_board_after_line_check")
+    no_table_overflows(page)
+
+
+def wait_for(ready: Callable[[], bool], failure: str, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not ready():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.1)
 
 
 @pytest.fixture
