@@ -10,9 +10,10 @@ one, so the stores' own SQL runs; the hub is the real in-memory Hub.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -363,3 +364,15 @@ def split_at(
         if test(update):
             return updates[:index], updates[index:]
     raise AssertionError("no update passed the test")
+
+
+@contextlib.asynccontextmanager
+async def running(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """A desk's task running for the length of the block, as the service runs it."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

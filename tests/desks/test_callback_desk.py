@@ -7,9 +7,7 @@ Each test hands the desk its updates (``take``) and then takes the turns its tas
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, cast
 
@@ -41,6 +39,7 @@ from tests.desks.fakes import (
     ManualClock,
     TestDatabase,
     link_events,
+    running,
     split_at,
     until,
     updates_of,
@@ -543,16 +542,6 @@ async def test_a_callback_that_must_wait_does_not_hold_up_the_others_due(bench: 
 # -- the desk's own task ------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def running(desk: CallbackDesk) -> AsyncIterator[None]:
-    task = asyncio.create_task(desk.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
 
 async def test_after_a_restart_the_task_follows_an_attempt_in_flight_instead_of_redialling(
     bench: Bench, link: FakeLink
@@ -564,7 +553,7 @@ async def test_after_a_restart_the_task_follows_an_attempt_in_flight_instead_of_
     # The service restarts while the callback rings: a new desk on the same database.
     bench.desk = bench.new_desk()
     link.come_back(bench.clock.advance(10))
-    async with running(bench.desk):
+    async with running(bench.desk.run()):
         bench.hand([LiveCallsListed(frozenset({originate["ChannelId"]}), bench.clock.now)])
         bench.hand(callback_call(originate["ChannelId"], bench.clock.now))
         await until(lambda: bench.desk.state.results, "the attempt's result")

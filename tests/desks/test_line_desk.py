@@ -3,10 +3,6 @@ fault: the IT board's table, and ``line.status`` to the IT side with the agent's
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlmodel import Session, select
 
@@ -24,6 +20,7 @@ from tests.desks.fakes import (
     Listener,
     TestDatabase,
     link_events,
+    running,
     until,
     updates_of,
 )
@@ -38,16 +35,6 @@ def phone_changes() -> list[LinesChanged]:
     return [u for u in updates if isinstance(u, LinesChanged)]
 
 
-@contextlib.asynccontextmanager
-async def running(desk: LineDesk) -> AsyncIterator[None]:
-    task = asyncio.create_task(desk.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
 
 async def test_a_line_change_reaches_the_it_side_with_the_agents_name(
     database: TestDatabase, hub: Hub
@@ -61,7 +48,7 @@ async def test_a_line_change_reaches_the_it_side_with_the_agents_name(
     (early,) = it.take()
     assert (early["endpoint"]["endpoint"], early["endpoint"]["agent"]) == (AGENT_TWO, None)
 
-    async with running(desk):
+    async with running(desk.run()):
         await until(lambda: database.runs >= 1, "the agent names read")
         desk.take(back)
         desk.take(timed)
@@ -105,7 +92,7 @@ async def test_after_a_relogin_the_names_are_read_again(database: TestDatabase, 
     it = Listener(hub, "it")
     desk = LineDesk(database, hub, TRUNKS)
     down, back, _ = phone_changes()
-    async with running(desk):
+    async with running(desk.run()):
         await until(lambda: database.runs >= 1, "the agent names read")
         desk.take(down)
 

@@ -5,8 +5,6 @@ that fails for a while."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,7 +12,14 @@ import pytest
 from app.records.desk import RecordWriter
 from app.records.query import CallFilters, Viewer, get_call, list_calls
 from app.records.store import RecordJob
-from tests.desks.fakes import AGENT_ONE, TestDatabase, link_events, make_pipeline, until
+from tests.desks.fakes import (
+    AGENT_ONE,
+    TestDatabase,
+    link_events,
+    make_pipeline,
+    running,
+    until,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -29,16 +34,6 @@ def jobs_of_a_call() -> list[RecordJob]:
     events = link_events("normal_inbound_caller_hangup")
     return [job for event in events for job in pipeline.handle(event)]
 
-
-@contextlib.asynccontextmanager
-async def running(writer: RecordWriter) -> AsyncIterator[None]:
-    task = asyncio.create_task(writer.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def calls(database: TestDatabase) -> list[dict[str, Any]]:
@@ -55,7 +50,7 @@ def calls(database: TestDatabase) -> list[dict[str, Any]]:
 async def test_a_calls_jobs_are_stored_in_order_as_one_record(database: TestDatabase) -> None:
     jobs = jobs_of_a_call()
     writer = RecordWriter(database, max_batch=2)  # several batches: order across them counts
-    async with running(writer):
+    async with running(writer.run()):
         for job in jobs:
             await writer.put(job)
         async with asyncio.timeout(1):
@@ -75,7 +70,7 @@ async def test_a_batch_the_database_refuses_is_tried_again_until_stored_and_coun
     jobs = jobs_of_a_call()
     writer = RecordWriter(database, retry_initial=0.001, retry_max=0.002)
     database.fail_next(1_000_000)  # down until the test says otherwise
-    async with running(writer):
+    async with running(writer.run()):
         for job in jobs:
             await writer.put(job)
         await until(lambda: writer.state.failures >= 3, "three failed tries")
