@@ -86,7 +86,8 @@ def attempt(**changes: Any) -> dict[str, Any]:
 
 
 def live_again(page: Page) -> None:
-    """After a reload: the console has its snapshot, so it is subscribed to what follows."""
+    """After a log-in or a reload: the console has its snapshot, so it is subscribed to what
+    follows."""
     page.wait_for_function("() => window.callassistConsole()?.snapshotSeen === true")
 
 
@@ -128,6 +129,7 @@ def test_the_callback_status_reads_as_the_callback_desk_reports_it(
     """Driven by contract-shaped callback.updated messages: every wording, and a reload."""
     page.goto(f"{demo.url}/agent/")
     log_in(page, demo, "agent1")
+    live_again(page)  # subscribed: what the desks publish from now on reaches this console
     banner = page.locator("[data-test=drop-banner]")
     status = page.locator("[data-test=callback-status]")
 
