@@ -98,6 +98,9 @@ class Pipeline:
         self._clock = clock
         self.outcomes: dict[str, int] = {}  # finished calls by outcome, for the metrics
         self.line_checks = 0  # the line probe's calls seen (its extension only answers)
+        # Whether clients still have to be told the link is up: at start, and after each loss.
+        # The link also relists its channels every so often while up; that is no news.
+        self._link_up_untold = True
 
     async def run(self) -> None:
         while True:
@@ -126,6 +129,7 @@ class Pipeline:
             received = item.at
         else:
             self._hub.publish({"type": "link.down", "at": item.at, "reason": item.reason})
+            self._link_up_untold = True
             self._tell(LinkLost(item.at, item.reason))
             return jobs
         for signal in signals:
@@ -136,7 +140,9 @@ class Pipeline:
             live = frozenset(i for call in calls for i in (call.call_id, *call.merged))
             jobs.append(LiveCallsSeen(live, item.at))
             self._tell(LiveCallsListed(live, item.at))
-            self._publish_link_up(item.at)
+            if self._link_up_untold:
+                self._publish_link_up(item.at)
+                self._link_up_untold = False
             self._contacts_wanted.set()
         self._tell_line_changes()
         return jobs
@@ -205,9 +211,10 @@ class Pipeline:
             self._tell(LinesChanged(tuple(changes)))
 
     def _publish_link_up(self, at: float) -> None:
-        """The link logged in (again): every client is told, with the calls it may see now,
-        so a console that showed "PBX down" clears it and holds the PBX's picture, calls
-        that began or ended meanwhile included (the same calls a new snapshot would list)."""
+        """The link logged in (first, or again after a loss): every client is told, with the
+        calls it may see now, so a console that showed "PBX down" clears it and holds the
+        PBX's picture, calls that began or ended meanwhile included (the same calls a new
+        snapshot would list)."""
         self._hub.publish_each(
             lambda role, endpoint: {
                 "type": "link.up",

@@ -235,6 +235,19 @@ def test_after_a_relogin_a_call_the_pbx_still_has_goes_on(hub: Hub) -> None:
     assert pipeline.live_count == 1
 
 
+def test_the_link_is_said_to_be_back_once_per_loss_not_at_every_relisting(hub: Hub) -> None:
+    supervisor = Listener(hub, "supervisor")
+    pipeline = make_pipeline(hub)
+
+    pipeline.handle(LiveChannels((), T0))  # the first login
+    pipeline.handle(LiveChannels((), T0 + 900))  # the link's periodic relisting, link up
+    pipeline.handle(LinkLostItem(T0 + 901, "PBX closed the connection"))
+    pipeline.handle(LiveChannels((), T0 + 905))  # logged in again
+
+    told = [(m["type"], m["at"]) for m in supervisor.take()]
+    assert told == [("link.up", T0), ("link.down", T0 + 901), ("link.up", T0 + 905)]
+
+
 @pytest.mark.asyncio
 async def test_the_contact_listing_brings_out_faults_nobody_announced(hub: Hub) -> None:
     agent2, supervisor = Listener(hub, "agent", AGENT_TWO), Listener(hub, "supervisor")
