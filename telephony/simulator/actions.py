@@ -163,8 +163,9 @@ async def _core_show_channels(session: AmiSession, action: Action) -> bool:
         )
         for uid, channel in live.table.items()
     ]
-    complete = messages.list_complete("CoreShowChannelsComplete", action, len(rows))
-    session.send(b"".join([messages.list_start(action, "Channels will follow"), *rows, complete]))
+    session.send(
+        messages.event_list(action, "Channels will follow", "CoreShowChannelsComplete", rows)
+    )
     return True
 
 
@@ -190,11 +191,11 @@ async def _status(session: AmiSession, action: Action) -> bool:
         channels = [found]
     now = time.monotonic()
     rows = [_status_event(action, ch, live.age(ch["Uniqueid"], now)) for ch in channels]
-    complete = messages.list_complete(
-        "StatusComplete", action, len(rows), ("Items", str(len(rows)))
+    items = ("Items", str(len(rows)))
+    status = messages.event_list(
+        action, "Channel status will follow", "StatusComplete", rows, items
     )
-    start = messages.list_start(action, "Channel status will follow")
-    session.send(b"".join([start, *rows, complete]))
+    session.send(status)
     return True
 
 
@@ -237,12 +238,8 @@ async def _pjsip_show_contacts(session: AmiSession, action: Action) -> bool:
         messages.list_item("ContactList", action, contact_list_fields(contact))
         for contact in session.server.contacts
     ]
-    start = messages.list_start(
-        action,
-        "A listing of Contacts follows, presentation of each contact will be sent as an event",
-    )
-    complete = messages.list_complete("ContactListComplete", action, len(rows))
-    session.send(b"".join([start, *rows, complete]))
+    intro = "A listing of Contacts follows, presentation of each contact will be sent as an event"
+    session.send(messages.event_list(action, intro, "ContactListComplete", rows))
     return True
 
 
@@ -357,16 +354,13 @@ async def _show_dialplan(session: AmiSession, action: Action) -> bool:
         session.send(error(action, "No dialplan"))
         return True
     rows = [messages.list_item("ListDialplan", action, _dialplan_fields(*row)) for row in found]
-    complete = messages.list_complete(
-        "ShowDialPlanComplete",
-        action,
-        len(rows),
+    counts = (
         ("ListExtensions", str(len(rows))),
         ("ListPriorities", str(len(rows))),
         ("ListContexts", str(len({name for name, _ in found}))),
     )
-    start = messages.list_start(action, "DialPlan list will follow")
-    session.send(b"".join([start, *rows, complete]))
+    intro = "DialPlan list will follow"
+    session.send(messages.event_list(action, intro, "ShowDialPlanComplete", rows, *counts))
     return True
 
 

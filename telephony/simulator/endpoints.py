@@ -40,11 +40,8 @@ async def show_endpoints(session: AmiSession, action: Action) -> bool:
         messages.list_item("EndpointList", action, _list_fields(name, table.of(name)))
         for name in names
     ]
-    start = messages.list_start(
-        action, "A listing of Endpoints follows, presented as EndpointList events"
-    )
-    complete = messages.list_complete("EndpointListComplete", action, len(rows))
-    session.send(b"".join([start, *rows, complete]))
+    intro = "A listing of Endpoints follows, presented as EndpointList events"
+    session.send(messages.event_list(action, intro, "EndpointListComplete", rows))
     return True
 
 
@@ -68,11 +65,8 @@ async def show_endpoint(session: AmiSession, action: Action) -> bool:
             for c in contacts
         ),
     ]
-    start = messages.list_start(
-        action, "Following are Events for each object associated with the Endpoint"
-    )
-    complete = messages.list_complete("EndpointDetailComplete", action, len(rows))
-    session.send(b"".join([start, *rows, complete]))
+    intro = "Following are Events for each object associated with the Endpoint"
+    session.send(messages.event_list(action, intro, "EndpointDetailComplete", rows))
     return True
 
 

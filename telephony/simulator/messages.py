@@ -13,7 +13,7 @@ Asterisk takes an action's headers in any order.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 Action = dict[str, str]
 Field = tuple[str, str]
@@ -97,6 +97,18 @@ def list_complete(event: str, action: Mapping[str, str], items: int, *extra: Fie
         ]
     )
 
+
+
+def event_list(
+    action: Mapping[str, str],
+    message: str,
+    complete: str,
+    rows: Sequence[bytes],
+    *extra: Field,
+) -> bytes:
+    """A whole event list as Asterisk sends it: the listack, the rows, the closing event."""
+    closing = list_complete(complete, action, len(rows), *extra)
+    return b"".join([list_start(action, message), *rows, closing])
 
 def event(headers: Mapping[str, str], *, timestamp: float | None = None) -> bytes:
     """An event as sent; ``timestamp`` adds the header timestampevents=yes would add."""

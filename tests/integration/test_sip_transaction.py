@@ -11,21 +11,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from telephony.sip import Credentials, header_values, read_head
+from telephony.sip import header_values, read_head
 from telephony.sip_transaction import T1, Udp, unregister
+from tests.sip_messages import PROBE, UNREGISTER
 
-PROBE = Credentials("callassist-probe", "Probe-Secret-9f3k")
-UNREGISTER = (
-    "REGISTER sip:127.0.0.1 SIP/2.0\r\n"
-    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-first;rport\r\n"
-    'From: "callassist-probe" <sip:callassist-probe@127.0.0.1>;tag=r1\r\n'
-    'To: "callassist-probe" <sip:callassist-probe@127.0.0.1>\r\n'
-    "Call-ID: 77@127.0.0.1:5070\r\n"
-    "CSeq: 3 REGISTER\r\n"
-    "Contact: <sip:callassist-probe@127.0.0.1:5070;transport=UDP>\r\n"
-    "Expires: 0\r\n"
-    "Content-Length: 0\r\n\r\n"
-)
 CHALLENGE = 'WWW-Authenticate: Digest realm="asterisk",nonce="n-{n}",algorithm=MD5,qop="auth"'
 # The 200 for the call's BYE, arriving as the un-REGISTER leaves (pyVoIP took it for the answer).
 STRAY = (

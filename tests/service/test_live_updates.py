@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import websockets
 
+from telephony.ami.link import AmiLink
 from telephony.simulator.channels import LiveChannels
 from telephony.simulator.server import AmiServer
 from tests.conftest import CAPTURES
-from tests.service.harness import running_service
+from tests.service.harness import Service, running_service
 
 pytestmark = pytest.mark.asyncio
 
@@ -95,16 +96,27 @@ async def test_the_live_connection_closes_when_the_login_expires(
         assert "expired" in closed.value.rcvd.reason
 
 
+def talking_capture(folder: Path) -> Path:
+    """Agent one talking to a customer: normal_inbound_caller_hangup up to its hang-up."""
+    capture = (CAPTURES / "normal_inbound_caller_hangup.ami").read_bytes()
+    talking = folder / "talking.ami"
+    talking.write_bytes(capture[: capture.index(b"Event: HangupRequest")])
+    return talking
+
+
+def reconnect_quickly(service: Service) -> None:
+    """The link tries again within a fraction of a second, not the production back-off."""
+    link = service.services.link
+    assert isinstance(link, AmiLink)
+    link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
+
+
 async def test_after_a_pbx_restart_every_console_is_told_the_link_is_back(
     database_url: str, pbx: AmiServer, tmp_path: Path
 ) -> None:
-    capture = (CAPTURES / "normal_inbound_caller_hangup.ami").read_bytes()
-    talking = tmp_path / "talking.ami"
-    talking.write_bytes(capture[: capture.index(b"Event: HangupRequest")])
+    talking = talking_capture(tmp_path)
     async with running_service(database_url, pbx) as service:
-        link = service.services.link
-        assert link is not None
-        link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
+        reconnect_quickly(service)
         await pbx.wait_logged_in()
         await pbx.play_capture(talking)  # agent one talks to a customer
         await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))
@@ -139,13 +151,9 @@ async def test_after_a_pbx_restart_every_console_is_told_the_link_is_back(
 async def test_the_link_coming_back_brings_each_console_the_calls_it_may_see(
     database_url: str, pbx: AmiServer, tmp_path: Path
 ) -> None:
-    capture = (CAPTURES / "normal_inbound_caller_hangup.ami").read_bytes()
-    talking = tmp_path / "talking.ami"
-    talking.write_bytes(capture[: capture.index(b"Event: HangupRequest")])
+    talking = talking_capture(tmp_path)
     async with running_service(database_url, pbx) as service:
-        link = service.services.link
-        assert link is not None
-        link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
+        reconnect_quickly(service)
         await pbx.wait_logged_in()
         async with (
             service.websocket("agent1") as agent1,

@@ -16,6 +16,7 @@ from telephony.sip import (
     read_head,
     status_of,
 )
+from tests.sip_messages import PROBE, UNREGISTER
 
 INVITE = (
     "INVITE sip:*77@pbx.example SIP/2.0\r\n"
@@ -106,18 +107,8 @@ def test_compact_header_names_are_read_as_their_long_forms() -> None:
     assert headers == {"call-id": "9@h", "to": "<sip:a@h>;tag=x", "contact": "<sip:b@h>"}
 
 
-# The un-REGISTER pyVoIP writes for the probe, and the challenge Asterisk answers it with.
-UNREGISTER = (
-    "REGISTER sip:127.0.0.1 SIP/2.0\r\n"
-    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-first;rport\r\n"
-    'From: "callassist-probe" <sip:callassist-probe@127.0.0.1>;tag=r1\r\n'
-    'To: "callassist-probe" <sip:callassist-probe@127.0.0.1>\r\n'
-    "Call-ID: 77@127.0.0.1:5070\r\n"
-    "CSeq: 3 REGISTER\r\n"
-    "Contact: <sip:callassist-probe@127.0.0.1:5070;transport=UDP>\r\n"
-    "Expires: 0\r\n"
-    "Content-Length: 0\r\n\r\n"
-)
+# The un-REGISTER pyVoIP writes for the probe (tests/sip_messages.py), and the challenge
+# Asterisk answers it with.
 CHALLENGE = (
     "SIP/2.0 401 Unauthorized\r\n"
     "Via: SIP/2.0/UDP 127.0.0.1:5070;rport=5070;received=127.0.0.1;branch=z9hG4bK-first\r\n"
@@ -130,7 +121,6 @@ CHALLENGE = (
     "Server: Asterisk PBX 22.10.1\r\n"
     "Content-Length:  0\r\n\r\n"
 )
-PROBE = Credentials("callassist-probe", "Probe-Secret-9f3k")
 
 
 def test_the_challenged_unregister_is_sent_again_with_credentials() -> None:
