@@ -68,6 +68,10 @@ class ServeProcess:
 
     async def start(self, *, ready: bool = True, within: float = 60.0) -> None:
         """Start the service; wait for /readyz 200 (``ready``) or only /healthz 200."""
+        self._spawn()
+        await self._wait_for("/readyz" if ready else "/healthz", within)
+
+    def _spawn(self) -> None:
         assert not self.running, "the service is already running"
         self._output = self.log_file.open("ab")
         self._output.write(f"--- start {self.starts + 1} ---\n".encode())
@@ -78,7 +82,6 @@ class ServeProcess:
         )
         self.starts += 1
         self._tokens.clear()
-        await self._wait_for("/readyz" if ready else "/healthz", within)
 
     async def _wait_for(self, path: str, within: float) -> None:
         deadline = time.monotonic() + within

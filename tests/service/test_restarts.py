@@ -76,3 +76,27 @@ async def test_a_call_answered_before_a_kill_keeps_its_agent_and_times(
     assert after["ring_seconds"] == pytest.approx(ring, abs=0.01)
     assert 0 <= after["talk_seconds"] <= after["ended_at"] - after["answered_at"] + 0.01
     assert after["events_missed"] is True, "a call re-adopted after a restart must say so"
+
+
+async def test_a_call_ringing_at_a_kill_is_answered_after_the_start_and_recorded_whole(
+    service: ServeProcess, pbx: AmiServer, traffic: Traffic
+) -> None:
+    await service.start()
+    call = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
+    await call.ring()
+    assert call.call_id is not None
+    before = await call_row(service, call.call_id, status="live")
+    assert before["answered_at"] is None
+
+    service.kill()
+    await service.start()
+    await call.answer()
+    await call.hang_up()
+    after = await call_row(service, call.call_id, status="ended")
+
+    assert (after["outcome"], after["ended_by"]) == ("completed", "customer")
+    assert after["agent"] == "PJSIP/1001"
+    assert after["started_at"] == before["started_at"]
+    assert after["customer"] == CUSTOMER[0]
+    assert 0 <= after["ring_seconds"] < 60, "ring time mixes two clocks"
+    assert after["events_missed"] is True
