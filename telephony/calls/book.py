@@ -114,6 +114,9 @@ class CallBook:
         channel = self.add_channel(call, entry, "", started)
         if channel is not None:
             channel.caller_num = number(entry.get("CallerIDNum"))
+            if entry.get("Application") == "Queue" and call.queue is None:
+                # Waiting in a queue now: Queue(name,options,...) names it first.
+                call.queue = (entry.get("ApplicationData") or "").split(",")[0] or None
 
     def restore(self, call: Call, known: KnownCall) -> None:
         """Merge what was stored before a restart into a call taken up from the PBX's list:

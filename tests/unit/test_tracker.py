@@ -571,6 +571,18 @@ def test_a_hang_up_heard_while_the_channel_list_is_read_is_not_lost() -> None:
     assert (record.outcome, record.ended_by) == (Outcome.ABANDONED, EndedBy.CUSTOMER)
 
 
+def test_a_call_taken_up_while_it_waits_in_a_queue_knows_the_queue() -> None:
+    pbx = FakeAsterisk()
+    customer = FakeAsterisk().leg(TRUNK, caller_num=CUSTOMER_NUMBER, state="6")
+    waiting = {**core_show_channel(customer), "Application": "Queue"}
+    waiting["ApplicationData"] = "support,,,,300"
+
+    pbx.tracker.reconcile([waiting], pbx.now)
+
+    live = pbx.tracker.snapshot(customer.linkedid)
+    assert live is not None and live.queue == "support"
+
+
 def test_calls_that_lived_through_a_gap_say_events_may_be_missing() -> None:
     pbx = FakeAsterisk()
     customer, agent, bridge = answered_call(pbx)
