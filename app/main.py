@@ -20,6 +20,7 @@ from app.review import api as review_api
 from app.settings import Settings
 from app.shift_checks import api as shift_checks_api
 from app.status import api as status_api
+from app.web.guards import RefuseNul, SecurityHeaders
 from app.wiring import lifespan
 
 
@@ -46,4 +47,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     # The pages are public (they log in through the API); last, so the API routes win.
     app.mount("/", StaticFiles(directory=settings.frontend_dir, html=True, check_dir=False))
+    app.add_middleware(RefuseNul)
+    app.add_middleware(SecurityHeaders)
     return app

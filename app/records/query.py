@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -225,12 +226,26 @@ def _drain(buffer: io.StringIO) -> str:
 
 
 def _csv_row(row: Sequence[Any], flags: list[int]) -> list[Any]:
-    """A row's cells as the CSV shows them: booleans as true/false; the csv module writes
-    NULL (None) as an empty cell itself."""
-    cells = list(row)
+    """A row's cells as the CSV shows them: booleans as true/false, text made inert; the
+    csv module writes NULL (None) as an empty cell itself."""
+    cells = [inert(cell) if isinstance(cell, str) else cell for cell in row]
     for at in flags:
         cells[at] = "true" if cells[at] else "false"
     return cells
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def inert(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP "CSV injection"):
+    callers choose their own caller ID, and ``=HYPERLINK(...)`` would be live in Excel.
+    A leading quote makes it text; a plain number such as +8613800138000 is left as it is.
+    (defusedcsv would quote that number and rewrite ``|``; this is all it takes.)"""
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _conditions(filters: CallFilters, viewer: Viewer) -> list[ColumnElement[bool]]:

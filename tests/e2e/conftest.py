@@ -79,8 +79,15 @@ def page(context: BrowserContext) -> Iterator[Page]:
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", lambda message: errors.extend(_refused_by_policy(message.text)))
     yield opened
     assert not errors, f"the page threw: {errors}"
+
+
+def _refused_by_policy(text: str) -> list[str]:
+    """The browser's report of something the Content-Security-Policy blocked: a page that
+    needs an inline script or a foreign file would be broken in production."""
+    return [text] if "Content Security Policy" in text else []
 
 
 def screenshot(page: Page, name: str) -> Path:

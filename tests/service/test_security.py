@@ -632,3 +632,52 @@ async def test_the_openapi_schema_documents_the_api_and_every_operation_needs_a_
                 assert answer.status_code == 401, f"{method.upper()} {path} without a token"
                 checked.append(f"{method} {path}")
         assert len(checked) >= 4, checked
+
+
+async def test_every_page_and_api_answer_carries_the_security_headers(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        token = await service.login("qa")
+        answers = [
+            await service.client.get("/agent/"),
+            await service.client.get("/qa/review.js"),
+            await service.client.get("/readyz"),
+            await service.client.get("/api/calls"),  # 401
+            await service.client.get("/api/calls", headers={"Authorization": f"Bearer {token}"}),
+            await service.client.get(
+                "/api/calls.csv", headers={"Authorization": f"Bearer {token}"}
+            ),
+        ]
+    for answer in answers:
+        policy = answer.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy, answer.url
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+
+
+NUL_SCORE = '{"scores": [{"criterion": "g", "value": 1, "comment": "\\u0000"}]}'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/callbacks?customer=%00", None),
+        ("get", "/api/calls?q=a%00b", None),
+        ("put", "/api/calls/1/scores", NUL_SCORE),
+    ],
+)
+async def test_a_nul_character_in_any_text_is_a_422_not_a_server_error(
+    database_url: str, pbx: AmiServer, method: str, path: str, body: str | None
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        token = await service.login("supervisor")
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        answer = await service.client.request(method, path, content=body, headers=headers)
+        login = await service.client.post(
+            "/api/auth/token", data={"username": "qa\x00", "password": PASSWORD}
+        )
+    assert answer.status_code == 422, answer.text
+    assert "NUL" in answer.json()["detail"][0]["msg"]
+    assert login.status_code == 422
