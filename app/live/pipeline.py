@@ -104,8 +104,8 @@ class Pipeline:
 
     async def run(self) -> None:
         while True:
-            for job in self.handle(await self._link.get()):
-                await self._writer.put(job)
+            # put_all keeps the jobs it could not queue yet with the writer if cancelled
+            await self._writer.put_all(self.handle(await self._link.get()))
 
     async def run_contacts(self) -> None:
         """After every (re)login, the PBX's contact listing: ContactStatus events come only
