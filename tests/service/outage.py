@@ -103,10 +103,13 @@ class Outage:
         self._proxy = proxy
         self.down = False
 
-    def begin(self, database: Database) -> None:
+    def begin(self, database: Database | None = None) -> None:
+        """The outage starts (SQLite: for ``database``, the service's own)."""
         self.down = True
         if self._proxy is not None:
             self._proxy.cut()
+        elif database is None:
+            raise ValueError("SQLite's outage is the service's own connections: pass its database")
         elif not event.contains(database.engine, "checkout", self._read_only):
             event.listen(database.engine, "checkout", self._read_only)
 
