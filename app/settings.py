@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, TypeVar, cast
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Depends
 from pydantic import Field, SecretStr, field_validator
@@ -40,6 +41,11 @@ class Settings(BaseSettings):
     pop_ack_seconds: float = Field(default=2.0, gt=0)  # a pop not acknowledged by then is resent
     pop_resends: int = Field(default=3, ge=0)
     frontend_dir: Path = Path(__file__).resolve().parent.parent / "frontend"
+    # Call updates taken but not stored when the service stops (a database outage) are kept
+    # in this file and stored at the next start. None: beside the SQLite file, else
+    # callassist-<database>.unstored.jsonl in the working directory.
+    journal_path: Path | None = None
+    stop_store_seconds: float = Field(default=10.0, ge=0, le=600)  # to store before journalling
     demo: bool = False  # set by `callassist demo`: the built-in simulator is the PBX
     demo_calls_per_minute: float = Field(default=6.0, ge=0)  # 0: calls only when a test places them
     # How long a complaint may take to be resolved, by its severity.
@@ -198,6 +204,20 @@ class Settings(BaseSettings):
     def incident_level_rules(self) -> dict[str, str]:
         """Incident kind -> response level."""
         return dict(_pairs(self.incident_levels))
+
+    @property
+    def journal_file(self) -> Path:
+        """Where call updates not stored at a stop wait for the next start."""
+        if self.journal_path is not None:
+            return self.journal_path
+        url = urlsplit(self.database_url)
+        if url.scheme == "sqlite":
+            database = unquote(url.path.removeprefix("/"))  # sqlite:///rel.db, sqlite:////abs.db
+            if database and database != ":memory:":
+                return Path(database + ".unstored.jsonl")
+            return Path("callassist.unstored.jsonl")
+        name = unquote(url.path.strip("/")) or "postgres"
+        return Path(f"callassist-{name}.unstored.jsonl")
 
     def link_config(self) -> LinkConfig | None:
         """The AMI link's settings; None when no PBX is configured."""

@@ -34,6 +34,7 @@ from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.pipeline import Pipeline
 from app.records.desk import RecordWriter
+from app.records.journal import Journal
 from app.review.adherence import AdherenceRules
 from app.review.scorecards.loader import Scorecard, ScorecardError, load_scorecard
 from app.settings import Settings
@@ -72,7 +73,7 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
     database = Database(settings.database_url)
     hub = Hub()
     link: PbxLink = AmiLink(link_config) if link_config is not None else NoPbx()
-    writer = RecordWriter(database)
+    writer = RecordWriter(database, Journal(settings.journal_file))
     callbacks = CallbackDesk(
         database, hub, link, rules=_callback_rules(settings), plan=_dial_plan(settings)
     )
@@ -140,18 +141,24 @@ class Running:
             self._spawn(work, f"extra-{number}")
 
     async def stop(self) -> None:
-        """Stop taking events, store what was taken, then close the link and the database."""
-        self.parts.link.close()
+        """Stop taking events; store what was taken, for ``stop_store_seconds`` at most; put
+        what is still not stored (a database outage) in the journal; then close the link and
+        the database. Nothing the link received is lost."""
+        parts = self.parts
+        parts.link.close()
         for task in self._tasks:
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not isinstance(parts.link, NoPbx):
+            _handle_the_rest(parts.link, parts.pipeline, parts.writer)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.parts.writer.flush(), timeout=10)
-        tasks = [*self._tasks, *([self._writer] if self._writer else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self.parts.link.wait_closed()
-        self.parts.database.dispose()
+            await asyncio.wait_for(parts.writer.flush(), timeout=parts.settings.stop_store_seconds)
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+        parts.writer.journal_rest()
+        await parts.link.wait_closed()
+        parts.database.dispose()
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=name))
@@ -210,6 +217,13 @@ def _scorecard(settings: Settings) -> Scorecard:
     except ScorecardError as error:
         log.error("scorecard refused, the shipped one is used: %s", error)
         return load_scorecard(None)
+
+
+def _handle_the_rest(link: AmiLink, pipeline: Pipeline, writer: RecordWriter) -> None:
+    """At stop, with the pipeline's task ended: the events the link received and the
+    pipeline never took go through it now, their record jobs to the writer."""
+    while not link.queue.empty():
+        writer.hold(pipeline.handle(link.queue.get_nowait()))
 
 
 async def _resend_pops(pipeline: Pipeline) -> None:

@@ -64,9 +64,18 @@ class Database:
                 with self.session() as session:
                     return work(session)
             except SQLAlchemyError as error:
-                raise DatabaseError(type(error).__name__) from error
+                raise DatabaseError(self.explain(error)) from error
 
         return await _off_the_loop(in_session)
+
+    def explain(self, error: SQLAlchemyError) -> str:
+        """Why the database refused, for a log and the status page: the error's kind and the
+        driver's first line ("OperationalError: database or disk is full"); the URL's
+        password, should a driver ever echo it, masked."""
+        detail = str(getattr(error, "orig", None) or "").strip().splitlines()
+        reason = f"{type(error).__name__}: {detail[0]}" if detail else type(error).__name__
+        password = make_url(self.url).password
+        return reason.replace(password, "***") if password else reason
 
     async def stream(self, work: Callable[[Session], Iterator[T]]) -> AsyncIterator[T]:
         """``work``'s items, made in a session of its own off the event loop, one at a time:

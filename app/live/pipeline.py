@@ -119,8 +119,8 @@ class Pipeline:
         self.board.expect_resync()
         self._known = await self._read_known()
         while True:
-            for job in self.handle(await self._link.get()):
-                await self._writer.put(job)
+            # put_all keeps the jobs it could not queue yet with the writer if cancelled
+            await self._writer.put_all(self.handle(await self._link.get()))
 
     async def _read_known(self) -> Mapping[str, KnownCall]:
         """The stored calls that were live at the last stop, read until the database

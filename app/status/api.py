@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app import __version__
-from app.auth.deps import CurrentUser
+from app.auth.deps import SignedIn
 from app.status.metrics import render
 from app.status.schemas import (
     CallScriptsStatus,
@@ -28,11 +28,13 @@ async def database_status(services: ServiceView) -> DatabaseStatus:
         reachable=await services.database.reachable(),
         backlog=services.writer.backlog,
         last_error=writer.last_error,
+        failing_since=writer.failing_since,
+        journal=str(services.settings.journal_file),
     )
 
 
 @router.get("/api/status", response_model=ServiceStatus, summary="AMI link, database, version")
-async def service_status(user: CurrentUser, services: ServiceDep) -> ServiceStatus:
+async def service_status(user: SignedIn, services: ServiceDep) -> ServiceStatus:
     database = await database_status(services)
     return ServiceStatus(
         version=__version__,
@@ -55,8 +57,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready: the AMI link is up and the database answers")
+@router.get("/readyz", summary="Ready: the AMI link is up and call updates are being stored")
 async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
+    """503 with the reasons when the AMI link is not up, the database does not answer, or
+    storing fails although it answers (a full disk: reads work, writes do not)."""
     link = link_status(services.link)
     database = await database_status(services)
     problems = []
@@ -64,9 +68,13 @@ async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
         problems.append(f"AMI link {link.status}")
     if not database.reachable:
         problems.append("database unreachable")
+    if database.last_error is not None:
+        problems.append(
+            f"call updates not stored: {database.last_error} ({database.backlog} waiting)"
+        )
     if problems:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"ready": not problems, "problems": problems}
+    return {"ready": not problems, "problems": problems, "backlog": database.backlog}
 
 
 @router.get("/metrics", summary="Prometheus metrics")

@@ -25,8 +25,12 @@ class LinkStatus(BaseModel):
 class DatabaseStatus(BaseModel):
     backend: str
     reachable: bool
-    backlog: int
-    last_error: str | None
+    backlog: int = Field(description="call updates taken and not stored yet")
+    last_error: str | None = Field(description="why storing fails now; null while it works")
+    failing_since: float | None = None
+    journal: str | None = Field(
+        default=None, description="where call updates not stored at a stop wait for the next start"
+    )
 
 
 class CallScriptsStatus(BaseModel):

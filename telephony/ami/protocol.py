@@ -66,6 +66,7 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         self.responses[action.id] = action
         self.transport.write(str(action).encode("utf-8"))
         future: asyncio.Future[Any] = action.future
+        future.add_done_callback(_seen)
         return future
 
     def complete(self, headers: AmiMessage) -> Action | None:
@@ -93,6 +94,15 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]
         if not self.closed:
             self.closed = True
             self.transport.close()
+
+
+def _seen(future: asyncio.Future[Any]) -> None:
+    """Mark an action's outcome as retrieved. Its caller may be gone by the time the link
+    fails it (the service stopping cancels the task that asked PJSIPShowContacts, then
+    closes the link): asyncio would then log "Future exception was never retrieved" for an
+    ActionInterrupted nobody is left to hear. A caller still waiting gets it all the same."""
+    if not future.cancelled():
+        future.exception()
 
 
 class _Answer(Message):  # type: ignore[misc]

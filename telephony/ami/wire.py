@@ -233,5 +233,23 @@ class AmiDecoder:
                 self.damaged += 1
             if message is not None:
                 self.messages += 1
-                decoded.append((self.messages, message))
+                if not (damaged and names_unreadable(message)):
+                    decoded.append((self.messages, message))
         return decoded
+
+
+# Headers that name a channel or a call: Channel, Uniqueid, Linkedid and their Dest...,
+# Transferer..., Bridge... kin. A name with a byte replaced is another name.
+_NAME_HEADER_ENDINGS = ("Channel", "Uniqueid", "Linkedid")
+
+
+def names_unreadable(message: AmiMessage) -> bool:
+    """Whether a header naming a channel or a call lost bytes to invalid UTF-8.
+
+    Such a message is counted as malformed and skipped, not delivered repaired: a Uniqueid
+    with U+FFFD in it is no channel the PBX has, so it would start a phantom call (and its
+    Hangup could never end it). A damaged caller name, by contrast, is only a label.
+    """
+    return any(
+        "\ufffd" in value for key, value in message.items() if key.endswith(_NAME_HEADER_ENDINGS)
+    )

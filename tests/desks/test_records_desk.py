@@ -77,7 +77,7 @@ async def test_a_batch_the_database_refuses_is_tried_again_until_stored_and_coun
             await writer.put(job)
         await until(lambda: writer.state.failures >= 3, "three failed tries")
         assert writer.state.last_error == "OperationalError"
-        assert writer.state.stored == 0 and writer.backlog == 0  # taken, held, not dropped
+        assert writer.state.stored == 0 and writer.backlog == len(jobs)  # held, still owed
         database.fail_next(0)  # the database is back
         async with asyncio.timeout(1):
             await writer.flush()

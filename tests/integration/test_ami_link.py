@@ -6,6 +6,8 @@ Each test is one of panoramisk 1.4's traps, or one promise the link makes to the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -419,3 +421,56 @@ async def test_an_endless_frame_is_dropped_and_the_stream_recovers(
     assert link.state.malformed_skipped == 1
     assert link.protocol is not None and len(link.protocol.decoder.framer.unfinished) < 4096
     assert link.state.status is LinkStatus.CONNECTED
+
+
+async def test_a_channel_name_with_invalid_utf8_is_counted_and_starts_no_call(
+    server: AmiServer, running: Callable[[LinkConfig], AmiLink]
+) -> None:
+    link = running(fast_config(server))
+    await until(lambda: link.state.status is LinkStatus.CONNECTED, "login")
+    for name in ("Channel", "Uniqueid", "Linkedid"):
+        event = channel("9.1", "PJSIP/2001-00000009", "9.1", "+15551230100")
+        frame = "".join(f"{key}: {value}\r\n" for key, value in event.items()).encode()
+        spoiled = frame.replace(f"{name}: {event[name]}".encode(), f"{name}: ".encode() + b"9\xff1")
+        await server.send_raw(spoiled + b"\r\n")
+    await server.emit(channel("1.1", "PJSIP/2001-00000001", "1.1", "100"))
+    board = Switchboard(TrunkPlan.parse("PJSIP/2001"))
+    received = await next_event(link, "Newchannel")
+    board.feed(received.headers, received.at)
+
+    assert received.headers["Uniqueid"] == "1.1"  # the three spoiled frames never came out
+    assert link.state.malformed_skipped == 3
+    assert [call.call_id for call in board.tracker.live_calls] == ["1.1"]
+
+
+async def test_an_action_whose_caller_left_leaves_no_unretrieved_error_at_close(
+    server: AmiServer, running: Callable[[LinkConfig], AmiLink]
+) -> None:
+    """The service's stop cancels the task that asked the PBX something, then closes the
+    link, which fails the action: nobody is left to hear it, and asyncio must not log it."""
+    unheard: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: unheard.append(context))
+    server.answer_originates = False
+    link = running(fast_config(server))
+    await until(lambda: link.state.status is LinkStatus.CONNECTED, "login")
+    originate = actions.originate(
+        channel="PJSIP/1001",
+        context="callassist-callback",
+        exten="+15551230100",
+        caller_id="Callback <2001>",
+        channel_id="cb-0002",
+        variables={},
+    )
+    asker = asyncio.create_task(link.send(originate))
+    await server.wait_for_action("Originate")
+    asker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asker
+    link.close()
+    await link.wait_closed()
+    del asker
+    gc.collect()
+    await asyncio.sleep(0)
+
+    assert [str(context.get("message")) for context in unheard] == []

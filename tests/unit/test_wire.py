@@ -356,3 +356,25 @@ def test_without_a_timestamp_the_arrival_time_is_the_event_time() -> None:
 @pytest.mark.parametrize("stamp", ["", "soon", "1795478681,5"])
 def test_an_unreadable_timestamp_falls_back_to_the_arrival_time(stamp: str) -> None:
     assert event_time({"Timestamp": stamp}, 2.5) == 2.5
+
+
+@pytest.mark.parametrize("header", ["Channel", "Uniqueid", "Linkedid", "DestUniqueid"])
+def test_a_message_naming_a_channel_with_invalid_utf8_is_counted_and_skipped(header: str) -> None:
+    decoder = AmiDecoder()
+    spoiled = f"Event: Newchannel\r\nCallerIDName: x\r\n{header}: ".encode() + b"1.\xff\r\n\r\n"
+
+    decoded = decoder.feed(BANNER + spoiled + LAST)
+
+    assert [m["Event"] for _, m in decoded] == ["Hangup"]
+    assert [index for index, _ in decoded] == [2]  # still a message of the stream
+    assert decoder.malformed == 1
+
+
+def test_a_caller_name_with_invalid_utf8_is_repaired_and_kept() -> None:
+    decoder = AmiDecoder()
+    frame = b"Event: Newchannel\r\nCallerIDName: Jo\xffe\r\nUniqueid: 1.1\r\n\r\n"
+
+    ((_, message),) = decoder.feed(BANNER + frame)
+
+    assert (message["CallerIDName"], message["Uniqueid"]) == ("Jo\ufffde", "1.1")
+    assert decoder.malformed == 1
