@@ -170,7 +170,7 @@ async def test_a_failed_login_says_401_alike_for_a_wrong_password_and_an_unknown
         assert stored_state(service) == before
 
 
-async def test_a_username_with_a_nul_byte_is_refused_like_any_wrong_login(
+async def test_a_username_with_a_nul_byte_is_refused_as_bad_input(
     database_url: str, pbx: AmiServer
 ) -> None:
     async with running_service(database_url, pbx) as service:
@@ -178,7 +178,7 @@ async def test_a_username_with_a_nul_byte_is_refused_like_any_wrong_login(
         reply = await service.client.post(
             "/api/auth/token", data={"username": "agent1\x00", "password": PASSWORD}
         )
-        assert_clean_error(reply, 401)
+        assert_clean_error(reply, 422)
         assert stored_state(service) == before
 
 
@@ -675,9 +675,5 @@ async def test_a_nul_character_in_any_text_is_a_422_not_a_server_error(
         token = await service.login("supervisor")
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         answer = await service.client.request(method, path, content=body, headers=headers)
-        login = await service.client.post(
-            "/api/auth/token", data={"username": "qa\x00", "password": PASSWORD}
-        )
     assert answer.status_code == 422, answer.text
     assert "NUL" in answer.json()["detail"][0]["msg"]
-    assert login.status_code == 422
