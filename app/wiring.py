@@ -86,6 +86,7 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
         writer,
         PopLedger(settings.pop_ack_seconds, settings.pop_resends),
         desks=(callbacks, incidents, lines),
+        database=database,
         callback_rules=callback_rules,
     )
     catalog = load_catalog([settings.scripts_dir] if settings.scripts_dir else [])

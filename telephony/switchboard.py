@@ -7,9 +7,9 @@ the service does with the same events live.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from telephony.calls.model import AmiHeaders, CallEnded, CallUpdate
+from telephony.calls.model import AmiHeaders, CallEnded, CallUpdate, KnownCall
 from telephony.calls.originate import OriginateAnswer, originate_answer
 from telephony.calls.tracker import CallTracker
 from telephony.calls.trunks import TrunkPlan
@@ -40,9 +40,18 @@ class Switchboard:
         but the service neither records nor announces it."""
         return self.tracker.trunks.is_line_check(leg.endpoint for leg in ended.legs)
 
-    def reconcile(self, live: Iterable[AmiHeaders], at: float | None) -> list[Signal]:
+    def expect_resync(self) -> None:
+        """The link is logging in (again); see CallTracker.expect_resync."""
+        self.tracker.expect_resync()
+
+    def reconcile(
+        self,
+        live: Iterable[AmiHeaders],
+        at: float | None,
+        known: Mapping[str, KnownCall] | None = None,
+    ) -> list[Signal]:
         signals: list[Signal] = []
-        for update in self.tracker.reconcile(live, at):
+        for update in self.tracker.reconcile(live, at, known):
             signals.append(update)
             if isinstance(update, CallEnded):
                 signals += self.watch.call_ended(update)

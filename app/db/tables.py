@@ -56,6 +56,8 @@ class CallRow(SQLModel, table=True):
     transfers: int = 0
     recording: str | None = Field(default=None, max_length=512)
     ended_in_gap: bool = False  # ended while the service was not listening
+    # Taken up again after a restart or an outage: some of its events were not seen.
+    events_missed: bool = False
     pops_missed: int = 0  # agents whose console never acknowledged this call's pop
     # Kept from the call-script sessions and the scorecard, so that QA's filters are one
     # indexed query, not joins across three tables on every page.

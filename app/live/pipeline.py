@@ -22,6 +22,7 @@ from starlette.requests import HTTPConnection
 
 from app.callbacks.rules import CallbackRules, candidate, customer_of
 from app.console.pops import PopLedger
+from app.db.engine import Database, DatabaseError
 from app.live.hub import Hub
 from app.live.listing import list_lines
 from app.live.updates import (
@@ -35,7 +36,13 @@ from app.live.updates import (
 )
 from app.records.desk import RecordWriter
 from app.records.query import Viewer
-from app.records.store import CallChange, LiveCallsSeen, PopsMissed, RecordJob
+from app.records.store import (
+    CallChange,
+    LiveCallsSeen,
+    PopsMissed,
+    RecordJob,
+    known_live_calls,
+)
 from telephony.ami.actions import ActionHeaders
 from telephony.ami.link import LinkEvent, LinkItem, LiveChannels
 from telephony.ami.replies import Reply
@@ -47,6 +54,7 @@ from telephony.calls.model import (
     CallTransferred,
     CallUnheld,
     CallUpdate,
+    KnownCall,
     LiveCall,
 )
 from telephony.calls.originate import OriginateAnswer
@@ -86,6 +94,7 @@ class Pipeline:
         pops: PopLedger,
         *,
         desks: Sequence[Desk] = (),
+        database: Database | None = None,
         clock: Callable[[], float] = time.time,
         callback_rules: CallbackRules | None = None,
     ) -> None:
@@ -97,6 +106,10 @@ class Pipeline:
         self._writer = writer
         self.pops = pops
         self._desks = tuple(desks)
+        self._database = database
+        # What was stored of the calls live when the service last stopped, for the first
+        # channel list after the start (CallTracker.reconcile); nothing after that.
+        self._known: Mapping[str, KnownCall] = {}
         self._clock = clock
         self.outcomes: dict[str, int] = {}  # finished calls by outcome, for the metrics
         self.line_checks = 0  # the line probe's calls seen (its extension only answers)
@@ -105,9 +118,27 @@ class Pipeline:
         self._link_up_untold = True
 
     async def run(self) -> None:
+        self.board.expect_resync()
+        self._known = await self._read_known()
         while True:
             for job in self.handle(await self._link.get()):
                 await self._writer.put(job)
+
+    async def _read_known(self) -> Mapping[str, KnownCall]:
+        """The stored calls that were live at the last stop, read until the database
+        answers: the calls the PBX still carries are taken up with what was known of them."""
+        if self._database is None:
+            return {}
+        database, delay, told = self._database, 0.5, False
+        while True:
+            try:
+                return await database.run(known_live_calls)
+            except DatabaseError as error:
+                if not told:
+                    log.warning("live calls not read from the database (%s); retrying", error)
+                    told = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def run_contacts(self) -> None:
         """After every (re)login, the PBX's contact listing: ContactStatus events come only
@@ -127,11 +158,13 @@ class Pipeline:
             signals = self.board.feed(item.headers, item.at)
             received = item.received or item.at
         elif isinstance(item, LiveChannels):
-            signals = self.board.reconcile(item.channels, item.at)
+            signals = self.board.reconcile(item.channels, item.at, self._known)
+            self._known = {}
             received = item.at
         else:
             self._hub.publish({"type": "link.down", "at": item.at, "reason": item.reason})
             self._link_up_untold = True
+            self.board.expect_resync()
             self._tell(LinkLost(item.at, item.reason))
             return jobs
         for signal in signals:

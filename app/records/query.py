@@ -33,12 +33,14 @@ RECORD_FIELDS = (
     *CONTRACT_FIELDS,
     "status",
     "ended_in_gap",
+    "events_missed",
     "pops_missed",
     "disposition",
     "score",
     "trunk",
     "callback_for",
 )
+BOOLEAN_FIELDS = ("ended_in_gap", "events_missed")
 # What the list may be sorted by: the columns QA sorts on, each with an index or cheap.
 SORTS = {
     "started_at": CallRow.started_at,
@@ -209,7 +211,7 @@ def iter_csv(session: Session, filters: CallFilters, viewer: Viewer) -> Iterator
     query = _ordered(query.where(*_conditions(filters, viewer)), filters)
     connection = session.connection()
     result = connection.execution_options(yield_per=CSV_BATCH).execute(query)
-    flags = [at for at, name in enumerate(names) if name == "ended_in_gap"]  # the booleans
+    flags = [at for at, name in enumerate(names) if name in BOOLEAN_FIELDS]
     for partition in result.partitions():
         writer.writerows(_csv_row(row, flags) for row in partition)
         yield _drain(buffer)

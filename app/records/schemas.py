@@ -31,6 +31,10 @@ class CallItem(BaseModel):
     recording: str | None
     status: Literal["live", "ended"]
     ended_in_gap: bool
+    events_missed: bool = Field(
+        default=False,
+        description="taken up again after a restart or an outage: some events were not seen",
+    )
     pops_missed: int = Field(default=0, description="agents whose console never got the pop")
     disposition: str | None = None
     score: float | None = Field(default=None, description="latest scorecard total, 0-100")

@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Table, and_, bindparam, func, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -32,11 +43,16 @@ from telephony.calls.model import (
     CallTransferred,
     CallUnheld,
     CallUpdate,
+    KnownCall,
     LiveCall,
 )
 
 LIVE, ENDED = "live", "ended"
 CALLS, PARTIES, EVENTS = table_of(CallRow), table_of(CallParty), table_of(CallEvent)
+# Nullable columns holding facts seen once and true for good.
+KEPT_FACTS = frozenset(
+    ("customer", "agent", "queue", "started_at", "answered_at", "recording", "trunk")
+)
 GAP_REASON = "ended while callassist was not listening: how it ended was not seen"
 
 
@@ -131,6 +147,7 @@ def _store_ended(connection: Connection, ended: CallEnded) -> None:
     record = ended.record
     values = record_values(record)
     values.update(status=ENDED, ended_in_gap=ended.ended_in_gap, updated_at=time.time())
+    values.update(events_missed=ended.events_missed)
     values.update(trunk=ended.trunk, **_as_callback(dict(ended.tags), values["customer"]))
     call_pk = _upsert_call(connection, values, updated=tuple(values))
     for position, agent in enumerate(record.agents, start=1):
@@ -214,6 +231,53 @@ def _close_unseen(connection: Connection, seen: LiveCallsSeen) -> None:
         _add_event(connection, call_pk, _ended_entry(seen.at, closed))
 
 
+def known_live_calls(session: Session) -> dict[str, KnownCall]:
+    """What was stored of the calls still live when the service last stopped (or died):
+    merged into the calls the PBX lists at the next start, so nothing known is lost."""
+    connection = session.connection()
+    rows = connection.execute(
+        select(
+            CALLS.c.id,
+            CALLS.c.call_id,
+            CALLS.c.started_at,
+            CALLS.c.answered_at,
+            CALLS.c.queue,
+            CALLS.c.transfers,
+            CALLS.c.recording,
+            CALLS.c.callback_for,
+            CALLS.c.customer,
+        ).where(CALLS.c.status == LIVE)
+    ).all()
+    parties: dict[int, list[tuple[int, str, bool]]] = {}
+    if rows:
+        listed = connection.execute(
+            select(PARTIES.c.call_pk, PARTIES.c.position, PARTIES.c.endpoint, PARTIES.c.connected)
+            .where(PARTIES.c.call_pk.in_([row.id for row in rows]))
+            .order_by(PARTIES.c.call_pk, PARTIES.c.id)
+        ).all()
+        for call_pk, position, endpoint, connected in listed:
+            parties.setdefault(call_pk, []).append((position, endpoint, connected))
+    return {row.call_id: _known(row, parties.get(row.id, [])) for row in rows}
+
+
+def _known(row: Any, parties: list[tuple[int, str, bool]]) -> KnownCall:
+    connected = sorted((position, endpoint) for position, endpoint, talked in parties if talked)
+    tags: tuple[tuple[str, str], ...] = ()
+    if row.callback_for is not None:
+        tags = ((CALLBACK_FOR_TAG, row.callback_for), (CUSTOMER_TAG, row.customer or ""))
+    return KnownCall(
+        call_id=row.call_id,
+        started_at=row.started_at,
+        answered_at=row.answered_at,
+        agents=tuple(endpoint for _, endpoint in connected),
+        rung=tuple(endpoint for _, endpoint, _ in parties),
+        queue=row.queue,
+        transfers=row.transfers,
+        recording=row.recording,
+        tags=tags,
+    )
+
+
 def _ended_entry(at: float | None, detail: dict[str, Any]) -> dict[str, Any]:
     return {"key": "ended", "kind": "ended", "at": at, "endpoint": None, "detail": detail}
 
@@ -253,6 +317,7 @@ def _upsert_live_call(connection: Connection, live: LiveCall) -> int:
         "transfers": live.transfers,
         "recording": live.recording,
         "trunk": live.trunk,
+        "events_missed": live.events_missed,
         "updated_at": time.time(),
     }
     values.update(_as_callback(dict(live.tags), live.customer))
@@ -310,9 +375,21 @@ def _upsert_statement(dialect: str, updated: tuple[str, ...], live_only: bool) -
     statement = _insert(dialect, CALLS)
     return statement.on_conflict_do_update(
         index_elements=["call_id"],
-        set_={name: statement.excluded[name] for name in updated},
+        set_={name: _kept(name, statement.excluded[name]) for name in updated},
         where=CALLS.c.status == LIVE if live_only else None,
     ).returning(CALLS.c.id)
+
+
+def _kept(name: str, proposed: Any) -> Any:
+    """A fact the row holds is never replaced by nothing: a call taken up again after a
+    restart may be seen with less than was stored (who answered, when, the customer)."""
+    if name in KEPT_FACTS:
+        return func.coalesce(proposed, CALLS.c[name])
+    if name == "connected_agents":
+        return case((proposed == "", CALLS.c[name]), else_=proposed)
+    if name in ("events_missed", "ended_in_gap"):
+        return or_(proposed, CALLS.c[name])
+    return proposed
 
 
 @functools.cache

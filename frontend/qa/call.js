@@ -85,6 +85,7 @@ export class CallView {
         h("span", { class: "call-id muted", attrs: { title: t("call.call_id") }, text: `#${d.id} · ${d.call_id}` })),
       live ? h("p", { class: "notice", text: t("call.live") }) : null,
       d.ended_in_gap ? h("p", { class: "notice notice-warn", text: t("call.gap") }) : null,
+      d.events_missed && !d.ended_in_gap ? h("p", { class: "notice notice-warn", text: t("call.events_missed") }) : null,
       h("dl", { class: "facts" },
         fact("call.ring", seconds(d.ring_seconds)),
         fact("call.talk", seconds(d.talk_seconds)),

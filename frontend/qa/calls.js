@@ -263,6 +263,7 @@ export class CallList {
     if (item.transfers) flags.push(h("span", { class: "flag", attrs: { title: t("flag.transfers", { n: item.transfers }) }, text: `⇄${item.transfers}` }));
     if (item.pops_missed) flags.push(h("span", { class: "flag flag-warn", attrs: { title: t("flag.pops_missed", { n: item.pops_missed }) }, text: `◌${item.pops_missed}` }));
     if (item.ended_in_gap) flags.push(h("span", { class: "flag flag-warn", attrs: { title: t("flag.gap") }, text: "≈" }));
+    else if (item.events_missed) flags.push(h("span", { class: "flag flag-warn", attrs: { title: t("flag.events_missed") }, text: "≈" }));
     return flags;
   }
 

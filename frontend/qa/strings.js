@@ -63,6 +63,7 @@ const en = {
   "flag.recording": "Recorded",
   "flag.transfers": "Transferred {n}×",
   "flag.gap": "Ended while the PBX link was down: times are approximate",
+  "flag.events_missed": "Part of this call went unseen (a restart or an outage): some events may be missing",
   "flag.pops_missed": "{n} screen pop(s) not seen",
 
   "ended_by.customer": "customer",
@@ -98,6 +99,7 @@ const en = {
   "call.agents": "Agents",
   "call.live": "This call is still going on.",
   "call.gap": "This call ended while the PBX link was down: its end time is when the link came back.",
+  "call.events_missed": "callassist was not listening for part of this call (a restart or an outage). What it had recorded before is kept; holds or transfers in that gap may be missing.",
   "call.call_id": "Call id (Linkedid)",
 
   "rec.title": "Recording",
@@ -332,6 +334,7 @@ const zh = {
   "flag.recording": "有录音",
   "flag.transfers": "转接 {n} 次",
   "flag.gap": "结束时与 PBX 的连接中断：时间为近似值",
+  "flag.events_missed": "该通话有一段未被观察到（重启或中断）：部分事件可能缺失",
   "flag.pops_missed": "{n} 个弹屏未被查看",
 
   "ended_by.customer": "客户",
@@ -367,6 +370,7 @@ const zh = {
   "call.agents": "坐席",
   "call.live": "该通话仍在进行中。",
   "call.gap": "该通话结束时与 PBX 的连接中断：结束时间为连接恢复的时间。",
+  "call.events_missed": "callassist 在该通话的一段时间内未在监听（重启或中断）。之前记录的内容均已保留；这段时间内的保持或转接可能缺失。",
   "call.call_id": "通话标识（Linkedid）",
 
   "rec.title": "录音",

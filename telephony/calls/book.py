@@ -18,6 +18,7 @@ from telephony.calls.model import (
     CallEnded,
     CallUpdate,
     Channel,
+    KnownCall,
 )
 from telephony.calls.outcome import classify
 from telephony.calls.trunks import TrunkPlan, endpoint_of
@@ -34,6 +35,10 @@ class CallBook:
         # bridge -> Uniqueids in it now, in the order they entered (a dict as an ordered set)
         self.bridges: dict[str, dict[str, None]] = {}
         self.seq = 0  # events handled so far: orders hangup requests when times tie
+        # Between a (re)login and the PBX's channel list: events about channels not known
+        # yet wait here, to be applied once the list has made them known.
+        self.resyncing = False
+        self.waiting: list[tuple[AmiHeaders, float | None]] = []
         self.out: list[CallUpdate] = []  # what the event being handled changed
 
     # -- finding calls and channels -------------------------------------------------------
@@ -104,10 +109,28 @@ class CallBook:
         """A channel that began while we were not listening, from its CoreShowChannel."""
         linkedid = entry.get("Linkedid") or entry["Uniqueid"]
         call = self.call_for(linkedid)
+        call.events_missed = True
         started = at - duration(entry.get("Duration")) if at is not None else None
         channel = self.add_channel(call, entry, "", started)
         if channel is not None:
             channel.caller_num = number(entry.get("CallerIDNum"))
+
+    def restore(self, call: Call, known: KnownCall) -> None:
+        """Merge what was stored before a restart into a call taken up from the PBX's list:
+        a fact seen then is kept; the list only adds what it shows that we had not seen."""
+        if known.started_at is not None:
+            call.started_at = known.started_at
+        if known.answered_at is not None or known.agents:
+            call.answered, call.answered_at = True, known.answered_at
+            call.agents = list(dict.fromkeys([*known.agents, *call.agents]))
+            for leg in call.channels.values():
+                if leg.endpoint in known.agents and leg.uniqueid != call.customer_leg:
+                    leg.connected = True  # it talked with the customer before: no new answer
+        call.rung = list(dict.fromkeys([*known.rung, *call.rung]))
+        call.queue = call.queue or known.queue
+        call.transfers = max(call.transfers, known.transfers)
+        call.recording = call.recording or known.recording
+        call.tags = {**dict(known.tags), **call.tags}
 
     def join(self, survivor_id: str, other: Call, at: float | None) -> Call:
         """Make two calls one; the one holding a customer leg keeps its identity."""
@@ -233,6 +256,7 @@ class CallBook:
             call.ended_in_gap,
             tuple(call.tags.items()),
             tuple(call.merged),
+            call.events_missed,
         )
         self.out.append(ended)
 

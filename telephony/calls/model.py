@@ -102,6 +102,9 @@ class Call:
     tags: dict[str, str] = field(default_factory=dict)
     times_known: bool = True  # every event of the call came with a time
     ended_in_gap: bool = False  # ended while the AMI link was down
+    # Began or went on while nobody listened (a restart, an outage) and was taken up again
+    # from the PBX's channel list: some of its events were never seen.
+    events_missed: bool = False
 
     def reference_leg(self) -> Channel | None:
         """The customer's leg; for an internal call, the leg that started it."""
@@ -154,6 +157,23 @@ class CallRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownCall:
+    """What was known of a call in progress before a restart (the stored record), to be
+    merged with what the PBX lists when the call is taken up again: facts seen before are
+    kept, never replaced by the PBX's coarser picture or by nothing."""
+
+    call_id: str
+    started_at: float | None
+    answered_at: float | None
+    agents: tuple[str, ...]  # connected with the customer, in order
+    rung: tuple[str, ...]  # every agent endpoint it rang at
+    queue: str | None
+    transfers: int
+    recording: str | None
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class LiveCall:
     """A call in progress as people see it: who is calling, who it rings at, who talks."""
 
@@ -172,6 +192,7 @@ class LiveCall:
     dialled: str | None = None  # the number an inbound customer dialled, to pick a call script
     trunk: str | None = None  # the customer leg's endpoint when it is a trunk
     tags: tuple[tuple[str, str], ...] = ()  # the call's CALLASSIST_* channel variables
+    events_missed: bool = False  # taken up again after a restart or an outage
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +259,7 @@ class CallEnded:
     # Calls that were calls of their own until they merged into this one (an attended
     # transfer's consultation call): whoever was told of them is told here that they ended.
     merged: tuple[str, ...] = ()
+    events_missed: bool = False  # taken up again after a restart or an outage (Call)
 
     @property
     def trunk(self) -> str | None:

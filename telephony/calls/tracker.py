@@ -24,16 +24,17 @@ work on one CallBook (book.py), the tracker's memory; views.py says what people 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from telephony.calls import bridges, channels, holds, labels, transfers
 from telephony.calls.book import CallBook, Handler
-from telephony.calls.headers import UP
-from telephony.calls.model import AmiHeaders, Call, CallUpdate, LiveCall
+from telephony.calls.headers import UP, duration
+from telephony.calls.model import AmiHeaders, Call, CallUpdate, KnownCall, LiveCall
 from telephony.calls.trunks import TrunkPlan
 from telephony.calls.views import live_view
 
 _FAMILIES = (channels, bridges, holds, labels, transfers)
+MAX_WAITING = 10_000  # events kept while the channel list is read; the oldest go first
 
 
 class CallTracker:
@@ -67,29 +68,54 @@ class CallTracker:
         if handler is None:
             return []
         book = self._book
-        book.seq += 1
         book.out = []
+        if book.resyncing and _about_unknown_channel(book, event):
+            if len(book.waiting) >= MAX_WAITING:
+                book.waiting.pop(0)
+                book.anomalies += 1
+            book.waiting.append((event, at))
+            return []
+        self._apply(handler, event, at)
+        return book.out
+
+    def _apply(self, handler: Handler, event: AmiHeaders, at: float | None) -> None:
+        book = self._book
+        book.seq += 1
         try:
             handler(book, event, at)
         except (KeyError, ValueError):  # a header the PBX should have sent was not usable
             book.anomalies += 1
-        return book.out
 
-    def reconcile(self, live: Iterable[AmiHeaders], at: float | None) -> list[CallUpdate]:
+    def expect_resync(self) -> None:
+        """The link is logging in (again): its list of live channels is on its way.
+
+        Until it comes, an event about a channel not known yet (one that began while nobody
+        listened) waits instead of being dropped, and is applied once the list has made the
+        channel known: a customer who hangs up while the list is read is seen doing so.
+        """
+        self._book.resyncing = True
+
+    def reconcile(
+        self,
+        live: Iterable[AmiHeaders],
+        at: float | None,
+        known: Mapping[str, KnownCall] | None = None,
+    ) -> list[CallUpdate]:
         """Align the picture with the PBX's list of live channels (CoreShowChannel events).
 
         Called after every (re)connect: calls whose channels all vanished during the gap end
-        now with ended_by "unknown" and ended_in_gap set; calls that began during the gap are
-        picked up, answered if their customer already talks to an agent.
+        now with ended_by "unknown" and ended_in_gap set; calls that began during the gap
+        (or before a restart) are taken up, each on one clock: a call ``known`` from before
+        a restart keeps what was known (book.restore), and its times go on from its own
+        stored start plus the age the PBX gives its first channel, not from our clock.
         """
         book = self._book
         book.out = []
         current = {e["Uniqueid"]: e for e in live if e.get("Uniqueid") and e.get("Channel")}
         for call in list(book.calls.values()):
+            call.events_missed = call.events_missed or book.resyncing  # lived through a gap
             book.close_vanished(call, current, at)
-        for uniqueid, entry in current.items():
-            if uniqueid not in book.owner:
-                book.adopt(entry, at)
+        clocks = self._take_up(current, at, known or {})
         for uniqueid, entry in current.items():
             bridge = entry.get("BridgeId")
             channel, owner = book.lookup(uniqueid)
@@ -97,5 +123,54 @@ class CallTracker:
                 if entry.get("ChannelState") == UP:
                     channel.was_up = True
                 if bridge and channel.bridge != bridge:
-                    book.enter_bridge(owner, channel, bridge, at)
+                    book.enter_bridge(owner, channel, bridge, clocks.get(owner.call_id, at))
+        self._apply_waiting()
         return book.out
+
+    def _take_up(
+        self, current: Mapping[str, AmiHeaders], at: float | None, known: Mapping[str, KnownCall]
+    ) -> dict[str, float | None]:
+        """Adopt the listed channels we do not know, call by call; each call's clock."""
+        book = self._book
+        by_call: dict[str, list[AmiHeaders]] = {}
+        for uniqueid, entry in current.items():
+            if uniqueid not in book.owner:
+                by_call.setdefault(entry.get("Linkedid") or uniqueid, []).append(entry)
+        clocks: dict[str, float | None] = {}
+        for linkedid, entries in by_call.items():
+            before = known.get(linkedid)
+            clock = _call_clock(linkedid, entries, at, before)
+            for entry in entries:
+                book.adopt(entry, clock)
+            call = book.call(linkedid)
+            if call is not None:
+                if before is not None:
+                    book.restore(call, before)
+                clocks[call.call_id] = clock
+        return clocks
+
+    def _apply_waiting(self) -> None:
+        book = self._book
+        waiting, book.waiting, book.resyncing = book.waiting, [], False
+        for event, event_at in waiting:
+            handler = self._handlers[event.get("Event", "")]
+            self._apply(handler, event, event_at)
+
+
+def _about_unknown_channel(book: CallBook, event: AmiHeaders) -> bool:
+    uniqueid = event.get("Uniqueid")
+    return bool(uniqueid) and uniqueid not in book.owner and event.get("Event") != "Newchannel"
+
+
+def _call_clock(
+    linkedid: str, entries: list[AmiHeaders], at: float | None, known: KnownCall | None
+) -> float | None:
+    """Now, on the clock the call's stored times were taken on: its stored start plus the
+    age the PBX gives the channel that started it (whole seconds). Our own clock when
+    nothing was stored, or the first channel is gone."""
+    if known is None or known.started_at is None or at is None:
+        return at
+    origin = next((e for e in entries if e.get("Uniqueid") == linkedid), None)
+    if origin is None:
+        return at
+    return known.started_at + duration(origin.get("Duration"))

@@ -35,6 +35,7 @@ def live_view(call: Call) -> LiveCall:
         dialled=dialled(call),
         trunk=trunk(call),
         tags=tuple(call.tags.items()),
+        events_missed=call.events_missed,
     )
 
 

@@ -5,13 +5,15 @@ that fails for a while."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from app.records.desk import RecordWriter
 from app.records.query import CallFilters, Viewer, get_call, list_calls
-from app.records.store import RecordJob
+from app.records.store import CallChange, RecordJob
+from telephony.calls.model import CallAnswered
 from tests.desks.fakes import (
     AGENT_ONE,
     TestDatabase,
@@ -86,3 +88,26 @@ async def test_a_batch_the_database_refuses_is_tried_again_until_stored_and_coun
     (call,) = calls(database)  # stored once, whole
     assert (call["status"], call["outcome"], call["pops_missed"]) == ("ended", "completed", 1)
     assert [entry["kind"] for entry in call["timeline"]] == TIMELINE  # nothing written twice
+
+
+async def test_a_call_seen_again_with_less_keeps_what_was_stored(database: TestDatabase) -> None:
+    # Taken up after a restart, a call may be seen with less than was stored before: who
+    # answered and when are kept, never replaced with nothing.
+    jobs = jobs_of_a_call()
+    answered = next(
+        job for job in jobs if isinstance(job, CallChange) and isinstance(job.update, CallAnswered)
+    )
+    assert isinstance(answered, CallChange) and answered.live is not None
+    blank = replace(answered.live, answered_at=None, agents=(), queue=None, events_missed=True)
+    writer = RecordWriter(database)
+    async with running(writer.run()):
+        for job in [*jobs[: jobs.index(answered) + 1], CallChange(answered.update, blank)]:
+            await writer.put(job)
+        async with asyncio.timeout(1):
+            await writer.flush()
+
+    (call,) = calls(database)
+    assert call["status"] == "live"
+    assert call["agent"] == AGENT_ONE
+    assert call["answered_at"] == answered.live.answered_at
+    assert call["events_missed"] is True

@@ -14,6 +14,7 @@ from telephony.calls.model import (
     CallTransferred,
     CallUnheld,
     EndedBy,
+    KnownCall,
     Outcome,
 )
 from telephony.calls.tracker import CallTracker
@@ -501,6 +502,88 @@ def test_reconcile_adopts_a_ringing_call_as_unanswered() -> None:
     pbx.hangup(customer, "127")
     record = pbx.record()
     assert (record.outcome, record.ended_by) == (Outcome.ABANDONED, EndedBy.CUSTOMER)
+
+
+# -- taken up again after a restart ------------------------------------------------------------
+
+
+def known_before_restart(customer: Leg, started_at: float, answered_at: float) -> KnownCall:
+    """What the service had stored of an answered call when it was killed."""
+    return KnownCall(
+        call_id=customer.linkedid,
+        started_at=started_at,
+        answered_at=answered_at,
+        agents=(AGENT_ONE,),
+        rung=(AGENT_ONE,),
+        queue="support",
+        transfers=0,
+        recording=None,
+    )
+
+
+def test_a_call_taken_up_after_a_restart_keeps_its_stored_answer_on_its_own_clock() -> None:
+    # Stored before the kill on the PBX's clock (Timestamp headers); our clock is 13 days off.
+    pbx = FakeAsterisk()
+    unseen = FakeAsterisk()
+    customer = unseen.leg(TRUNK, caller_num=CUSTOMER_NUMBER, state="6")
+    agent = unseen.leg(AGENT_ONE, linkedid=customer.linkedid, state="6")
+    bridge = "7e43fede-b3d3-40ca-839f-300c124fa069"
+    known = {customer.linkedid: known_before_restart(customer, pbx.now - 40, pbx.now - 30)}
+    listed = [
+        core_show_channel(customer, bridge=bridge, duration="00:00:40"),
+        core_show_channel(agent, bridge=bridge, duration="00:00:30"),
+    ]
+
+    updates = pbx.tracker.reconcile(listed, pbx.now + 1_169_858, known)
+
+    assert updates == [], "the agent answered before the restart: no second answer"
+    live = pbx.tracker.snapshot(customer.linkedid)
+    assert live is not None and live.events_missed
+    assert (live.agents, live.answered_at, live.queue) == ((AGENT_ONE,), pbx.now - 30, "support")
+    pbx.wait(5)
+    customer.bridge = agent.bridge = bridge
+    customer_hangs_up(pbx, customer, agent, bridge)
+    (ended,) = pbx.ended()
+    record = ended.record
+    assert (record.outcome, record.ended_by, record.agent) == (
+        Outcome.COMPLETED,
+        EndedBy.CUSTOMER,
+        AGENT_ONE,
+    )
+    assert record.ring_seconds == pytest.approx(10.0)
+    assert record.talk_seconds == pytest.approx(35.0)
+    assert ended.events_missed is True
+
+
+def test_a_hang_up_heard_while_the_channel_list_is_read_is_not_lost() -> None:
+    # The customer hangs up between the login and the list: the HangupRequest names a
+    # channel the tracker does not know yet; the list then still shows it, the Hangup follows.
+    pbx = FakeAsterisk()
+    unseen = FakeAsterisk()
+    customer = unseen.leg(TRUNK, caller_num=CUSTOMER_NUMBER, state="6")
+    pbx.tracker.expect_resync()
+    pbx.hangup_request(customer, "16")
+
+    pbx.tracker.reconcile([core_show_channel(customer)], pbx.now)
+    pbx.hangup(customer, "16")
+
+    record = pbx.record()
+    assert (record.outcome, record.ended_by) == (Outcome.ABANDONED, EndedBy.CUSTOMER)
+
+
+def test_calls_that_lived_through_a_gap_say_events_may_be_missing() -> None:
+    pbx = FakeAsterisk()
+    customer, agent, bridge = answered_call(pbx)
+    live = [core_show_channel(customer, bridge=bridge), core_show_channel(agent, bridge=bridge)]
+    pbx.tracker.reconcile(live, pbx.now)  # a periodic relisting, the link never went down
+    calm = pbx.tracker.snapshot(customer.linkedid)
+    assert calm is not None and not calm.events_missed
+
+    pbx.tracker.expect_resync()  # the link went down and logged in again
+    pbx.tracker.reconcile(live, pbx.now)
+
+    after = pbx.tracker.snapshot(customer.linkedid)
+    assert after is not None and after.events_missed
 
 
 # -- bad input never raises -------------------------------------------------------------------
