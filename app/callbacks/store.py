@@ -51,7 +51,7 @@ class Placed:
     call_id: str | None
 
 
-def owe(session: Session, found: Candidate, now: float) -> None:
+def owe(session: Session, found: Candidate) -> None:
     """The callback a finished call is owed, written in the transaction that stores the
     call's end (the record writer's, app/records/store.py): the call's end and its callback
     are stored together or not at all, so a crash or a database outage between the two
@@ -60,7 +60,8 @@ def owe(session: Session, found: Candidate, now: float) -> None:
     (one per call: ``call_id`` is unique).
 
     A dropped call with an agent is dialled by the service (``pending``, due now); the
-    others wait in the callback queue for a person (``queued``).
+    others wait in the callback queue for a person (``queued``). It is owed from the call's
+    end: its schedule counts from there (``created_at``).
     """
     found = stays_automatic(found, _first_agent(session, found.call_id))
     values = {
@@ -76,8 +77,8 @@ def owe(session: Session, found: Candidate, now: float) -> None:
         "queue": found.queue,
         "hangup_cause": found.hangup_cause,
         "note": "",
-        "created_at": now,
-        "updated_at": now,
+        "created_at": found.ended_at,
+        "updated_at": found.ended_at,
     }
     insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(
         table_of(Callback)

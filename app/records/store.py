@@ -102,7 +102,7 @@ def store(session: Session, jobs: Sequence[RecordJob]) -> None:
         elif isinstance(job.update, CallEnded):
             _store_ended(connection, job.update)
             if job.callback is not None:
-                callbacks.owe(session, job.callback, time.time())
+                callbacks.owe(session, job.callback)
         else:
             _store_progress(connection, job.update, job.live)
     session.commit()

@@ -16,15 +16,19 @@ import pytest
 from app.callbacks import store
 from app.callbacks.desk import CallbackDesk, DialPlan, PbxUnavailable
 from app.callbacks.rules import (
+    ASK_A_PERSON,
     ATTEMPT_TAG,
     CALLBACK_FOR_TAG,
     CALLBACK_TAG,
     CUSTOMER_TAG,
     CallbackRules,
+    candidate,
 )
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
+from app.records import store as records
+from app.records.store import CallChange
 from telephony.ami.actions import ActionHeaders
 from telephony.ami.link import ActionInterrupted
 from telephony.ami.replies import Reply
@@ -78,18 +82,27 @@ class Bench:
         )
 
     def hand(self, updates: Iterable[Update]) -> None:
+        """As the pipeline hands them over; a call's end is stored first, with the callback
+        it is owed, as the record writer stores the pipeline's job (the outbox)."""
         for update in updates:
+            if isinstance(update, CallEnded):
+                store_end(self.database, update, self.desk.rules)
             self.desk.take(update)
 
     async def turn(self, *, failing: bool = False) -> None:
         """What the desk's task (``run``) does with what it was handed: each update in
-        order, then, with nothing left, a look for the callbacks due. An error is kept in
+        order (and the wake-up once the writer stored a call's end), then, with nothing
+        left, a look for the callbacks due. An error is kept in
         ``state.last_error``, as the task keeps it; unless ``failing``, the test stops there."""
         desk = self.desk
         before = desk.state.last_error
-        while not desk._inbox.empty():
-            await desk._guarded(desk._handle(desk._inbox.get_nowait()))
-        await desk._guarded(desk._dial_due())
+        while True:
+            while not desk._inbox.empty():
+                await desk._guarded(desk._handle(desk._inbox.get_nowait()))
+            if desk._waking is None or desk._waking.done():
+                break
+            await desk._waking  # the writer has stored the calls' ends: the desk is woken
+        await desk._guarded(desk._on_tick())
         if not failing:
             assert desk.state.last_error == before, desk.state.last_error
 
@@ -106,6 +119,12 @@ class Bench:
 @pytest.fixture
 def bench(database: TestDatabase, hub: Hub, link: FakeLink) -> Bench:
     return Bench(database, hub, link, RULES)
+
+
+def store_end(database: TestDatabase, ended: CallEnded, rules: CallbackRules) -> None:
+    """What the record writer stores for the pipeline's job for a call's end."""
+    owed = candidate(ended, rules, ended.at or T0)
+    database.read(lambda s: records.store(s, [CallChange(ended, None, owed)]))
 
 
 def variables(originate: dict[str, Any]) -> dict[str, str]:
@@ -410,18 +429,30 @@ def cut_on_the_way(link: FakeLink) -> None:
     link.answer("Originate", cut)
 
 
+NO_SUCH_CHANNEL = Reply.of([{"Response": "Error", "Message": "No such channel"}])
+CHANNEL_STATUS = Reply.of([{"Response": "Success", "Message": "Channel status will follow"}])
+
+
 @pytest.mark.parametrize(
-    ("down_for", "listed", "results"),
+    ("listed", "status", "expected"),
     [
-        (5.0, False, ["unknown", None]),  # lost quickly: it never got to the customer, again
-        (40.0, False, ["unknown"]),  # lost for longer: it may have; wait for the schedule
-        (5.0, True, [None]),  # found among the live channels: it goes on
+        (True, None, ([None], "dialling")),  # among the calls listed: it goes on
+        (False, CHANNEL_STATUS, ([None], "dialling")),  # Status finds its channel: it goes on
+        (False, NO_SUCH_CHANNEL, (["unknown"], "queued")),  # gone unseen: a person decides
+        (False, ActionInterrupted("cut again"), ([None], "dialling")),  # unanswered: unsure
     ],
 )
-async def test_an_originate_cut_off_on_its_way_waits_for_the_live_channels_to_decide(
-    bench: Bench, link: FakeLink, down_for: float, listed: bool, results: list[str | None]
+async def test_an_originate_cut_off_on_its_way_is_looked_for_by_its_channel_id(
+    bench: Bench,
+    link: FakeLink,
+    listed: bool,
+    status: Reply | Exception | None,
+    expected: tuple[list[str | None], str],
 ) -> None:
+    results, status_after = expected
     cut_on_the_way(link)
+    if status is not None:
+        link.answer("Status", status)
     bench.hand(dropped_call())
     await bench.turn()
     (first,) = bench.originates()
@@ -429,17 +460,44 @@ async def test_an_originate_cut_off_on_its_way_waits_for_the_live_channels_to_de
     assert (callback["status"], callback["attempts_list"][0]["result"]) == ("dialling", None)
 
     await bench.turn()  # while the link is down, nothing more is tried
-    link.come_back(bench.clock.advance(down_for))
+    link.come_back(bench.clock.advance(5))
     live = frozenset({first["ChannelId"]} if listed else ())
     bench.hand([LiveCallsListed(live, bench.clock.now)])
+    await bench.turn()
+    bench.clock.advance(3600)  # past every retry the schedule allows
     await bench.turn()
 
     (callback,) = bench.callbacks()
     assert [a["result"] for a in callback["attempts_list"]] == results
-    assert len(bench.originates()) == len(results)  # a new attempt is a new Originate
-    if results == ["unknown"]:
-        assert callback["status"] == "pending"
-        assert callback["next_attempt_at"] == callback["created_at"] + 120
+    assert callback["status"] == status_after
+    assert len(bench.originates()) == 1, "an attempt the PBX may have taken is never re-sent"
+    asked = link.named("Status")
+    assert [a["Channel"] for a in asked] == ([] if listed else [first["ChannelId"]])
+    if status_after == "queued":
+        assert callback["waiting_for"] == ASK_A_PERSON
+        assert bench.agent1.take("callback.updated")[-1]["callback"]["status"] == "queued"
+
+
+async def test_a_callback_call_that_ended_while_the_link_was_down_is_left_to_a_person(
+    bench: Bench, link: FakeLink
+) -> None:
+    bench.hand(dropped_call())
+    await bench.turn()
+    (first,) = bench.originates()
+    ringing = callback_call(first["ChannelId"], bench.clock.now)[:1]  # the agent's phone rings
+    call = callback_call(first["ChannelId"], bench.clock.now)
+    ended = next(u for u in call if isinstance(u, CallEnded))
+    record = replace(ended.record, answered_at=None, talk_seconds=None, hangup_cause=None)
+    agent_leg = tuple(leg for leg in ended.legs if leg.role == "agent")
+    vanished = replace(ended, record=record, legs=agent_leg, ended_in_gap=True)
+    bench.hand([*ringing, vanished])  # the reconnect's list no longer has it
+    bench.clock.advance(3600)
+    await bench.turn()
+
+    (callback,) = bench.callbacks()
+    assert [a["result"] for a in callback["attempts_list"]] == ["unknown"]
+    assert (callback["status"], callback["waiting_for"]) == ("queued", ASK_A_PERSON)
+    assert len(bench.originates()) == 1
 
 
 async def test_while_the_link_is_down_a_due_callback_waits_and_says_why(
