@@ -28,6 +28,7 @@ from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from app.records import store as records
+from app.records.desk import RecordWriter
 from app.records.store import CallChange
 from telephony.ami.actions import ActionHeaders
 from telephony.ami.link import ActionInterrupted
@@ -119,6 +120,13 @@ class Bench:
 @pytest.fixture
 def bench(database: TestDatabase, hub: Hub, link: FakeLink) -> Bench:
     return Bench(database, hub, link, RULES)
+
+
+async def ticks(database: TestDatabase, count: int = 3) -> None:
+    """Until a running desk has looked for due callbacks ``count`` more times (each look is
+    a database run)."""
+    start = database.runs
+    await until(lambda: database.runs >= start + count, f"{count} ticks of the desk")
 
 
 def store_end(database: TestDatabase, ended: CallEnded, rules: CallbackRules) -> None:
@@ -619,3 +627,84 @@ async def test_after_a_restart_the_task_follows_an_attempt_in_flight_instead_of_
     assert bench.desk.state.results == {"reached": 1}
     assert bench.callbacks()[0]["status"] == "reached"
     assert len(bench.originates()) == 1
+
+
+async def test_a_callback_stored_with_its_call_just_before_a_kill_is_dialled_after_the_start(
+    bench: Bench,
+) -> None:
+    # Killed once the writer stored the call's end (and so its callback), before the desk
+    # saw the end: the next run's desk finds it in the table and dials it, once.
+    (ended,) = [u for u in dropped_call() if isinstance(u, CallEnded)]
+    store_end(bench.database, ended, RULES)
+    async with running(bench.desk.run()):
+        await until(bench.originates, "the callback dialled after the start")
+        bench.clock.advance(5)
+        await ticks(bench.database)
+    (originate,) = bench.originates()
+    assert originate["Channel"] == AGENT_ONE
+    assert bench.callbacks()[0]["status"] == "dialling"
+
+
+async def test_with_the_database_down_as_a_call_drops_its_callback_is_stored_and_dialled_once(
+    bench: Bench, database: TestDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = RecordWriter(database, retry_initial=0.001, retry_max=0.002)
+    link = cast(PbxLink, bench.link)
+    bench.desk = CallbackDesk(
+        database, bench.hub, link, rules=RULES, plan=DialPlan(), clock=bench.clock, tick=0.001,
+        stored=writer.flush,
+    )
+    database.fail_next(40)  # the database restarts as the call ends
+    async with running(writer.run()), running(bench.desk.run()):
+        for update in dropped_call():
+            if isinstance(update, CallEnded):  # the pipeline's job for it, with its callback
+                await writer.put(CallChange(update, None, candidate(update, RULES, T0)))
+            bench.desk.take(update)
+        await until(bench.originates, "the callback dialled once the database is back", 5.0)
+        bench.clock.advance(5)
+        await ticks(database)  # more ticks: nothing more is dialled
+    assert database.failed == 40
+    assert writer.state.failures > 0  # the call's end, and its callback, waited for it
+    (callback,) = bench.callbacks()
+    assert (callback["status"], callback["attempts"]) == ("dialling", 1)
+    assert len(bench.originates()) == 1
+    said = [r.getMessage() for r in caplog.records if r.name == "callassist.callbacks"]
+    assert [line.split(" (")[0] for line in said] == [
+        "callbacks: database unavailable",
+        "callbacks: database back",
+    ], "one line per change, no traceback per tick"
+    assert not any(r.exc_info for r in caplog.records if r.name == "callassist.callbacks")
+
+
+@pytest.mark.parametrize("found", [True, False])
+async def test_after_a_restart_an_attempt_the_agent_answered_is_found_by_its_channel_id(
+    bench: Bench, link: FakeLink, found: bool
+) -> None:
+    bench.hand(dropped_call())
+    await bench.turn()
+    (originate,) = bench.originates()
+    channel_id = originate["ChannelId"]
+    bench.hand([originate_response(channel_id, reason=4, at=bench.clock.advance(3))])
+    await bench.turn()  # "agent answered" is stored
+
+    # Killed; started again: the new login's list does not name the call (the tracker of a
+    # fresh process may not have it yet), so the desk asks the PBX by its ChannelId.
+    bench.desk = bench.new_desk()
+    link.answer("Status", CHANNEL_STATUS if found else NO_SUCH_CHANNEL)
+    link.come_back(bench.clock.advance(5))
+    async with running(bench.desk.run()):
+        bench.hand([LiveCallsListed(frozenset(), bench.clock.now)])
+        await until(lambda: link.named("Status"), "the attempt looked for")
+        if found:
+            call = callback_call(channel_id, bench.clock.now)
+            bench.hand([u for u in call if isinstance(u, CallEnded)])
+            await until(lambda: bench.desk.state.results, "the attempt's result")
+        else:
+            await until(lambda: bench.callbacks()[0]["status"] == "queued", "a person asked")
+        bench.clock.advance(3600)
+        await ticks(bench.database)
+
+    (callback,) = bench.callbacks()
+    assert [a["Channel"] for a in link.named("Status")] == [channel_id]
+    assert len(bench.originates()) == 1, "never a second Originate for an accepted attempt"
+    assert callback["status"] == ("reached" if found else "queued")
