@@ -74,8 +74,9 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
     hub = Hub()
     link: PbxLink = AmiLink(link_config) if link_config is not None else NoPbx()
     writer = RecordWriter(database, Journal(settings.journal_file))
+    callback_rules = _callback_rules(settings)  # the pipeline decides, the desk dials
     callbacks = CallbackDesk(
-        database, hub, link, rules=_callback_rules(settings), plan=_dial_plan(settings)
+        database, hub, link, rules=callback_rules, plan=_dial_plan(settings), stored=writer.flush
     )
     incidents = IncidentDesk(database, hub, settings)
     lines = LineDesk(database, hub, settings.trunk_plan)
@@ -87,6 +88,7 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
         PopLedger(settings.pop_ack_seconds, settings.pop_resends),
         desks=(callbacks, incidents, lines),
         database=database,
+        callback_rules=callback_rules,
     )
     catalog = load_catalog([settings.scripts_dir] if settings.scripts_dir else [])
     for error in catalog.errors:

@@ -1,25 +1,33 @@
-"""The callback desk: turns finished calls into callbacks and dials the due ones, once each.
+"""The callback desk: dials the callbacks finished calls are owed, once each.
 
 One task does everything in order, so no two decisions about the same callback race. The
 pipeline hands it its updates without waiting (``take``): finished calls, the PBX's answers
 to our Originates, the live calls after a reconnect; it learns who is busy and who waits in
-a queue from the same updates, never from the tracker. The database is used off the event
-loop.
+a queue from the same updates, never from the tracker.
 
-Exactly once: an attempt is stored with its ChannelId before the Originate is sent, and the
-AMI link never re-sends an action. If the link drops while the Originate is on its way, the
-attempt stays "unsure" until the next reconnect lists the live channels: found there, it is
-followed as usual; not found and not recorded, it counts as an attempt with an unknown
-result and the next one waits for the schedule instead of dialling the customer twice.
+A callback is never lost: it is decided by the pipeline and stored by the record writer in
+the transaction that stores the call's end (an outbox: app/callbacks/store.py, ``owe``), so
+a crash or a database outage cannot keep the one without the other; the writer retries
+until both are stored. The desk dials what the table holds: at once when the writer has
+stored a finished call (``stored``: its flush), and at every tick, which is also how a
+started desk finishes what an earlier run left.
+
+Exactly once: an attempt is stored with its ChannelId (the new channel's Uniqueid) before
+the Originate is sent, and the AMI link never re-sends an action. An attempt the PBX may be
+carrying out when a link cut or a restart hides it stays "unsure" until it is found by that
+ChannelId: among the calls the next login lists, by a ``Status`` naming it, or by its own
+end. Gone without a trace, it may have reached the customer: a person decides whether to
+call again (rules.next_step); the service never dials twice on a guess.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, cast
 
@@ -28,13 +36,15 @@ from starlette.requests import HTTPConnection
 
 from app.callbacks import rules as policy
 from app.callbacks import store
+from app.callbacks.flights import GONE, Flight, Found, look_for
 from app.callbacks.rules import CallbackRules
-from app.db.engine import Database, Session
+from app.db.engine import Database, DatabaseError, Session
 from app.db.tables import Callback
 from app.live.hub import Hub
 from app.live.no_pbx import NOT_CONFIGURED, PbxLink, pbx_configured
 from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
+from app.logs import Trouble
 from telephony.ami import actions
 from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, LinkDown
 from telephony.ami.link import LinkStatus as AmiStatus
@@ -59,17 +69,6 @@ class DialPlan:
     ring_seconds: float = 30.0
 
 
-@dataclass(slots=True)
-class Flight:
-    """An attempt the PBX may be carrying out now."""
-
-    callback_id: int
-    agent: str
-    sent_at: float
-    unsure: bool = False  # sent, but the link dropped before the PBX said it took it
-    agent_answered: bool = False  # the PBX said the agent's phone answered (Reason 4)
-
-
 @dataclass(frozen=True, slots=True)
 class _Ended:
     ended: CallEnded
@@ -80,7 +79,12 @@ class _LiveSeen:
     call_ids: frozenset[str]
 
 
-_Item = _Ended | OriginateAnswer | _LiveSeen
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The record writer stored every job queued so far: the callbacks owed are in the table."""
+
+
+_Item = _Ended | OriginateAnswer | _LiveSeen | _Stored
 
 
 @dataclass(slots=True)
@@ -103,6 +107,7 @@ class CallbackDesk:
         plan: DialPlan,
         clock: Callable[[], float] = time.time,
         tick: float = 0.5,
+        stored: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._database = database
         self._hub = hub
@@ -115,6 +120,11 @@ class CallbackDesk:
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue()
         self._flights: dict[str, Flight] = {}  # channel_id -> the attempt in flight
         self._excluded: dict[int, dict[str, float]] = {}  # callback -> agent -> until
+        # Until the record writer stored what was queued (its flush); None: stored already.
+        self._stored = stored
+        self._owed: set[str] = set()  # finished calls whose callbacks are not yet announced
+        self._waking: asyncio.Task[None] | None = None
+        self._trouble = Trouble(log, "callbacks")  # what is wrong now, said once
         self.state = DeskState()
 
     # -- what the pipeline hands over (never waits) -----------------------------------------
@@ -137,32 +147,61 @@ class CallbackDesk:
     # -- the desk's one task ------------------------------------------------------------------
 
     async def run(self) -> None:
-        await self._load_flights()
-        while True:
-            with contextlib.suppress(TimeoutError):
-                item = await asyncio.wait_for(self._inbox.get(), self._tick)
-                await self._guarded(self._handle(item))
-                continue
-            await self._guarded(self._dial_due())
+        """The attempts an earlier run left in flight first (retried until the database
+        answers), then the updates in order; with none for a tick, the callbacks due."""
+        try:
+            await self._until_done(self._load_flights)
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    item = await asyncio.wait_for(self._inbox.get(), self._tick)
+                    await self._until_done(functools.partial(self._handle, item))
+                    continue
+                await self._guarded(self._on_tick())
+        finally:
+            if self._waking is not None:
+                self._waking.cancel()
 
-    async def _guarded(self, work: Any) -> None:
-        """A database or PBX hiccup must not stop the desk: log it, keep going; what was
-        stored stays stored and the next tick picks the work up again."""
+    async def _until_done(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Worked until the database took it, like the record writer's jobs: an update
+        dropped in an outage would leave its callback dialling forever."""
+        while True:
+            if await self._guarded(work(), retry=True):
+                return
+            await asyncio.sleep(self._tick)
+
+    async def _guarded(self, work: Awaitable[None], *, retry: bool = False) -> bool:
+        """Whether ``work`` went through. A database or PBX hiccup must not stop the desk:
+        what was stored stays stored and the work is picked up again. Said once when it
+        begins and once when it ends, not at every tick. With ``retry``, False only for a
+        database error: another error would fail again the same way (the update is left)."""
         try:
             await work
         except asyncio.CancelledError:
             raise
         except Exception as error:
             self.state.last_error = f"{type(error).__name__}: {error}"
-            log.exception("callback desk: %s", self.state.last_error)
+            if isinstance(error, DatabaseError):
+                self._trouble.began("database", str(error))
+                return not retry
+            self._trouble.began(type(error).__name__, self.state.last_error, bug=True)
+            return True
+        self._trouble.over()
+        return True
 
     async def _handle(self, item: _Item) -> None:
         if isinstance(item, _Ended):
             await self._on_call_ended(item.ended)
         elif isinstance(item, OriginateAnswer):
             await self._on_originate_answer(item)
-        else:
+        elif isinstance(item, _LiveSeen):
             await self._on_live_seen(item.call_ids)
+        else:
+            await self._announce_owed()
+
+    async def _on_tick(self) -> None:
+        if self._owed:
+            await self._announce_owed()
+        await self._dial_due()
 
     async def _db(self, work: Callable[[Session], T]) -> T:
         return await self._database.run(work)
@@ -174,14 +213,30 @@ class CallbackDesk:
         if channel_id is not None:
             await self._callback_call_ended(channel_id, ended)
             return
-        now = self._clock()
-        found = policy.candidate(ended, self.rules, now)
-        if found is None:
+        if policy.candidate(ended, self.rules, self._clock()) is None:
             return
-        callback = await self._db(lambda s: store.create_for_call(s, found, now))
-        await self._publish(callback)
-        if callback.auto:
-            await self._dial_due()
+        # The record writer stores the callback with the call's end (the pipeline decided
+        # it): once it has, the callback is announced and, if automatic, dialled at once.
+        self._owed.add(ended.call_id)
+        if self._waking is None or self._waking.done():
+            self._waking = asyncio.create_task(self._wake_when_stored())
+
+    async def _wake_when_stored(self) -> None:
+        """One waiter covers every call that ended before the writer's queue ran empty."""
+        if self._stored is not None:
+            await self._stored()
+        self._inbox.put_nowait(_Stored())
+
+    async def _announce_owed(self) -> None:
+        """Tell people of the callbacks just stored, then dial the due ones. A call whose
+        callback is not in the table once the writer stored everything queued before it
+        was not owed one after all (the store decided)."""
+        wanted = sorted(self._owed)
+        callbacks = await self._db(lambda s: store.owed(s, wanted))
+        self._owed.difference_update(wanted)
+        for callback in callbacks:
+            await self._publish(callback)
+        await self._dial_due()
 
     async def _callback_call_ended(self, channel_id: str, ended: CallEnded) -> None:
         """The Originate's call is over. Asterisk dials the customer only once the agent
@@ -191,10 +246,13 @@ class CallbackDesk:
         flight = self._flights.get(channel_id)
         cause = ended.record.hangup_cause
         answered = ended.record.answered_at is not None
+        if ended.ended_in_gap and not answered:
+            # It ended while nobody listened: the customer may have been rung meanwhile.
+            await self._finish(channel_id, policy.UNKNOWN, cause, detail=GONE)
+            return
         customer_dialled = answered or any(leg.role == "customer" for leg in ended.legs)
         if flight is not None and not (flight.agent_answered or customer_dialled):
-            until = self._clock() + EXCLUSION_SECONDS
-            self._excluded.setdefault(flight.callback_id, {})[flight.agent] = until
+            self._exclude(flight)
             await self._finish(channel_id, policy.AGENT_NO_ANSWER, cause)
             return
         await self._finish(channel_id, policy.result_of_call(answered, cause), cause)
@@ -224,14 +282,13 @@ class CallbackDesk:
             await self._db(lambda s: store.attempt_status(s, channel_id, "agent_answered", now))
             await self._publish_id(flight.callback_id)
             return
-        until = self._clock() + EXCLUSION_SECONDS
-        self._excluded.setdefault(flight.callback_id, {})[flight.agent] = until
+        self._exclude(flight)
         await self._finish(channel_id, result, None, originate_reason=reason)
 
     async def _on_live_seen(self, call_ids: frozenset[str]) -> None:
-        """After a (re)connect: an attempt whose channel is live goes on. One that is neither
-        live nor ended in sight (its end came before this, in order) was lost in the cut: it
-        ends unknown, and is never re-sent as it was (it may have rung)."""
+        """After a (re)connect or a restart: an attempt whose call is listed goes on. One
+        that is not (an end seen meanwhile came before this, in order) is asked for by its
+        ChannelId before anything is concluded (``_look_for``)."""
         login = self._link.state.connected_since or self._clock()
         for channel_id, flight in list(self._flights.items()):
             if channel_id in call_ids:
@@ -239,9 +296,16 @@ class CallbackDesk:
                 continue
             if flight.sent_at >= login:
                 continue  # sent after this list was asked for: it cannot be in it yet
-            quickly = self._clock() - flight.sent_at < self._plan.ring_seconds
-            detail = "lost in a link cut; not among the live channels after it"
-            await self._finish(channel_id, policy.UNKNOWN, None, detail=detail, quickly=quickly)
+            await self._look_for(channel_id, flight)
+
+    async def _look_for(self, channel_id: str, flight: Flight) -> None:
+        """Live: it goes on. Gone: how it went was never seen, so it ends unknown and a
+        person decides (rules.next_step). Not said: still unsure, asked at the next list."""
+        found = await look_for(self._link, channel_id)
+        if found is Found.LIVE:
+            flight.unsure = False
+        elif found is Found.GONE:
+            await self._finish(channel_id, policy.UNKNOWN, None, detail=GONE)
 
     # -- dialling -----------------------------------------------------------------------------
 
@@ -275,7 +339,7 @@ class CallbackDesk:
             return "the AMI link is down: it will be dialled when the link is back", None
         if any(f.callback_id == callback.id for f in self._flights.values()):
             return "an attempt is still in progress", None
-        waiting = policy.queue_wait(self.rules, callback.queue, self._waiting_in_queues())
+        waiting = policy.queue_wait(self.rules, callback.queue, self._seen.waiting_by_queue())
         if waiting is not None:
             return waiting, None
         agents = await self._db(lambda s: store.agent_endpoints(s, callback.queue))
@@ -348,9 +412,8 @@ class CallbackDesk:
         *,
         detail: str = "",
         originate_reason: int | None = None,
-        quickly: bool = False,
     ) -> None:
-        flight = self._flights.pop(channel_id, None)
+        flight = self._flights.get(channel_id)  # forgotten once stored: a retry needs it
         now = self._clock()
 
         def end(session: Session) -> Callback | None:
@@ -366,7 +429,6 @@ class CallbackDesk:
                 call_ended_at=callback.created_at,
                 now=now,
                 agent=attempt.agent,
-                lost_quickly=quickly,
             )
             return store.end_attempt(
                 session,
@@ -380,6 +442,7 @@ class CallbackDesk:
             )
 
         callback = await self._db(end)
+        self._flights.pop(channel_id, None)
         if callback is None:
             return
         self.state.results[result] = self.state.results.get(result, 0) + 1
@@ -393,8 +456,10 @@ class CallbackDesk:
         """On a call or ringing, placing a callback now, or with a faulty line."""
         return self._seen.busy_agents() | {flight.agent for flight in self._flights.values()}
 
-    def _waiting_in_queues(self) -> dict[str, int]:
-        return self._seen.waiting_by_queue()
+    def _exclude(self, flight: Flight) -> None:
+        """The agent let it ring out: not rung again for this callback for a while."""
+        until = self._clock() + EXCLUSION_SECONDS
+        self._excluded.setdefault(flight.callback_id, {})[flight.agent] = until
 
     def _excluded_for(self, callback_id: int) -> set[str]:
         now = self._clock()

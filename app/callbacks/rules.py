@@ -9,7 +9,7 @@ a replayed stream gets the same answers as the live service.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telephony.calls.model import CallEnded, Direction, LiveCall, Outcome
 
@@ -27,7 +27,11 @@ REJECTED = "rejected"
 FAILED = "failed"
 AGENT_NO_ANSWER = "agent_no_answer"  # the agent's phone was not answered: try another agent
 NOT_SENT = "not_sent"  # the PBX never got the Originate: the attempt does not count
-UNKNOWN = "unknown"  # sent, then the link dropped, and no trace of it afterwards
+UNKNOWN = "unknown"  # the PBX may have carried it out, and how it ended was never seen
+ASK_A_PERSON = (
+    "the last attempt may have reached the customer (lost in a link cut or a restart): "
+    "a person decides whether to call again"
+)
 
 _CAUSE_RESULTS = {17: BUSY, 18: NO_ANSWER, 19: NO_ANSWER, 21: REJECTED}
 _ORIGINATE_ANSWERED = 4  # OriginateResponse Reason: the first channel (the agent) answered
@@ -88,6 +92,16 @@ def candidate(ended: CallEnded, rules: CallbackRules, at: float) -> Candidate | 
     )
 
 
+def stays_automatic(found: Candidate, answered_by: str | None) -> Candidate:
+    """A dropped call's callback is dialled at once through the agent who had the customer,
+    also when the call's end no longer names them: a call re-adopted after a restart ends
+    with what the PBX still listed, while the stored call (``answered_by``: its first
+    connected agent) remembers who answered it before."""
+    if found.auto or found.reason != "dropped" or found.agent or not answered_by:
+        return found
+    return replace(found, auto=True, agent=answered_by)
+
+
 def customer_of(live: LiveCall) -> str | None:
     """Whom a call in progress is with, as its agent is shown: a callback rings the agent
     before the PBX dials the customer, so until then the tracker knows no customer; the
@@ -134,11 +148,13 @@ def result_of_originate(success: bool, reason: int | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class NextStep:
-    """After an attempt: try again at ``at``, or stop with ``status``."""
+    """After an attempt: try again at ``at``, hand it to a person (``queued``, saying
+    ``why``), or stop with ``status``."""
 
-    status: str  # pending, reached, not_reached
+    status: str  # pending, queued, reached, not_reached
     at: float | None = None
     exclude_agent: str | None = None  # not the agent who did not answer, this time
+    why: str | None = None  # why a person must decide (queued)
 
 
 def next_step(
@@ -150,23 +166,23 @@ def next_step(
     call_ended_at: float,
     now: float,
     agent: str | None = None,
-    lost_quickly: bool = False,
 ) -> NextStep:
     """Retry after a network fault, busy or no answer by the schedule; never after the
     customer rejected the call. An agent who did not pick up costs the customer nothing:
     the next free agent is rung at once. ``attempts`` counts the attempts made so far.
 
-    An attempt lost in a link cut (``UNKNOWN``) and not among the live channels when the
-    link came back within the agent's ring time never got as far as the customer (a
-    callback that reached them would still be live): it is tried again at once. Lost for
-    longer, it may have been answered and ended meanwhile: the next attempt waits for the
-    schedule rather than risk calling the customer twice.
+    An attempt whose end nobody saw (``UNKNOWN``: the PBX took it, then a link cut or a
+    restart hid how it went, and its channel is gone) may have reached the customer, who
+    may even have hung up already: dialling again could call them twice. In doubt the
+    service does not dial: the callback goes to the callback queue, where a person decides.
     """
     if result == REACHED:
         return NextStep("reached")
-    if result in (AGENT_NO_ANSWER, NOT_SENT) or (result == UNKNOWN and lost_quickly):
+    if result == UNKNOWN:
+        return NextStep("queued", why=ASK_A_PERSON)
+    if result in (AGENT_NO_ANSWER, NOT_SENT):
         return NextStep("pending", now, exclude_agent=agent if result == AGENT_NO_ANSWER else None)
-    retry = result == UNKNOWN or (hangup_cause is not None and hangup_cause in rules.retry_causes)
+    retry = hangup_cause is not None and hangup_cause in rules.retry_causes
     if result == REJECTED or not retry or attempts >= rules.max_attempts:
         return NextStep("not_reached")
     return NextStep("pending", max(now, call_ended_at + rules.schedule[attempts]))

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app.callbacks.rules import Candidate, NextStep
-from app.db.tables import Callback, CallbackAttempt, CallRow, User
+from app.callbacks.rules import Candidate, NextStep, stays_automatic
+from app.db.tables import Callback, CallbackAttempt, CallParty, CallRow, User, table_of
 
 OPEN = ("queued", "pending", "dialling")
 CLOSED_RESULTS = ("reached", "not_reached", "closed")
@@ -50,33 +51,58 @@ class Placed:
     call_id: str | None
 
 
-def create_for_call(session: Session, found: Candidate, now: float) -> Callback:
-    """The callback a finished call is owed; creating it twice is harmless (keyed by call).
+def owe(session: Session, found: Candidate) -> None:
+    """The callback a finished call is owed, written in the transaction that stores the
+    call's end (the record writer's, app/records/store.py): the call's end and its callback
+    are stored together or not at all, so a crash or a database outage between the two
+    cannot lose the callback, and the writer's retries until stored cover both. The desk
+    then dials what the table holds. Not committed here; writing it twice is harmless
+    (one per call: ``call_id`` is unique).
 
     A dropped call with an agent is dialled by the service (``pending``, due now); the
-    others wait in the callback queue for a person (``queued``).
+    others wait in the callback queue for a person (``queued``). It is owed from the call's
+    end: its schedule counts from there (``created_at``).
     """
-    existing = session.exec(select(Callback).where(Callback.call_id == found.call_id)).first()
-    if existing is not None:
-        return existing
-    callback = Callback(
-        call_pk=session.exec(select(CallRow.id).where(CallRow.call_id == found.call_id)).first(),
-        call_id=found.call_id,
-        customer=found.customer,
-        reason=found.reason,
-        status="pending" if found.auto else "queued",
-        auto=found.auto,
-        next_attempt_at=found.ended_at if found.auto else None,
-        agent=found.agent,
-        queue=found.queue,
-        hangup_cause=found.hangup_cause,
-        created_at=now,
-        updated_at=now,
+    found = stays_automatic(found, _first_agent(session, found.call_id))
+    values = {
+        "call_pk": session.exec(select(CallRow.id).where(CallRow.call_id == found.call_id)).first(),
+        "call_id": found.call_id,
+        "customer": found.customer,
+        "reason": found.reason,
+        "status": "pending" if found.auto else "queued",
+        "auto": found.auto,
+        "attempts": 0,
+        "next_attempt_at": found.ended_at if found.auto else None,
+        "agent": found.agent,
+        "queue": found.queue,
+        "hangup_cause": found.hangup_cause,
+        "note": "",
+        "created_at": found.ended_at,
+        "updated_at": found.ended_at,
+    }
+    insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(
+        table_of(Callback)
     )
-    session.add(callback)
-    session.commit()
-    session.refresh(callback)
-    return callback
+    session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["call_id"]))
+
+
+def _first_agent(session: Session, call_id: str) -> str | None:
+    """The first agent the stored call was connected to (its parties outlive a restart)."""
+    return session.exec(
+        select(CallParty.endpoint)
+        .join(CallRow, col(CallRow.id) == col(CallParty.call_pk))
+        .where(CallRow.call_id == call_id, col(CallParty.connected).is_(True))
+        .order_by(col(CallParty.position))
+    ).first()
+
+
+def _dialect(session: Session) -> str:
+    return session.connection().dialect.name
+
+
+def owed(session: Session, call_ids: Sequence[str]) -> list[Callback]:
+    """The callbacks stored for these finished calls (those not stored yet are left out)."""
+    return list(session.exec(select(Callback).where(col(Callback.call_id).in_(call_ids))))
 
 
 def due(session: Session, now: float) -> list[Callback]:
@@ -253,6 +279,7 @@ def _move_on(callback: Callback, result: str, step: NextStep, now: float) -> Non
     callback.next_attempt_at = step.at if step.status == "pending" else None
     if step.status == "pending" and not callback.auto:
         callback.status = "queued"  # a person took it; it goes back to the queue
+    callback.waiting_for = step.why  # why a person must decide, when one must
     if result == "not_sent":
         callback.attempts -= 1  # the PBX never got it: the customer was not called
     if step.status in CLOSED_RESULTS:

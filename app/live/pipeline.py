@@ -20,7 +20,7 @@ from typing import Annotated, Any, Protocol, cast
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from app.callbacks.rules import customer_of
+from app.callbacks.rules import CallbackRules, candidate, customer_of
 from app.console.pops import PopLedger
 from app.db.engine import Database, DatabaseError
 from app.live.hub import Hub
@@ -96,8 +96,10 @@ class Pipeline:
         desks: Sequence[Desk] = (),
         database: Database | None = None,
         clock: Callable[[], float] = time.time,
+        callback_rules: CallbackRules | None = None,
     ) -> None:
         self._link = link
+        self._callback_rules = callback_rules or CallbackRules()
         self._contacts_wanted = asyncio.Event()
         self.board = board
         self._hub = hub
@@ -299,7 +301,10 @@ class Pipeline:
         message: dict[str, Any] = {"type": "call.ended", "call_id": signal.call_id}
         message.update(at=signal.at, record=record, merged=list(signal.merged))
         self._hub.publish(message, parties)
-        jobs: list[RecordJob] = [CallChange(signal, None)]
+        # The callback it is owed is decided here and stored with the call's end (app/callbacks/
+        # store.py, owe): one transaction, so neither a crash nor an outage can split them.
+        owed = candidate(signal, self._callback_rules, signal.at or self._clock())
+        jobs: list[RecordJob] = [CallChange(signal, None, owed)]
         self._tell(signal)
         for call_id in (signal.call_id, *signal.merged):
             missed = self.pops.settle(call_id)

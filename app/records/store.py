@@ -29,7 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from app.callbacks.rules import CALLBACK_FOR_TAG, CUSTOMER_TAG
+from app.callbacks import store as callbacks
+from app.callbacks.rules import CALLBACK_FOR_TAG, CUSTOMER_TAG, Candidate
 from app.console.pops import MissedPop
 from app.db.tables import CallEvent, CallParty, CallRow, table_of
 from telephony.calls.causes import describe
@@ -57,10 +58,12 @@ GAP_REASON = "ended while callassist was not listening: how it ended was not see
 
 @dataclass(frozen=True, slots=True)
 class CallChange:
-    """One tracker update, with the call as it stood then (None once it has ended)."""
+    """One tracker update, with the call as it stood then (None once it has ended); a call's
+    end carries the callback it is owed, stored with it (the callbacks' outbox)."""
 
     update: CallUpdate
     live: LiveCall | None
+    callback: Candidate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,8 @@ def store(session: Session, jobs: Sequence[RecordJob]) -> None:
             _store_missed_pops(connection, job)
         elif isinstance(job.update, CallEnded):
             _store_ended(connection, job.update)
+            if job.callback is not None:
+                callbacks.owe(session, job.callback)
         else:
             _store_progress(connection, job.update, job.live)
     session.commit()

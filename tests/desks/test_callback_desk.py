@@ -16,15 +16,20 @@ import pytest
 from app.callbacks import store
 from app.callbacks.desk import CallbackDesk, DialPlan, PbxUnavailable
 from app.callbacks.rules import (
+    ASK_A_PERSON,
     ATTEMPT_TAG,
     CALLBACK_FOR_TAG,
     CALLBACK_TAG,
     CUSTOMER_TAG,
     CallbackRules,
+    candidate,
 )
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
+from app.records import store as records
+from app.records.desk import RecordWriter
+from app.records.store import CallChange
 from telephony.ami.actions import ActionHeaders
 from telephony.ami.link import ActionInterrupted
 from telephony.ami.replies import Reply
@@ -78,18 +83,27 @@ class Bench:
         )
 
     def hand(self, updates: Iterable[Update]) -> None:
+        """As the pipeline hands them over; a call's end is stored first, with the callback
+        it is owed, as the record writer stores the pipeline's job (the outbox)."""
         for update in updates:
+            if isinstance(update, CallEnded):
+                store_end(self.database, update, self.desk.rules)
             self.desk.take(update)
 
     async def turn(self, *, failing: bool = False) -> None:
         """What the desk's task (``run``) does with what it was handed: each update in
-        order, then, with nothing left, a look for the callbacks due. An error is kept in
+        order (and the wake-up once the writer stored a call's end), then, with nothing
+        left, a look for the callbacks due. An error is kept in
         ``state.last_error``, as the task keeps it; unless ``failing``, the test stops there."""
         desk = self.desk
         before = desk.state.last_error
-        while not desk._inbox.empty():
-            await desk._guarded(desk._handle(desk._inbox.get_nowait()))
-        await desk._guarded(desk._dial_due())
+        while True:
+            while not desk._inbox.empty():
+                await desk._guarded(desk._handle(desk._inbox.get_nowait()))
+            if desk._waking is None or desk._waking.done():
+                break
+            await desk._waking  # the writer has stored the calls' ends: the desk is woken
+        await desk._guarded(desk._on_tick())
         if not failing:
             assert desk.state.last_error == before, desk.state.last_error
 
@@ -106,6 +120,19 @@ class Bench:
 @pytest.fixture
 def bench(database: TestDatabase, hub: Hub, link: FakeLink) -> Bench:
     return Bench(database, hub, link, RULES)
+
+
+async def ticks(database: TestDatabase, count: int = 3) -> None:
+    """Until a running desk has looked for due callbacks ``count`` more times (each look is
+    a database run)."""
+    start = database.runs
+    await until(lambda: database.runs >= start + count, f"{count} ticks of the desk")
+
+
+def store_end(database: TestDatabase, ended: CallEnded, rules: CallbackRules) -> None:
+    """What the record writer stores for the pipeline's job for a call's end."""
+    owed = candidate(ended, rules, ended.at or T0)
+    database.read(lambda s: records.store(s, [CallChange(ended, None, owed)]))
 
 
 def variables(originate: dict[str, Any]) -> dict[str, str]:
@@ -410,18 +437,30 @@ def cut_on_the_way(link: FakeLink) -> None:
     link.answer("Originate", cut)
 
 
+NO_SUCH_CHANNEL = Reply.of([{"Response": "Error", "Message": "No such channel"}])
+CHANNEL_STATUS = Reply.of([{"Response": "Success", "Message": "Channel status will follow"}])
+
+
 @pytest.mark.parametrize(
-    ("down_for", "listed", "results"),
+    ("listed", "status", "expected"),
     [
-        (5.0, False, ["unknown", None]),  # lost quickly: it never got to the customer, again
-        (40.0, False, ["unknown"]),  # lost for longer: it may have; wait for the schedule
-        (5.0, True, [None]),  # found among the live channels: it goes on
+        (True, None, ([None], "dialling")),  # among the calls listed: it goes on
+        (False, CHANNEL_STATUS, ([None], "dialling")),  # Status finds its channel: it goes on
+        (False, NO_SUCH_CHANNEL, (["unknown"], "queued")),  # gone unseen: a person decides
+        (False, ActionInterrupted("cut again"), ([None], "dialling")),  # unanswered: unsure
     ],
 )
-async def test_an_originate_cut_off_on_its_way_waits_for_the_live_channels_to_decide(
-    bench: Bench, link: FakeLink, down_for: float, listed: bool, results: list[str | None]
+async def test_an_originate_cut_off_on_its_way_is_looked_for_by_its_channel_id(
+    bench: Bench,
+    link: FakeLink,
+    listed: bool,
+    status: Reply | Exception | None,
+    expected: tuple[list[str | None], str],
 ) -> None:
+    results, status_after = expected
     cut_on_the_way(link)
+    if status is not None:
+        link.answer("Status", status)
     bench.hand(dropped_call())
     await bench.turn()
     (first,) = bench.originates()
@@ -429,17 +468,44 @@ async def test_an_originate_cut_off_on_its_way_waits_for_the_live_channels_to_de
     assert (callback["status"], callback["attempts_list"][0]["result"]) == ("dialling", None)
 
     await bench.turn()  # while the link is down, nothing more is tried
-    link.come_back(bench.clock.advance(down_for))
+    link.come_back(bench.clock.advance(5))
     live = frozenset({first["ChannelId"]} if listed else ())
     bench.hand([LiveCallsListed(live, bench.clock.now)])
+    await bench.turn()
+    bench.clock.advance(3600)  # past every retry the schedule allows
     await bench.turn()
 
     (callback,) = bench.callbacks()
     assert [a["result"] for a in callback["attempts_list"]] == results
-    assert len(bench.originates()) == len(results)  # a new attempt is a new Originate
-    if results == ["unknown"]:
-        assert callback["status"] == "pending"
-        assert callback["next_attempt_at"] == callback["created_at"] + 120
+    assert callback["status"] == status_after
+    assert len(bench.originates()) == 1, "an attempt the PBX may have taken is never re-sent"
+    asked = link.named("Status")
+    assert [a["Channel"] for a in asked] == ([] if listed else [first["ChannelId"]])
+    if status_after == "queued":
+        assert callback["waiting_for"] == ASK_A_PERSON
+        assert bench.agent1.take("callback.updated")[-1]["callback"]["status"] == "queued"
+
+
+async def test_a_callback_call_that_ended_while_the_link_was_down_is_left_to_a_person(
+    bench: Bench, link: FakeLink
+) -> None:
+    bench.hand(dropped_call())
+    await bench.turn()
+    (first,) = bench.originates()
+    ringing = callback_call(first["ChannelId"], bench.clock.now)[:1]  # the agent's phone rings
+    call = callback_call(first["ChannelId"], bench.clock.now)
+    ended = next(u for u in call if isinstance(u, CallEnded))
+    record = replace(ended.record, answered_at=None, talk_seconds=None, hangup_cause=None)
+    agent_leg = tuple(leg for leg in ended.legs if leg.role == "agent")
+    vanished = replace(ended, record=record, legs=agent_leg, ended_in_gap=True)
+    bench.hand([*ringing, vanished])  # the reconnect's list no longer has it
+    bench.clock.advance(3600)
+    await bench.turn()
+
+    (callback,) = bench.callbacks()
+    assert [a["result"] for a in callback["attempts_list"]] == ["unknown"]
+    assert (callback["status"], callback["waiting_for"]) == ("queued", ASK_A_PERSON)
+    assert len(bench.originates()) == 1
 
 
 async def test_while_the_link_is_down_a_due_callback_waits_and_says_why(
@@ -561,3 +627,84 @@ async def test_after_a_restart_the_task_follows_an_attempt_in_flight_instead_of_
     assert bench.desk.state.results == {"reached": 1}
     assert bench.callbacks()[0]["status"] == "reached"
     assert len(bench.originates()) == 1
+
+
+async def test_a_callback_stored_with_its_call_just_before_a_kill_is_dialled_after_the_start(
+    bench: Bench,
+) -> None:
+    # Killed once the writer stored the call's end (and so its callback), before the desk
+    # saw the end: the next run's desk finds it in the table and dials it, once.
+    (ended,) = [u for u in dropped_call() if isinstance(u, CallEnded)]
+    store_end(bench.database, ended, RULES)
+    async with running(bench.desk.run()):
+        await until(bench.originates, "the callback dialled after the start")
+        bench.clock.advance(5)
+        await ticks(bench.database)
+    (originate,) = bench.originates()
+    assert originate["Channel"] == AGENT_ONE
+    assert bench.callbacks()[0]["status"] == "dialling"
+
+
+async def test_with_the_database_down_as_a_call_drops_its_callback_is_stored_and_dialled_once(
+    bench: Bench, database: TestDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = RecordWriter(database, retry_initial=0.001, retry_max=0.002)
+    link = cast(PbxLink, bench.link)
+    bench.desk = CallbackDesk(
+        database, bench.hub, link, rules=RULES, plan=DialPlan(), clock=bench.clock, tick=0.001,
+        stored=writer.flush,
+    )
+    database.fail_next(40)  # the database restarts as the call ends
+    async with running(writer.run()), running(bench.desk.run()):
+        for update in dropped_call():
+            if isinstance(update, CallEnded):  # the pipeline's job for it, with its callback
+                await writer.put(CallChange(update, None, candidate(update, RULES, T0)))
+            bench.desk.take(update)
+        await until(bench.originates, "the callback dialled once the database is back", 5.0)
+        bench.clock.advance(5)
+        await ticks(database)  # more ticks: nothing more is dialled
+    assert database.failed == 40
+    assert writer.state.failures > 0  # the call's end, and its callback, waited for it
+    (callback,) = bench.callbacks()
+    assert (callback["status"], callback["attempts"]) == ("dialling", 1)
+    assert len(bench.originates()) == 1
+    said = [r.getMessage() for r in caplog.records if r.name == "callassist.callbacks"]
+    assert [line.split(" (")[0] for line in said] == [
+        "callbacks: database unavailable",
+        "callbacks: database back",
+    ], "one line per change, no traceback per tick"
+    assert not any(r.exc_info for r in caplog.records if r.name == "callassist.callbacks")
+
+
+@pytest.mark.parametrize("found", [True, False])
+async def test_after_a_restart_an_attempt_the_agent_answered_is_found_by_its_channel_id(
+    bench: Bench, link: FakeLink, found: bool
+) -> None:
+    bench.hand(dropped_call())
+    await bench.turn()
+    (originate,) = bench.originates()
+    channel_id = originate["ChannelId"]
+    bench.hand([originate_response(channel_id, reason=4, at=bench.clock.advance(3))])
+    await bench.turn()  # "agent answered" is stored
+
+    # Killed; started again: the new login's list does not name the call (the tracker of a
+    # fresh process may not have it yet), so the desk asks the PBX by its ChannelId.
+    bench.desk = bench.new_desk()
+    link.answer("Status", CHANNEL_STATUS if found else NO_SUCH_CHANNEL)
+    link.come_back(bench.clock.advance(5))
+    async with running(bench.desk.run()):
+        bench.hand([LiveCallsListed(frozenset(), bench.clock.now)])
+        await until(lambda: link.named("Status"), "the attempt looked for")
+        if found:
+            call = callback_call(channel_id, bench.clock.now)
+            bench.hand([u for u in call if isinstance(u, CallEnded)])
+            await until(lambda: bench.desk.state.results, "the attempt's result")
+        else:
+            await until(lambda: bench.callbacks()[0]["status"] == "queued", "a person asked")
+        bench.clock.advance(3600)
+        await ticks(bench.database)
+
+    (callback,) = bench.callbacks()
+    assert [a["Channel"] for a in link.named("Status")] == [channel_id]
+    assert len(bench.originates()) == 1, "never a second Originate for an accepted attempt"
+    assert callback["status"] == ("reached" if found else "queued")

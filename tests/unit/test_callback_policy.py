@@ -111,23 +111,21 @@ def test_an_agent_who_does_not_pick_up_costs_the_customer_nothing() -> None:
     assert (step.status, step.at, step.exclude_agent) == ("pending", 130.0, "PJSIP/1001")
 
 
-def test_an_attempt_lost_in_a_link_cut_is_retried_at_once_only_if_it_could_not_have_rung_out() -> (
-    None
-):
-    quick = next_step(
-        RULES,
-        result=policy.UNKNOWN,
-        attempts=1,
-        hangup_cause=None,
-        call_ended_at=100.0,
-        now=103.0,
-        lost_quickly=True,
-    )
-    assert (quick.status, quick.at) == ("pending", 103.0)
-    slow = next_step(
-        RULES, result=policy.UNKNOWN, attempts=1, hangup_cause=None, call_ended_at=100.0, now=190.0
-    )
-    assert (slow.status, slow.at) == ("pending", 220.0)
+def test_an_attempt_whose_end_nobody_saw_is_never_dialled_again_by_itself() -> None:
+    for now in (103.0, 190.0, 5000.0):  # lost quickly or not: it may have reached them
+        step = next_step(
+            RULES, result=policy.UNKNOWN, attempts=1, hangup_cause=None, call_ended_at=100, now=now
+        )
+        assert (step.status, step.at, step.why) == ("queued", None, policy.ASK_A_PERSON)
+
+
+def test_a_dropped_call_whose_end_lost_its_agent_is_still_called_back_at_once() -> None:
+    found = policy.Candidate("c1", "+1555", "dropped", False, None, None, 44, 10.0)
+    kept = policy.stays_automatic(found, "PJSIP/1001")
+    assert (kept.auto, kept.agent) == (True, "PJSIP/1001")
+    assert policy.stays_automatic(found, None) == found
+    missed = policy.Candidate("c2", "+1555", "missed", False, None, None, 19, 10.0)
+    assert policy.stays_automatic(missed, "PJSIP/1001") == missed  # a person's queue
 
 
 def test_the_agent_who_had_the_customer_is_rung_first_when_free() -> None:

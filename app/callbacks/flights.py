@@ -1,0 +1,61 @@
+"""Callback attempts the PBX may be carrying out, and how one is found again by its ChannelId.
+
+An attempt's ChannelId is the Uniqueid of the channel its Originate creates, so after a link
+cut or a restart the attempt is looked for by that id, never guessed at: among the calls the
+login's channel list names, by its own end (a Hangup, as the call's end), or by asking the
+PBX with ``Status`` (``look_for``). The desk (app/callbacks/desk.py) decides what follows.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from telephony.ami.actions import ActionHeaders
+from telephony.ami.errors import AmiError
+from telephony.ami.replies import Reply
+
+log = logging.getLogger("callassist.callbacks")
+GONE = "not among the live channels after a link cut or a restart, and no end seen"
+
+
+@dataclass(slots=True)
+class Flight:
+    """An attempt the PBX may be carrying out now."""
+
+    callback_id: int
+    agent: str
+    sent_at: float
+    unsure: bool = False  # a link cut or a restart hid it: not yet found again
+    agent_answered: bool = False  # the PBX said the agent's phone answered (Reason 4)
+
+
+class Found(Enum):
+    LIVE = "live"  # the channel is there: its events, and its end, will come
+    GONE = "gone"  # no such channel: it ended, and nobody saw how
+    UNKNOWN = "unknown"  # the PBX did not say (link down, no answer, another error)
+
+
+class Asks(Protocol):
+    async def send(
+        self, action: ActionHeaders, *, answer_within: float = 10.0, as_list: bool | None = None
+    ) -> Reply: ...
+
+
+async def look_for(link: Asks, channel_id: str) -> Found:
+    """Ask the PBX for the channel with this Uniqueid. Asterisk's Status finds a channel by
+    name or else by uniqueid (ast_channel_get_by_name, main/channel.c) and answers "No such
+    channel" when there is none; a read-only action of the ``call`` class."""
+    try:
+        reply = await link.send({"Action": "Status", "Channel": channel_id}, answer_within=10.0)
+    except AmiError as error:
+        log.warning("callbacks: attempt %s not looked for (%s)", channel_id, error)
+        return Found.UNKNOWN
+    if reply.success:
+        return Found.LIVE
+    if "no such channel" in reply.message.lower():
+        return Found.GONE
+    log.warning("callbacks: Status for attempt %s refused: %s", channel_id, reply.message)
+    return Found.UNKNOWN
