@@ -25,7 +25,11 @@ CUSTOMER = ("+15550001111", "Jane Customer")
 @pytest_asyncio.fixture
 async def traffic(pbx: AmiServer) -> AsyncIterator[Traffic]:
     traffic = Traffic(
-        pbx, agents=("PJSIP/1001", "PJSIP/1002"), rng=random.Random(14), calls_per_minute=0
+        pbx,
+        agents=("PJSIP/1001", "PJSIP/1002"),
+        rng=random.Random(14),
+        calls_per_minute=0,
+        speed=3.0,  # the recorded calls run 20-50 s; the moments that matter last seconds
     )
     pbx.on_originate = traffic.answer_originate
     yield traffic
