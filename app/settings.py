@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, TypeVar, cast
 from urllib.parse import unquote, urlsplit
@@ -11,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.requests import HTTPConnection
 
+from app.callbacks.rules import DIALLABLE_NUMBER
 from app.incidents.rules import DEFAULT_LEVELS, KINDS, LEVELS
 from telephony.ami.link import LinkConfig
 from telephony.calls.trunks import TrunkPlan
@@ -20,6 +22,14 @@ from telephony.lines.watch import WatchRules
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "callassist", "test"}
 MIN_SECRET_LENGTH = 32
 _N = TypeVar("_N", int, float)
+
+
+# A diallable-number pattern that matches any of these would let a caller into an Originate:
+# commas split Variable values, parentheses write dialplan functions, the rest is no number.
+HOSTILE_NUMBERS = (
+    *("555,1234", "555(1)", "555;1", "555\n1", "555\r1"),
+    *("555 1", "${X}", "555|1", "5@x", "5/1"),
+)
 
 
 class Settings(BaseSettings):
@@ -68,6 +78,9 @@ class Settings(BaseSettings):
     callback_retry_causes: str = "17,18,19,27,34,38,41,42,44,47,102,111"
     callback_jumps_queue: bool = False  # True: dial a callback while customers wait in queue
     callback_ring_seconds: float = Field(default=30.0, gt=0, le=300)  # agent's phone rings
+    # What a callback may dial: the caller's number must match it in full (a regular
+    # expression); anything else becomes a task for a person, never an Originate.
+    callback_diallable_number: str = Field(default=DIALLABLE_NUMBER, min_length=1, max_length=200)
     # Incidents: the response level of each kind (I highest, IV lowest) and the reminder.
     incident_levels: str = ",".join(f"{kind}={level}" for kind, level in DEFAULT_LEVELS.items())
     incident_reminder_minutes: float = Field(default=15.0, gt=0)  # levels I and II
@@ -106,6 +119,18 @@ class Settings(BaseSettings):
         if not delays or any(d < 0 for d in delays) or list(delays) != sorted(delays):
             raise ValueError("a comma-separated list of seconds, ascending, e.g. 0,120,600")
         return text
+
+    @field_validator("callback_diallable_number")
+    @classmethod
+    def _diallable(cls, expression: str) -> str:
+        try:
+            pattern = re.compile(expression)
+        except re.error as error:
+            raise ValueError(f"not a regular expression: {error}") from None
+        hostile = [text for text in HOSTILE_NUMBERS if pattern.fullmatch(text)]
+        if hostile:
+            raise ValueError(f"it lets through {hostile[0]!r}: digits and a leading + only")
+        return expression
 
     @field_validator("callback_retry_causes")
     @classmethod

@@ -202,6 +202,7 @@ def _callback_rules(settings: Settings) -> CallbackRules:
         retry_causes=settings.callback_retry_cause_set,
         short_abandon_seconds=settings.short_abandon_seconds,
         jumps_queue=settings.callback_jumps_queue,
+        diallable_number=settings.callback_diallable_number,
     )
 
 

@@ -323,6 +323,10 @@ class CallbackDesk:
             return
         try:
             await self.dial(callback_id, agent)
+        except store.CallbackUndiallable as undiallable:
+            why = str(undiallable)
+            await self._db(lambda s: store.to_a_person(s, callback_id, why, now))
+            await self._publish_id(callback_id)
         except store.CallbackError as refused:
             # This one must wait (its number is being dialled for another callback); the
             # other due callbacks behind it must not.
@@ -361,7 +365,9 @@ class CallbackDesk:
         if self._link.state.status is not AmiStatus.CONNECTED:
             raise PbxUnavailable("the AMI link is down: the callback cannot be dialled now")
         now = self._clock()
-        placed = await self._db(lambda s: store.start_attempt(s, callback_id, agent, now))
+        placed = await self._db(
+            lambda s: store.start_attempt(s, callback_id, agent, now, self.rules)
+        )
         self._flights[placed.channel_id] = Flight(callback_id, agent, now)
         await self._publish_id(callback_id)
         await self._send(placed)
@@ -386,6 +392,9 @@ class CallbackDesk:
         try:
             # One answer, not a list: the OriginateResponse must reach the pipeline as an event.
             reply = await self._link.send(action, answer_within=10.0, as_list=False)
+        except ValueError as error:  # a header that would end its line early: never sent
+            await self._finish(placed.channel_id, policy.FAILED, None, detail=str(error))
+            return
         except LinkDown:
             await self._finish(placed.channel_id, policy.NOT_SENT, None, detail="link down")
             return

@@ -8,6 +8,8 @@ a replayed stream gets the same answers as the live service.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -33,6 +35,15 @@ ASK_A_PERSON = (
     "a person decides whether to call again"
 )
 
+# What may go into an Originate. A caller chooses their own caller ID, and Asterisk splits an
+# Originate's Variable values on commas (a name ending in ")" writes a dialplan function):
+# a number is dialled only if it is a phone number; a phone is rung only if it is a channel.
+DIALLABLE_NUMBER = r"\+?[0-9]{3,20}"
+_CHANNEL = re.compile(
+    r"Local/[A-Za-z0-9_.+*#-]+@[A-Za-z0-9_.-]+(/n)?"  # a dialplan extension as the phone
+    r"|[A-Za-z0-9]+/[A-Za-z0-9_.+-]+"  # PJSIP/1001 and the like
+)
+
 _CAUSE_RESULTS = {17: BUSY, 18: NO_ANSWER, 19: NO_ANSWER, 21: REJECTED}
 _ORIGINATE_ANSWERED = 4  # OriginateResponse Reason: the first channel (the agent) answered
 
@@ -45,6 +56,7 @@ class CallbackRules:
     retry_causes: frozenset[int] = frozenset({17, 18, 19, 27, 34, 38, 41, 42, 44, 47, 102, 111})
     short_abandon_seconds: float = 5.0
     jumps_queue: bool = False
+    diallable_number: str = DIALLABLE_NUMBER  # a regular expression, matched in full
 
     @property
     def max_attempts(self) -> int:
@@ -63,6 +75,7 @@ class Candidate:
     queue: str | None
     hangup_cause: int | None
     ended_at: float
+    waiting_for: str | None = None  # why a person must take it (the number cannot be dialled)
 
 
 def candidate(ended: CallEnded, rules: CallbackRules, at: float) -> Candidate | None:
@@ -79,7 +92,8 @@ def candidate(ended: CallEnded, rules: CallbackRules, at: float) -> Candidate | 
     reason = _reason(ended, rules)
     if reason is None:
         return None
-    auto = reason == "dropped" and record.agent is not None
+    why = undiallable(customer, rules)
+    auto = reason == "dropped" and record.agent is not None and why is None
     return Candidate(
         call_id=record.call_id,
         customer=customer,
@@ -89,7 +103,29 @@ def candidate(ended: CallEnded, rules: CallbackRules, at: float) -> Candidate | 
         queue=record.queue,
         hangup_cause=record.hangup_cause,
         ended_at=record.ended_at if record.ended_at is not None else at,
+        waiting_for=why,
     )
+
+
+def undiallable(number: str, rules: CallbackRules) -> str | None:
+    """Why this number must never reach an Originate, or None when it is a phone number.
+    The raw caller ID stays on the call's record; this only keeps it off the PBX."""
+    if _pattern(rules.diallable_number).fullmatch(number):
+        return None
+    shown = number if len(number) <= 60 else number[:60] + "..."
+    return f"the caller's number cannot be dialled: {shown!r}"
+
+
+def unringable(channel: str) -> str | None:
+    """Why this agent phone must never be an Originate's Channel, or None."""
+    if _CHANNEL.fullmatch(channel):
+        return None
+    return f"the phone {channel[:60]!r} cannot be rung: it is not a channel name"
+
+
+@functools.cache
+def _pattern(expression: str) -> re.Pattern[str]:
+    return re.compile(expression)
 
 
 def stays_automatic(found: Candidate, answered_by: str | None) -> Candidate:
@@ -97,7 +133,9 @@ def stays_automatic(found: Candidate, answered_by: str | None) -> Candidate:
     also when the call's end no longer names them: a call re-adopted after a restart ends
     with what the PBX still listed, while the stored call (``answered_by``: its first
     connected agent) remembers who answered it before."""
-    if found.auto or found.reason != "dropped" or found.agent or not answered_by:
+    if found.auto or found.reason != "dropped" or found.agent or found.waiting_for:
+        return found
+    if not answered_by:
         return found
     return replace(found, auto=True, agent=answered_by)
 

@@ -17,8 +17,16 @@ from sqlalchemy import ColumnElement, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app.callbacks.rules import Candidate, NextStep, stays_automatic
+from app.callbacks.rules import (
+    CallbackRules,
+    Candidate,
+    NextStep,
+    stays_automatic,
+    undiallable,
+    unringable,
+)
 from app.db.tables import Callback, CallbackAttempt, CallParty, CallRow, User, table_of
+from app.db.values import fitted
 
 OPEN = ("queued", "pending", "dialling")
 CLOSED_RESULTS = ("reached", "not_reached", "closed")
@@ -37,6 +45,10 @@ class CallbackBusy(CallbackError):
 
 class CallbackNotFound(CallbackError):
     pass
+
+
+class CallbackUndiallable(CallbackError):
+    """The number (or the phone to ring) must not reach an Originate: a person's task."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +88,7 @@ def owe(session: Session, found: Candidate) -> None:
         "agent": found.agent,
         "queue": found.queue,
         "hangup_cause": found.hangup_cause,
+        "waiting_for": found.waiting_for,
         "note": "",
         "created_at": found.ended_at,
         "updated_at": found.ended_at,
@@ -83,6 +96,7 @@ def owe(session: Session, found: Candidate) -> None:
     insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(
         table_of(Callback)
     )
+    values = fitted(table_of(Callback), values)
     session.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["call_id"]))
 
 
@@ -137,8 +151,11 @@ def _differs(column: Any, value: str | None) -> ColumnElement[bool]:
     return or_(column.is_(None), column != value)
 
 
-def start_attempt(session: Session, callback_id: int, agent: str, now: float) -> Placed:
-    """Store the attempt before anything is sent; refuse a second call to the same number.
+def start_attempt(
+    session: Session, callback_id: int, agent: str, now: float, rules: CallbackRules
+) -> Placed:
+    """Store the attempt before anything is sent; refuse a second call to the same number,
+    and a number or a phone that must not reach an Originate (rules.undiallable).
 
     The callback moves to ``dialling`` only if it is still open and no other callback to
     that number is dialling: two desks, or a person and the desk, cannot both pass.
@@ -148,6 +165,9 @@ def start_attempt(session: Session, callback_id: int, agent: str, now: float) ->
         raise CallbackNotFound(f"there is no callback {callback_id}")
     if callback.status not in ("queued", "pending"):
         raise CallbackError(f"callback {callback_id} is {callback.status}: it is not waiting")
+    refused = undiallable(callback.customer, rules) or unringable(agent)
+    if refused is not None:
+        raise CallbackUndiallable(refused)
     if _dialling_to(session, callback.customer, callback_id):
         raise CallbackBusy(f"a callback to {callback.customer} is already being dialled")
     number = callback.attempts + 1
@@ -172,6 +192,16 @@ def start_attempt(session: Session, callback_id: int, agent: str, now: float) ->
     return Placed(
         callback_id, attempt.id, attempt.channel_id, agent, callback.customer, callback.call_id
     )
+
+
+def to_a_person(session: Session, callback_id: int, why: str, now: float) -> None:
+    """The service will not dial this one: it waits in the callback queue, saying why."""
+    session.execute(
+        update(Callback)
+        .where(col(Callback.id) == callback_id, col(Callback.status).in_(("queued", "pending")))
+        .values(status="queued", auto=False, waiting_for=why[:160], updated_at=now)
+    )
+    session.commit()
 
 
 def _dialling_to(session: Session, customer: str, other_than: int) -> bool:

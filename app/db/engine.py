@@ -15,7 +15,13 @@ from alembic.config import Config
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlmodel import Session
 from starlette.requests import HTTPConnection
 
@@ -32,6 +38,8 @@ __all__ = [
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
 _END = object()  # the end of a stream
+# What the database says about the data itself, not about its own state: never transient.
+REFUSALS = (DataError, IntegrityError, ProgrammingError, NotSupportedError)
 
 
 class DatabaseUnavailable(Exception):
@@ -40,7 +48,16 @@ class DatabaseUnavailable(Exception):
 
 class DatabaseError(Exception):
     """A database failure (connection lost, a lock held too long): the library's errors
-    become this at the adapter's edge, so no caller imports the library to catch them."""
+    become this at the adapter's edge, so no caller imports the library to catch them.
+
+    ``transient`` says whether trying again may help: a lost connection or a full disk
+    may pass; a value the schema refuses (too long, a constraint) never will, and a writer
+    that retried it forever would block everything queued behind it.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Database:
@@ -64,7 +81,8 @@ class Database:
                 with self.session() as session:
                     return work(session)
             except SQLAlchemyError as error:
-                raise DatabaseError(self.explain(error)) from error
+                permanent = isinstance(error, REFUSALS)
+                raise DatabaseError(self.explain(error), transient=not permanent) from error
 
         return await _off_the_loop(in_session)
 

@@ -40,7 +40,7 @@ class CallRow(SQLModel, table=True):
     call_id: str = Field(max_length=64, unique=True)  # the Linkedid
     status: str = Field(default="live", max_length=8)  # live, ended
     direction: str | None = Field(default=None, max_length=8)
-    customer: str | None = Field(default=None, max_length=64, index=True)
+    customer: str | None = Field(default=None, max_length=255, index=True)  # caller ID as sent
     agent: str | None = Field(default=None, max_length=128, index=True)
     queue: str | None = Field(default=None, max_length=128, index=True)
     started_at: float | None = None
@@ -119,7 +119,7 @@ class Complaint(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     call_pk: int | None = Field(default=None, foreign_key="calls.id", index=True)
     call_id: str | None = Field(default=None, max_length=64, index=True)  # filed during a call
-    customer: str | None = Field(default=None, max_length=64, index=True)
+    customer: str | None = Field(default=None, max_length=255, index=True)
     content: str
     category: str = Field(max_length=64)
     severity: str = Field(max_length=16)  # low, medium, high, critical
@@ -174,7 +174,7 @@ class Callback(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     call_pk: int | None = Field(default=None, foreign_key="calls.id", index=True)
     call_id: str | None = Field(default=None, max_length=64, unique=True)  # the call to answer for
-    customer: str = Field(max_length=64, index=True)
+    customer: str = Field(max_length=255, index=True)
     reason: str = Field(max_length=16)  # dropped, abandoned, missed, requested
     # queued (waits for a person), pending (next attempt due at next_attempt_at), dialling,
     # reached, not_reached (gave up), closed (closed by a person)

@@ -37,6 +37,7 @@ class WriterState:
     failing_since: float | None = None  # when storing began to fail (the wall clock)
     journalled: int = 0  # jobs put in the journal at this stop
     recovered: int = 0  # jobs stored from the journal at this start
+    set_aside: int = 0  # jobs the database refused for good, kept in <journal>.refused
 
 
 class RecordWriter:
@@ -154,6 +155,9 @@ class RecordWriter:
             try:
                 await self._database.run(lambda session: store(session, batch))
             except DatabaseError as error:
+                if not error.transient:
+                    await self._store_apart(batch, error)
+                    return
                 self._failed(error, len(batch), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
@@ -163,6 +167,22 @@ class RecordWriter:
                 log.info("call updates are stored again (%d waiting)", self.backlog - len(batch))
             self.state.last_error = self.state.failing_since = None
             return
+
+    async def _store_apart(self, batch: list[RecordJob], error: DatabaseError) -> None:
+        """The database refuses something in this batch for good (a value the schema cannot
+        hold): store the jobs one by one, and set aside the one it refuses, so that one bad
+        job never holds back the calls behind it, and nothing is thrown away."""
+        if len(batch) > 1:
+            for job in batch:
+                await self._store_until_done([job])
+            return
+        self.state.set_aside += 1
+        kept = ""
+        if self._journal is not None:
+            aside = Journal(self._journal.path.with_name(self._journal.path.name + ".refused"))
+            await asyncio.to_thread(aside.append, batch)
+            kept = f"; kept in {aside.path}"
+        log.error("a call update the database refuses was set aside (%s)%s", error, kept)
 
     def _failed(self, error: DatabaseError, size: int, delay: float) -> None:
         state = self.state

@@ -294,7 +294,9 @@ def _scope(viewer: Viewer) -> list[ColumnElement[bool]]:
         return []
     if not viewer.endpoint:
         return [col(CallRow.id).is_(None)]  # an agent with no phone sees nothing
-    return [_has_party(viewer.endpoint, connected_only=False)]
+    # The calls they talked on: a phone that merely rang does not open a colleague's call,
+    # its notes or its recording (the ringing pop itself comes over the WebSocket).
+    return [_has_party(viewer.endpoint, connected_only=True)]
 
 
 def _has_party(endpoint: str, *, connected_only: bool) -> ColumnElement[bool]:

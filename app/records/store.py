@@ -33,6 +33,7 @@ from app.callbacks import store as callbacks
 from app.callbacks.rules import CALLBACK_FOR_TAG, CUSTOMER_TAG, Candidate
 from app.console.pops import MissedPop
 from app.db.tables import CallEvent, CallParty, CallRow, table_of
+from app.db.values import fitted
 from telephony.calls.causes import describe
 from telephony.calls.model import (
     CallAnswered,
@@ -341,7 +342,7 @@ def _upsert_call(
     row as it was (an ended call is never put back to live): then nothing is returned.
     """
     statement = _upsert_statement(_dialect(connection), updated, live_only)
-    call_pk = connection.execute(statement, values).scalar()
+    call_pk = connection.execute(statement, fitted(CALLS, values)).scalar()
     if call_pk is None:
         call_pk = connection.scalar(_call_pk_statement(), {"call_id": values["call_id"]})
     if call_pk is None:  # cannot happen: the row was just written in this transaction
@@ -358,11 +359,12 @@ def _add_party(
         "connected": connected,
         "position": position,
     }
-    connection.execute(_party_statement(_dialect(connection), connected), values)
+    connection.execute(_party_statement(_dialect(connection), connected), fitted(PARTIES, values))
 
 
 def _add_event(connection: Connection, call_pk: int, entry: dict[str, Any]) -> None:
-    connection.execute(_event_statement(_dialect(connection)), {"call_pk": call_pk, **entry})
+    values = fitted(EVENTS, {"call_pk": call_pk, **entry})
+    connection.execute(_event_statement(_dialect(connection)), values)
 
 
 def _dialect(connection: Connection) -> str:

@@ -30,6 +30,7 @@ async def database_status(services: ServiceView) -> DatabaseStatus:
         last_error=writer.last_error,
         failing_since=writer.failing_since,
         journal=str(services.settings.journal_file),
+        set_aside=writer.set_aside,
     )
 
 

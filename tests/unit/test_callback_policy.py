@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.callbacks import rules as policy
@@ -144,3 +146,47 @@ def test_callbacks_do_not_jump_ahead_of_queueing_customers_unless_allowed() -> N
     assert queue_wait(RULES, None, {"sales": 1}) == "1 customer waiting in the queues"
     jumping = CallbackRules(jumps_queue=True)
     assert queue_wait(jumping, "support", {"support": 2}) is None
+
+
+# -- what may reach an Originate (issue 15) ---------------------------------------------------
+
+HOSTILE = "5551234,CALLASSIST_CALLBACK_FOR=1111.1,__TRUNK=x,DB(owned/by-caller)=1"
+
+
+def with_caller(ended: CallEnded, number: str) -> CallEnded:
+    return replace(ended, record=replace(ended.record, customer=number))
+
+
+def test_a_dropped_call_from_a_number_that_is_no_phone_number_waits_for_a_person() -> None:
+    found = candidate(with_caller(ended_of("dropped_mid_call_cause"), HOSTILE), RULES, at=0.0)
+    assert found is not None
+    assert (found.reason, found.auto, found.customer) == ("dropped", False, HOSTILE)
+    assert found.waiting_for is not None
+    assert found.waiting_for.startswith("the caller's number cannot be dialled: '5551234,")
+    assert policy.stays_automatic(found, "PJSIP/1001").auto is False
+
+
+@pytest.mark.parametrize("number", ["+8613800138000", "15551230100", "100"])
+def test_phone_numbers_may_be_dialled(number: str) -> None:
+    assert policy.undiallable(number, RULES) is None
+
+
+@pytest.mark.parametrize(
+    "number", [HOSTILE, "12", "+", "555 1234", "=HYPERLINK(\"x\")", "5551234\r\n5551234", "٣٣٣٣"]
+)
+def test_anything_else_is_never_dialled(number: str) -> None:
+    assert policy.undiallable(number, RULES) is not None
+
+
+@pytest.mark.parametrize(
+    "channel", ["PJSIP/1001", "SIP/agent-7", "Local/1001@agents", "Local/7@a/n"]
+)
+def test_agent_phones_that_are_channel_names_may_be_rung(channel: str) -> None:
+    assert policy.unringable(channel) is None
+
+
+@pytest.mark.parametrize(
+    "channel", ["PJSIP/1001,x", "Local/1@a,CALLASSIST_X=1", "PJSIP/1001)", "1001", "Local/a b@c"]
+)
+def test_other_phones_are_never_rung(channel: str) -> None:
+    assert policy.unringable(channel) is not None

@@ -34,3 +34,13 @@ def test_a_mistyped_rule_is_refused_with_what_is_wrong(
 ) -> None:
     with pytest.raises(ValidationError, match=complaint):
         Settings(**{name: value})
+
+
+@pytest.mark.parametrize("pattern", [".*", "[0-9,]+", r"\S+", "[^;]+"])
+def test_a_diallable_number_pattern_that_lets_a_caller_in_is_refused(pattern: str) -> None:
+    with pytest.raises(ValidationError, match="lets through"):
+        Settings(callback_diallable_number=pattern)
+
+
+def test_a_stricter_diallable_number_pattern_is_taken() -> None:
+    assert Settings(callback_diallable_number=r"\+86[0-9]{11}").callback_diallable_number
