@@ -42,7 +42,9 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     nulls_last = " NULLS LAST" if dialect == "postgresql" else ""
     for name, column in INDEXES.items():
-        op.create_index(name, "calls", [sa.text(f"{column} DESC{nulls_last}"), sa.text("id DESC")])
+        op.create_index(
+            name, "calls", [sa.text(f"{column} DESC{nulls_last}"), sa.text("id DESC")]
+        )
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("connected_agents", sa.String(), nullable=False, server_default="")
