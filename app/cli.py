@@ -10,24 +10,18 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import uvicorn
-from pydantic import ValidationError
-
-from app.auth.store import Role, UserError, add_user
-from app.db.engine import Database, DatabaseUnavailable, display_url, upgrade
-from app.demo.pbx import DEMO_TRUNKS, DEMO_USERS, ensure_demo_users
-from app.lines.linecheck import ProbeSettingsError, check_now, print_result, probe_config
-from app.logs import configure as configure_logging
-from app.main import create_app
-from app.settings import Settings
-from telephony.calls.model import CallRecord
-from telephony.calls.trunks import TrunkPlan
-from telephony.capture import NotAnAmiStream
-from telephony.replay import ReplayResult, replay
+# Each command imports what it needs when it runs: `callassist --help` and `replay` do not
+# pay for FastAPI, the database libraries or Argon2.
+if TYPE_CHECKING:
+    from app.db.engine import Database
+    from app.settings import Settings
+    from telephony.calls.model import CallRecord
+    from telephony.replay import ReplayResult
 
 PROG = "callassist"
+ROLES = ("agent", "qa", "it", "supervisor", "admin")  # app.auth.store.Role's values
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,7 +68,7 @@ def _add_user(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     add = users.add_parser("add", help="add a user (the password is read from stdin)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--endpoint", help="an agent's phone, e.g. PJSIP/1001")
     add.add_argument("--display-name", help="the name the console and greeting use")
     add.add_argument("--position", help="said in the greeting, e.g. 'customer service agent'")
@@ -85,6 +79,26 @@ def _add_user(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="read the password from one line of standard input",
     )
     add.set_defaults(run=_run_user_add)
+    users.add_parser("list", help="every user: role, phone, enabled or not").set_defaults(
+        run=_run_user_list
+    )
+    for action, run, summary in (
+        ("disable", _run_user_disable, "disable a login; its tokens and live updates end"),
+        ("enable", _run_user_enable, "enable a login again (its old tokens stay ended)"),
+    ):
+        command = users.add_parser(action, help=summary, description=summary)
+        command.add_argument("name")
+        command.set_defaults(run=run)
+    summary = "set a user's password (read from stdin); their tokens and live updates end"
+    password = users.add_parser("set-password", help=summary, description=summary)
+    password.add_argument("name")
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from one line of standard input",
+    )
+    password.set_defaults(run=_run_user_set_password)
 
 
 def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -126,6 +140,10 @@ def _add_linecheck(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _settings(command: str, **overrides: object) -> Settings | None:
     """Settings from the environment; errors named without echoing any value (secrets)."""
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from app.settings import Settings  # noqa: PLC0415
+
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
@@ -151,6 +169,9 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    from app.db.engine import Database, display_url  # noqa: PLC0415
+    from app.demo.pbx import DEMO_TRUNKS, DEMO_USERS, ensure_demo_users  # noqa: PLC0415
+
     overrides: dict[str, object] = {"demo": True}
     if "CALLASSIST_DATABASE_URL" not in os.environ:
         overrides["database_url"] = "sqlite:///callassist-demo.db"
@@ -179,6 +200,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _upgraded(command: str, settings: Settings) -> bool:
     """Apply the migrations; a database that cannot be reached is one line, not a traceback."""
+    from app.db.engine import DatabaseUnavailable, upgrade  # noqa: PLC0415
+
     try:
         upgrade(settings.database_url)
     except DatabaseUnavailable as error:
@@ -188,6 +211,11 @@ def _upgraded(command: str, settings: Settings) -> bool:
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from app.logs import configure as configure_logging  # noqa: PLC0415
+    from app.main import create_app  # noqa: PLC0415
+
     configure_logging()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -209,6 +237,9 @@ def _run_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _run_user_add(args: argparse.Namespace) -> int:
+    from app.auth.store import Role, UserError, add_user  # noqa: PLC0415
+    from app.db.engine import Database  # noqa: PLC0415
+
     settings = _settings("user add")
     if settings is None:
         return 2
@@ -234,7 +265,86 @@ def _run_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_database(command: str) -> Database | None:
+    """The upgraded database for a `user` command, or None (one error line printed)."""
+    from app.db.engine import Database  # noqa: PLC0415
+
+    settings = _settings(command)
+    if settings is None or not _upgraded(command, settings):
+        return None
+    return Database(settings.database_url)
+
+
+def _run_user_list(args: argparse.Namespace) -> int:
+    from app.auth.store import list_users  # noqa: PLC0415
+
+    database = _user_database("user list")
+    if database is None:
+        return 2
+    with database.session() as session:
+        rows = [
+            (u.username, u.role, u.endpoint or "-", "enabled" if u.active else "disabled")
+            for u in list_users(session)
+        ]
+    database.dispose()
+    widths = [
+        max([len(head), *(len(row[i]) for row in rows)])
+        for i, head in enumerate(("username", "role", "endpoint", "login"))
+    ]
+    for row in [("username", "role", "endpoint", "login"), *rows]:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def _run_user_disable(args: argparse.Namespace) -> int:
+    return _user_change(args.name, "disable", active=False, password=None)
+
+
+def _run_user_enable(args: argparse.Namespace) -> int:
+    return _user_change(args.name, "enable", active=True, password=None)
+
+
+def _run_user_set_password(args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    return _user_change(args.name, "set-password", active=None, password=password)
+
+
+def _user_change(name: str, action: str, *, active: bool | None, password: str | None) -> int:
+    """Disable, enable or set a password; the service notices on each socket's next login
+    check (ws_login_check_seconds) and refuses the old tokens at once."""
+    from app.auth.store import UserError, change_password, set_active  # noqa: PLC0415
+
+    command = f"user {action}"
+    database = _user_database(command)
+    if database is None:
+        return 2
+    try:
+        with database.session() as session:
+            if password is not None:
+                change_password(session, name, password)
+                done = f"password of {name} set; their logins are ended"
+            else:
+                user = set_active(session, name, bool(active))
+                done = f"{user.username} is {'enabled' if user.active else 'disabled'}"
+    except UserError as error:
+        print(f"{PROG} {command}: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    print(done)
+    return 0
+
+
 def _run_linecheck(args: argparse.Namespace) -> int:
+    from app.lines.linecheck import (  # noqa: PLC0415
+        ProbeSettingsError,
+        check_now,
+        print_result,
+        probe_config,
+    )
+
     settings = _settings("linecheck")
     if settings is None:
         return 2
@@ -249,6 +359,10 @@ def _run_linecheck(args: argparse.Namespace) -> int:
 
 
 def _run_replay(args: argparse.Namespace) -> int:
+    from telephony.calls.trunks import TrunkPlan  # noqa: PLC0415
+    from telephony.capture import NotAnAmiStream  # noqa: PLC0415
+    from telephony.replay import replay  # noqa: PLC0415
+
     path: Path = args.file
     if not path.is_file():
         return _fail(f"{path}: no such file")

@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None  # signs login tokens
     allowed_origins: str = ""  # comma-separated; empty: the service's own origin only
     token_minutes: int = Field(default=8 * 60, ge=1, le=7 * 24 * 60)  # one shift
+    # Logins (app/auth/guard.py): failed logins counted in a short window per username and
+    # address, per address and per username; past a limit, 429 with Retry-After until the
+    # window lets the oldest failure go. At most this many password checks (Argon2, ~64 MiB
+    # each) run at once; a login finding them all busy waits up to login_wait_seconds.
+    login_window_seconds: float = Field(default=60.0, gt=0, le=3600)
+    login_failures_per_user_address: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=30, ge=1)
+    login_failures_per_user: int = Field(default=20, ge=1)
+    login_concurrent_checks: int = Field(default=4, ge=1, le=256)
+    login_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    # An open WebSocket re-checks its login this often, so a user disabled or logged out by
+    # another process (the CLI, another instance) is cut off too; this process cuts at once.
+    ws_login_check_seconds: float = Field(default=30.0, gt=0, le=3600)
     short_abandon_seconds: float = Field(default=5.0, ge=0)
     drop_cluster_size: int = Field(default=3, ge=2)
     drop_cluster_window_seconds: float = Field(default=600.0, gt=0)

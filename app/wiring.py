@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.auth.guard import LoginGuard, LoginLimits
 from app.auth.tokens import TokenSigner
 from app.callbacks.desk import CallbackDesk, DialPlan
 from app.callbacks.rules import CallbackRules
@@ -53,6 +54,7 @@ class Parts:
     settings: Settings
     database: Database
     signer: TokenSigner
+    login_guard: LoginGuard
     hub: Hub
     link: PbxLink
     writer: RecordWriter
@@ -97,6 +99,7 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
         settings=settings,
         database=database,
         signer=TokenSigner(_secret_key(settings), settings.token_minutes),
+        login_guard=LoginGuard(_login_limits(settings)),
         hub=hub,
         link=link,
         writer=writer,
@@ -194,6 +197,17 @@ def _secret_key(settings: Settings) -> str:
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
     return secrets.token_urlsafe(48)
+
+
+def _login_limits(settings: Settings) -> LoginLimits:
+    return LoginLimits(
+        window_seconds=settings.login_window_seconds,
+        per_user_address=settings.login_failures_per_user_address,
+        per_address=settings.login_failures_per_address,
+        per_user=settings.login_failures_per_user,
+        concurrent_checks=settings.login_concurrent_checks,
+        wait_seconds=settings.login_wait_seconds,
+    )
 
 
 def _callback_rules(settings: Settings) -> CallbackRules:

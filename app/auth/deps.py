@@ -1,16 +1,18 @@
 """Who is asking: the logged-in user from the bearer token, and the role checks every route
-states in its signature (``CurrentUser``, ``ReviewerUser``, ``ItSideUser``, ``AgentUser``)."""
+states in its signature (``CurrentUser``, ``ReviewerUser``, ``ItSideUser``, ``AgentUser``,
+``AdminUser``). ``CurrentLogin`` is the user with the token's claims (logout needs its id)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, status
 from fastapi.security import OAuth2PasswordBearer
 
-from app.auth.store import Role, find_user
-from app.auth.tokens import BadToken, SignerDep, TokenSigner
+from app.auth.store import Role, login_user
+from app.auth.tokens import BadToken, SignerDep, TokenClaims, TokenSigner
 from app.db.engine import Database, DatabaseDep, DatabaseError, Session
 from app.db.tables import User
 from app.records.query import Viewer
@@ -28,33 +30,57 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def user_from_token(signer: TokenSigner, session: Session, token: str | None) -> User:
-    """The active user a token names; raises 401 with a reason a person understands."""
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A logged-in user and the claims of the token they came with."""
+
+    user: User
+    claims: TokenClaims
+
+
+def login_from_token(signer: TokenSigner, session: Session, token: str | None) -> Login:
+    """The active user a token names, with its claims; raises 401 with a reason a person
+    understands (expired, forged, or ended: logged out, disabled, password changed)."""
     if not token:
         raise _unauthorized("log in first: this needs a bearer token")
     try:
         claims = signer.verify(token)
     except BadToken as error:
         raise _unauthorized(str(error)) from None
-    user = find_user(session, claims.username)
-    if user is None or not user.active:
-        raise _unauthorized("this login is no longer valid")
-    return user
+    user = login_user(session, claims)
+    if user is None:
+        raise _unauthorized("this login is no longer valid; log in again")
+    return Login(user, claims)
+
+
+def user_from_token(signer: TokenSigner, session: Session, token: str | None) -> User:
+    return login_from_token(signer, session, token).user
+
+
+async def login_of(database: Database, signer: TokenSigner, token: str | None) -> Login:
+    """``login_from_token`` off the event loop, as every route reaches the database."""
+    return await database.run(lambda session: login_from_token(signer, session, token))
 
 
 async def user_of(database: Database, signer: TokenSigner, token: str | None) -> User:
-    """``user_from_token`` off the event loop, as every route reaches the database."""
-    return await database.run(lambda session: user_from_token(signer, session, token))
+    return (await login_of(database, signer, token)).user
 
 
 def bearer_token(token: Annotated[str | None, Depends(_bearer)]) -> str | None:
     return token
 
 
-async def current_user(
+async def current_login(
     database: DatabaseDep, signer: SignerDep, token: Annotated[str | None, Depends(_bearer)]
-) -> User:
-    return await user_of(database, signer, token)
+) -> Login:
+    return await login_of(database, signer, token)
+
+
+CurrentLogin = Annotated[Login, Depends(current_login)]
+
+
+async def current_user(login: CurrentLogin) -> User:
+    return login.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -96,6 +122,7 @@ def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
 ReviewerUser = Annotated[User, Depends(require_roles(Role.QA, Role.SUPERVISOR, Role.ADMIN))]
 # Who watches the lines and handles incidents: IT and supervisors.
 ItSideUser = Annotated[User, Depends(require_roles(Role.IT, Role.SUPERVISOR, Role.ADMIN))]
+AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
 
 
 async def agent_at_phone(user: CurrentUser) -> User:

@@ -1,20 +1,29 @@
-"""Users and roles: who may log in, with which role, bound to which phone endpoint."""
+"""Users and roles: who may log in, with which role, bound to which phone endpoint; and
+which logins have been ended (a user's token generation, the logged-out tokens)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from enum import StrEnum
+from functools import cache
 
 from pwdlib import PasswordHash
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
-from app.db.tables import User
+from app.auth.tokens import TokenClaims
+from app.db.tables import RevokedToken, User
 
 _hasher = PasswordHash.recommended()  # Argon2id with the library's current parameters
-# Spent on unknown usernames too, so timing does not tell which usernames exist.
-_DUMMY_HASH = _hasher.hash("not a real password")
 MIN_PASSWORD_LENGTH = 8
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against for unknown usernames too, so timing does not tell which usernames
+    exist; made on first use, not at import (`callassist --help` stays quick)."""
+    return _hasher.hash("not a real password")
 
 
 class Role(StrEnum):
@@ -26,7 +35,12 @@ class Role(StrEnum):
 
 
 class UserError(ValueError):
-    """A user could not be created as asked; the message says why, for the person asking."""
+    """A user could not be created or changed as asked; the message says why, for the
+    person asking."""
+
+
+class NoSuchUser(UserError):
+    """No user has this username."""
 
 
 def add_user(
@@ -68,17 +82,44 @@ def add_user(
 
 
 def set_password(session: Session, user: User, password: str) -> None:
+    """A new password; every token the user holds ends (their generation moves on)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = _hasher.hash(password)
+    user.token_generation += 1
     session.add(user)
     session.commit()
+    session.refresh(user)
+
+
+def change_password(session: Session, username: str, password: str) -> User:
+    user = _existing(session, username)
+    set_password(session, user, password)
+    return user
+
+
+def set_active(session: Session, username: str, active: bool) -> User:
+    """Enable or disable a login; disabling ends every token the user holds, and enabling
+    does not bring them back."""
+    user = _existing(session, username)
+    if user.active != active:
+        user.active = active
+        if not active:
+            user.token_generation += 1
+        session.add(user)
+        session.commit()
+        session.refresh(user)
+    return user
+
+
+def list_users(session: Session) -> Sequence[User]:
+    return session.exec(select(User).order_by(col(User.username))).all()
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        _hasher.verify(password, _DUMMY_HASH)
+        _hasher.verify_and_update(password, _dummy_hash())
         return None
     valid, new_hash = _hasher.verify_and_update(password, user.password_hash)
     if not valid or not user.active:
@@ -92,3 +133,35 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 def find_user(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
+
+
+def login_user(session: Session, claims: TokenClaims) -> User | None:
+    """The active user a token's claims name, or None when that login has been ended:
+    the user is disabled, their generation moved on, or the token was logged out."""
+    user = find_user(session, claims.username)
+    if user is None or not user.active or user.token_generation != claims.generation:
+        return None
+    if session.get(RevokedToken, claims.token_id) is not None:
+        return None
+    return user
+
+
+def revoke_token(session: Session, claims: TokenClaims, now: float) -> None:
+    """Log one token out; the list forgets tokens that have expired anyway."""
+    session.exec(delete(RevokedToken).where(col(RevokedToken.expires_at) < now))
+    session.add(
+        RevokedToken(
+            token_id=claims.token_id, username=claims.username, expires_at=claims.expires_at
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # logged out twice at once: once is enough
+        session.rollback()
+
+
+def _existing(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user is None:
+        raise NoSuchUser(f"no user {username!r}")
+    return user

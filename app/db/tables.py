@@ -24,6 +24,20 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=256)
     active: bool = True
     created_at: float
+    # Bumped when the user is disabled or their password changes: every token carries the
+    # generation it was issued in, and one from an older generation is refused.
+    token_generation: int = 0
+
+
+class RevokedToken(SQLModel, table=True):
+    """A token logged out before it expired (its ``jti``), kept until it would have expired;
+    in the database, so a restart or another instance refuses it too."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: str = Field(primary_key=True, max_length=64)
+    username: str = Field(max_length=64)
+    expires_at: float = Field(index=True)
 
 
 class CallRow(SQLModel, table=True):

@@ -26,6 +26,8 @@ class Subscriber:
     endpoint: str | None
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(DEFAULT_QUEUE))
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
+    token_id: str | None = None  # the login it was opened with
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # that login was ended
 
 
 class Hub:
@@ -43,8 +45,12 @@ class Hub:
     def clients(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self, username: str, role: str, endpoint: str | None) -> Subscriber:
-        subscriber = Subscriber(username, role, endpoint, asyncio.Queue(self._queue_size))
+    def subscribe(
+        self, username: str, role: str, endpoint: str | None, token_id: str | None = None
+    ) -> Subscriber:
+        subscriber = Subscriber(
+            username, role, endpoint, asyncio.Queue(self._queue_size), token_id=token_id
+        )
         self._subscribers.add(subscriber)
         if role != "agent":
             self._watchers.add(subscriber)
@@ -60,6 +66,19 @@ class Hub:
             consoles.discard(subscriber)
             if not consoles:
                 del self._agents[subscriber.endpoint or ""]
+
+    def end_logins(self, username: str, token_id: str | None = None) -> int:
+        """Cut off a user's connections (all of them, or those opened with one token): their
+        login was ended. Returns how many; each one's socket closes as it learns it."""
+        ended = [
+            s
+            for s in list(self._subscribers)
+            if s.username == username and (token_id is None or s.token_id == token_id)
+        ]
+        for subscriber in ended:
+            self.unsubscribe(subscriber)
+            subscriber.ended.set()
+        return len(ended)
 
     def listeners(self, endpoint: str) -> int:
         """How many consoles of this agent are connected."""

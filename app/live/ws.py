@@ -2,6 +2,11 @@
 
 Browsers cannot set headers on a WebSocket, so the token comes in the query string; the
 Origin header is checked so that another site's page cannot ride on a user's login.
+
+A login ended in this process (logout, disable, new password: ``Hub.end_logins``) closes
+the socket at once; one ended elsewhere (the CLI, another instance) within
+``ws_login_check_seconds``, when the socket checks its token again. Either way the close code
+is 1008, which the pages read as "log in again".
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
-from app.auth.deps import user_of, viewer_of
-from app.auth.tokens import SignerDep
-from app.db.engine import DatabaseDep
+from app.auth.deps import login_of, viewer_of
+from app.auth.tokens import SignerDep, TokenSigner
+from app.db.engine import Database, DatabaseDep, DatabaseError
 from app.db.tables import User
 from app.live.hub import Hub, HubDep, Subscriber
 from app.live.no_pbx import LinkDep, PbxLink, pbx_configured
@@ -46,18 +52,19 @@ async def live_updates(
         await websocket.close(POLICY_VIOLATION, "origin not allowed")
         return
     try:
-        user = await user_of(database, signer, token)
+        login = await login_of(database, signer, token)
     except HTTPException as refused:
         await websocket.close(POLICY_VIOLATION, str(refused.detail))
         return
-    expires_at = signer.verify(token or "").expires_at  # the connection closes then too
+    user, claims = login.user, login.claims
     await websocket.accept()
-    subscriber = hub.subscribe(user.username, user.role, user.endpoint)
+    subscriber = hub.subscribe(user.username, user.role, user.endpoint, claims.token_id)
+    watch = _login_watch(database, signer, token, settings.ws_login_check_seconds)
     try:
         # No await between subscribing and taking the snapshot: nothing can fall in between.
         snapshot = _snapshot(hub, pipeline, link, user)
         await websocket.send_text(json.dumps(snapshot, ensure_ascii=False))
-        await _serve(websocket, pipeline, subscriber, expires_at)
+        await _serve(websocket, pipeline, subscriber, claims.expires_at, watch)
     except WebSocketDisconnect:
         pass
     finally:
@@ -86,17 +93,43 @@ def _snapshot(hub: Hub, pipeline: Pipeline, link: PbxLink, user: User) -> dict[s
     }
 
 
+def _login_watch(
+    database: Database, signer: TokenSigner, token: str | None, every: float
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Returns when the socket's login has been ended (checked every ``every`` seconds)."""
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await login_of(database, signer, token)
+            except HTTPException:
+                return
+            except DatabaseError:  # the database blinked: that ends no login
+                continue
+
+    return watch
+
+
 async def _serve(
-    websocket: WebSocket, pipeline: Pipeline, subscriber: Subscriber, expires_at: float
+    websocket: WebSocket,
+    pipeline: Pipeline,
+    subscriber: Subscriber,
+    expires_at: float,
+    login_watch: Callable[[], Coroutine[Any, Any, None]],
 ) -> None:
     sender = asyncio.create_task(_send(websocket, subscriber))
     receiver = asyncio.create_task(_receive(websocket, pipeline, subscriber))
     dropped = asyncio.create_task(subscriber.dropped.wait())
     expired = asyncio.create_task(asyncio.sleep(max(0.0, expires_at - time.time())))
-    tasks = {sender, receiver, dropped, expired}
+    ended = asyncio.create_task(subscriber.ended.wait())
+    watched = asyncio.create_task(login_watch())
+    tasks = {sender, receiver, dropped, expired, ended, watched}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        if dropped in done:
+        if done & {ended, watched}:
+            await websocket.close(POLICY_VIOLATION, "this login has been ended; log in again")
+        elif dropped in done:
             await websocket.close(TRY_AGAIN_LATER, "too far behind; reconnect for a fresh snapshot")
         elif expired in done:
             await websocket.close(POLICY_VIOLATION, "the login has expired; log in again")

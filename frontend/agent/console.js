@@ -3,7 +3,7 @@
 // The server is the truth: on load and on every reconnect the open call-script sessions
 // are fetched again, after the actions queued while offline have been sent.
 import { h, fill, show, kbd } from "/shared/dom.js";
-import { api, token, forgetToken, onUnauthorized, notify, reportError, describeError, ApiError, NetworkError } from "/shared/api.js";
+import { api, token, forgetToken, logOut, onUnauthorized, notify, reportError, describeError, ApiError, NetworkError } from "/shared/api.js";
 import { Live } from "/shared/live.js";
 import { t, initLanguage, language, onLanguageChange, translatePage } from "/shared/i18n.js";
 import { showLogin, whoAmI, setUpLanguageSwitch } from "/shared/login.js";
@@ -580,7 +580,8 @@ function main() {
   initLanguage();
   translatePage();
   setUpLanguageSwitch($("language"));
-  $("logout").addEventListener("click", () => {
+  $("logout").addEventListener("click", async () => {
+    await logOut();
     sessionStorage.clear();
     location.reload();
   });

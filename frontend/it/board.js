@@ -4,7 +4,7 @@
 // messages change it in between (an incident appears the moment it is detected).
 import "/it/strings.js";
 import { h, fill, show } from "/shared/dom.js";
-import { api, token, forgetToken, onUnauthorized, notify, reportError } from "/shared/api.js";
+import { api, token, forgetToken, logOut, onUnauthorized, notify, reportError } from "/shared/api.js";
 import { Live } from "/shared/live.js";
 import { t, initLanguage, onLanguageChange, translatePage } from "/shared/i18n.js";
 import { showLogin, whoAmI, setUpLanguageSwitch } from "/shared/login.js";
@@ -229,9 +229,9 @@ function main() {
   document.title = `callassist · ${t("it.page")}`;
   setUpLanguageSwitch($("language"));
   onLanguageChange(() => { if (!board) document.title = `callassist · ${t("it.page")}`; });
-  $("logout").addEventListener("click", () => {
+  $("logout").addEventListener("click", async () => {
     if (board) board.live.stop();
-    forgetToken();
+    await logOut();
     location.reload();
   });
   onUnauthorized(() => {

@@ -3,7 +3,7 @@
 // (pushState), so back/forward and shared links restore exactly what was on the screen.
 import "/qa/strings.js";
 import { h, fill, show } from "/shared/dom.js";
-import { token, forgetToken, onUnauthorized, notify } from "/shared/api.js";
+import { token, forgetToken, logOut, onUnauthorized, notify } from "/shared/api.js";
 import { t, initLanguage, language, onLanguageChange, translatePage } from "/shared/i18n.js";
 import { showLogin, whoAmI, setUpLanguageSwitch } from "/shared/login.js";
 import { readState, writeState } from "/qa/query.js";
@@ -123,8 +123,8 @@ function main() {
   initLanguage();
   translatePage();
   setUpLanguageSwitch($("language"));
-  $("logout").addEventListener("click", () => {
-    forgetToken();
+  $("logout").addEventListener("click", async () => {
+    await logOut();
     location.reload();
   });
   onUnauthorized(() => {

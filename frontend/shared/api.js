@@ -64,6 +64,25 @@ export async function logIn(username, password) {
   return reply.access_token;
 }
 
+/**
+ * POST /api/auth/logout: the server ends this token (it stops working everywhere, and its
+ * live updates close), then the tab forgets it. Never throws: the tab forgets it anyway.
+ */
+export async function logOut() {
+  const bearer = token();
+  forgetToken();
+  if (!bearer) return;
+  try {
+    await request("/api/auth/logout", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${bearer}` },
+      keepalive: true,
+    });
+  } catch {
+    /* already ended, or the server is away: the token expires with the shift anyway */
+  }
+}
+
 /** JSON in, JSON out, with the bearer token; throws ApiError or NetworkError. */
 export async function api(path, { method = "GET", body, signal, keepalive } = {}) {
   const headers = { Accept: "application/json" };

@@ -225,6 +225,95 @@ def test_user_add_refuses_bad_requests_with_one_line_and_exit_2(cli_database_url
         database.dispose()
 
 
+# -- user list, disable, enable, set-password ------------------------------------------------
+
+
+def test_user_list_disable_enable_and_set_password_as_an_operator_runs_them(
+    cli_database_url: str,
+) -> None:
+    env = environment(database_url=cli_database_url)
+    for name, role in (("ivan", "qa"), ("judy", "supervisor")):
+        added = callassist(
+            "user", "add", name, "--role", role, "--password-stdin", env=env, stdin=USER_PASSWORD
+        )
+        assert added.returncode == 0, added.stderr
+
+    disabled = callassist("user", "disable", "ivan", env=env)
+    assert disabled.returncode == 0 and "ivan is disabled" in disabled.stdout, disabled.stderr
+    listed = callassist("user", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines()]
+    assert rows == [
+        ["username", "role", "endpoint", "login"],
+        ["ivan", "qa", "-", "disabled"],
+        ["judy", "supervisor", "-", "enabled"],
+    ]
+    new_password = "Judy-New-Password-7"
+    changed = callassist(
+        "user", "set-password", "judy", "--password-stdin", env=env, stdin=new_password + "\r\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert new_password not in changed.stdout + changed.stderr
+    enabled = callassist("user", "enable", "ivan", env=env)
+    assert enabled.returncode == 0 and "ivan is enabled" in enabled.stdout, enabled.stderr
+
+    database = Database(cli_database_url)
+    try:
+        with database.session() as session:
+            assert authenticate(session, "ivan", USER_PASSWORD) is not None
+            assert authenticate(session, "judy", USER_PASSWORD) is None
+            judy = authenticate(session, "judy", new_password)
+            assert judy is not None and judy.token_generation == 1, "old tokens still valid"
+    finally:
+        database.dispose()
+
+
+def test_user_changes_refuse_bad_requests_with_one_line_and_exit_2(
+    cli_database_url: str,
+) -> None:
+    env = environment(database_url=cli_database_url)
+    added = callassist(
+        "user", "add", "kim", "--role", "qa", "--password-stdin", env=env, stdin=USER_PASSWORD
+    )
+    assert added.returncode == 0, added.stderr
+    refusals = {
+        "disable nobody": (["user", "disable", "nobody"], ""),
+        "enable nobody": (["user", "enable", "nobody"], ""),
+        "a password for nobody": (["user", "set-password", "nobody", "--password-stdin"], ""),
+        "a short password": (["user", "set-password", "kim", "--password-stdin"], "short\n"),
+        "no password": (["user", "set-password", "kim", "--password-stdin"], ""),
+    }
+    for why, result in run_together(refusals, env).items():
+        line = one_error_line(result)
+        action = refusals[why][0][1]
+        assert line.startswith(f"callassist user {action}: error:"), (why, line)
+    for args in (["user", "disable"], ["user", "set-password", "kim"], ["user", "frobnicate"]):
+        assert callassist(*args, env=env, stdin=USER_PASSWORD).returncode == 2, args
+    database = Database(cli_database_url)
+    try:
+        with database.session() as session:
+            assert authenticate(session, "kim", USER_PASSWORD) is not None
+    finally:
+        database.dispose()
+
+
+def test_help_loads_neither_the_web_framework_nor_the_database_libraries() -> None:
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('fastapi', 'sqlalchemy', 'uvicorn', 'pwdlib') if m in sys.modules]\n"
+        "print('LOADED', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
 # -- serve: settings checked before anything starts ------------------------------------------
 
 
