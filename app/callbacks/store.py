@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -399,6 +399,14 @@ def views(session: Session, callbacks: Sequence[Callback]) -> list[dict[str, Any
     return [view(session, callback, attempts=True) for callback in callbacks]
 
 
+class _Everyone:
+    """Not an agent: every callback."""
+
+
+EVERYONE = _Everyone()
+Scope = str | None | _Everyone  # an agent's endpoint (None: an agent with no phone)
+
+
 def listing(
     session: Session,
     *,
@@ -407,9 +415,11 @@ def listing(
     customer: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    agent: Scope = EVERYONE,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The callback list: open ones by default, oldest due first."""
-    conditions: list[ColumnElement[bool]] = []
+    """The callback list: open ones by default, oldest due first; for an agent, only what
+    ``agent_scope`` lets them see."""
+    conditions: list[ColumnElement[bool]] = agent_scope(agent)
     if status == "open":
         conditions.append(col(Callback.status).in_(OPEN))
     elif status != "all":
@@ -427,6 +437,26 @@ def listing(
         .offset(offset)
     ).all()
     return views(session, rows), int(total)
+
+
+def agent_scope(agent: Scope) -> list[ColumnElement[bool]]:
+    """What an agent may see of the callbacks: their own (rung first, or attempted through
+    their phone), and the open ones no agent is named for yet, which is the queue they work
+    from. Not the other agents' customers, not the finished ones of others."""
+    if isinstance(agent, _Everyone):
+        return []
+    if agent is None:
+        return [col(Callback.id).is_(None)]
+    attempted = select(CallbackAttempt.callback_id).where(col(CallbackAttempt.agent) == agent)
+    unclaimed = and_(col(Callback.agent).is_(None), col(Callback.status).in_(OPEN))
+    mine = or_(col(Callback.agent) == agent, col(Callback.id).in_(attempted))
+    return [or_(mine, unclaimed)]
+
+
+def visible(session: Session, callback_id: int, agent: Scope) -> bool:
+    """Whether this viewer may see (and so dial or close) that callback."""
+    found = select(Callback.id).where(col(Callback.id) == callback_id, *agent_scope(agent))
+    return session.exec(found).first() is not None
 
 
 def for_call(session: Session, call_id: str, call_pk: int) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from app.callbacks.rules import CALLBACK_FOR_TAG
+from app.db.tables import Callback
 from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 from tests.service.harness import Service, running_service
@@ -254,3 +255,68 @@ async def test_a_dropped_call_from_a_hostile_caller_id_is_recorded_but_never_dia
     assert not any("HYPERLINK" in str(action) for action in pbx.actions)
     assert originates(pbx) == []
     assert "'=HYPERLINK(" in csv.text and ',"=HYPERLINK(' not in csv.text
+
+
+async def test_an_agent_sees_and_works_only_their_own_callbacks_and_the_unclaimed_queue(
+    database_url: str, pbx: AmiServer
+) -> None:
+    rows = {
+        "mine": Callback(
+            customer="+15550000001",
+            reason="dropped",
+            status="reached",
+            agent="PJSIP/1001",
+            created_at=1.0,
+            updated_at=1.0,
+        ),
+        "theirs": Callback(
+            customer="+15550000002",
+            reason="dropped",
+            status="queued",
+            agent="PJSIP/1002",
+            created_at=2.0,
+            updated_at=2.0,
+        ),
+        "theirs_done": Callback(
+            customer="+15550000003",
+            reason="missed",
+            status="closed",
+            created_at=3.0,
+            updated_at=3.0,
+        ),
+        "queue": Callback(
+            customer="+15550000004",
+            reason="abandoned",
+            status="queued",
+            created_at=4.0,
+            updated_at=4.0,
+        ),
+    }
+    async with running_service(database_url, pbx) as service:
+        with service.services.database.session() as session:
+            session.add_all(rows.values())
+            session.commit()
+            ids = {name: row.id for name, row in rows.items()}
+        seen = {c["id"] for c in await callbacks_of(service, "agent1")}
+        everyone = {c["id"] for c in await callbacks_of(service, "supervisor")}
+        closing = await post(
+            service, f"/api/callbacks/{ids['theirs']}/close", "agent1", {"result": "closed"}
+        )
+        loop = await service.get("/api/callbacks/loop", "agent1")
+
+    assert seen == {ids["mine"], ids["queue"]}
+    assert everyone == set(ids.values())
+    assert closing.status_code == 404, "another agent's callback does not exist for them"
+    assert loop.status_code == 403
+
+
+async def callbacks_of(service: Service, username: str) -> list[dict[str, Any]]:
+    reply = await service.get("/api/callbacks", username, status="all")
+    reply.raise_for_status()
+    items: list[dict[str, Any]] = reply.json()["items"]
+    return items
+
+
+async def post(service: Service, path: str, username: str, body: dict[str, Any]) -> Any:
+    token = await service.login(username)
+    return await service.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})

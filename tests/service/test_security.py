@@ -267,6 +267,29 @@ async def test_an_agent_cannot_see_another_agents_call(database_url: str, pbx: A
         assert stored_state(service) == before
 
 
+async def test_an_agent_whose_phone_only_rang_cannot_open_the_colleagues_call(
+    database_url: str, pbx: AmiServer
+) -> None:
+    # The queue rang agent one, who did not pick up; agent two answered and talked.
+    async with running_service(database_url, pbx) as service:
+        await pbx.wait_logged_in()
+        await pbx.play_capture(CAPTURES / "queue_ringnoanswer_then_answer.ami")
+        await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)
+        (record,) = await service.calls()
+        call_pk = record["id"]
+
+        answered = await service.get(f"/api/calls/{call_pk}", "agent2")
+        only_rang = await service.get(f"/api/calls/{call_pk}", "agent1")
+        listing = await service.get("/api/calls", "agent1")
+        recording = await service.get(f"/api/calls/{call_pk}/recording", "agent1")
+
+    assert answered.status_code == 200
+    assert_clean_error(only_rang, 404)
+    assert record["customer"] not in only_rang.text
+    assert listing.json() == {"items": [], "total": 0}
+    assert recording.status_code == 404
+
+
 # -- malformed input -------------------------------------------------------------------------
 
 
