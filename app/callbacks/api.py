@@ -19,8 +19,17 @@ from app.callbacks import store as callbacks
 from app.callbacks.desk import CallbackDeskDep, PbxUnavailable
 from app.db.engine import Database, DatabaseDep, Session
 from app.db.tables import User
+from app.web.answers import (
+    ROLE,
+    SIGNED_IN,
+    UNREADABLE,
+    Answers,
+    conflict,
+    not_found,
+    problem,
+)
 
-router = APIRouter(prefix="/api/callbacks", tags=["callbacks"])
+router = APIRouter(prefix="/api/callbacks", tags=["callbacks"], responses=SIGNED_IN)
 
 CallbackId = Annotated[int, Path(ge=1, le=MAX_INT)]
 Worker = Annotated[User, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
@@ -29,6 +38,12 @@ Overseer = Annotated[
     User, Depends(require_roles(Role.QA, Role.IT, Role.SUPERVISOR, Role.ADMIN))
 ]
 ENDPOINT = r"^[A-Za-z0-9]+/[A-Za-z0-9_.+-]+$"
+TAKE: Answers = {
+    **UNREADABLE,
+    **ROLE,
+    **not_found("callback"),
+    **conflict("the callback is not waiting to be taken (dialled or closed already)"),
+}
 
 
 class CallbackPage(BaseModel):
@@ -104,7 +119,14 @@ async def closed_loop(
     return await database.run(lambda s: callbacks.closed_loop(s, since))
 
 
-@router.post("/{callback_id}/dial", summary="Take a waiting callback: ring me, then the customer")
+@router.post(
+    "/{callback_id}/dial",
+    summary="Take a waiting callback: ring me, then the customer",
+    responses={
+        **TAKE,
+        503: problem("no PBX configured, or the AMI link is down: nothing can be dialled now"),
+    },
+)
 async def dial(
     callback_id: CallbackId,
     user: Worker,
@@ -141,7 +163,7 @@ def _dialling_agent(user: User, body: DialRequest | None) -> str:
     return agent
 
 
-@router.post("/{callback_id}/close", summary="Close a waiting callback by hand")
+@router.post("/{callback_id}/close", summary="Close a waiting callback by hand", responses=TAKE)
 async def close(
     callback_id: CallbackId, body: CloseRequest, user: Worker, database: DatabaseDep
 ) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from app.auth.deps import MAX_INT, ReviewerUser
 from app.complaints import rules, store
 from app.complaints.store import ComplaintFilters
 from app.db.engine import DatabaseDep
+from app.web.answers import BAD_INPUT, ROLES, UNREADABLE, conflict, not_found
 
-router = APIRouter(prefix="/api/complaints", tags=["complaints"])
+router = APIRouter(prefix="/api/complaints", tags=["complaints"], responses=ROLES)
 
 Status = Literal["received", "in_progress", "resolved", "closed"]
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # NUL breaks PostgreSQL
@@ -103,6 +104,7 @@ async def list_complaints(
     "/{complaint_id}",
     response_model=ComplaintDetail,
     summary="One complaint, its history and the customer's other complaints",
+    responses=not_found("complaint"),
 )
 async def get_complaint(
     complaint_id: ComplaintId, user: ReviewerUser, database: DatabaseDep
@@ -119,8 +121,11 @@ async def get_complaint(
     response_model=ComplaintDetail,
     summary="Move a complaint along its workflow, give it an owner, or add a note",
     responses={
-        409: {"description": "not a step of the workflow: detail, and the allowed statuses"},
-        422: {"description": "an unknown owner, or nothing to change"},
+        **UNREADABLE,
+        **not_found("complaint"),
+        **conflict("not a step of the workflow: detail, and the allowed statuses"),
+        422: {**BAD_INPUT[422], "description": "an unknown owner, nothing to change, or"
+              " fields that do not fit (detail lists them)"},
     },
 )
 async def change_complaint(

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from app.auth.deps import AgentUser
 from app.console import rules
@@ -24,9 +25,23 @@ from app.db.tables import User
 from app.live.hub import Hub, HubDep
 from app.live.pipeline import Pipeline, PipelineDep, live_view
 from app.settings import Settings, SettingsDep
+from app.web.answers import (
+    BAD_INPUT,
+    ROLES,
+    UNREADABLE,
+    Answers,
+    Refusal,
+    conflict,
+    not_found,
+)
 from telephony.calls.model import LiveCall
 
-router = APIRouter(prefix="/api/console", tags=["console"])
+# The console is for an agent with a phone: a login with none assigned is a 409 everywhere.
+CONSOLE: Answers = {
+    **ROLES,
+    **conflict("no phone is assigned to your login, or the call-script session cannot go on"),
+}
+router = APIRouter(prefix="/api/console", tags=["console"], responses=CONSOLE)
 
 CallId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="Linkedid")]
 Language = Annotated[
@@ -35,6 +50,13 @@ Language = Annotated[
 ]
 
 NOT_YOUR_CALL = "this call is not ringing or talking at your phone"
+
+
+class ActionRefused(Refusal):
+    """The action was refused: why, the errors by field, and the session as it stays."""
+
+    errors: dict[str, str] = Field(default_factory=dict)
+    session: dict[str, Any] | None = None
 
 
 def desk(catalog: Catalog, settings: Settings) -> rules.Desk:
@@ -68,6 +90,7 @@ async def overview(
     description="Opens the call-script session once the agent has answered the call; a call"
     " transferred to the agent continues the previous agent's session. `incidents`: the"
     " line faults now affecting the call in progress (its trunk, or the agent's phone).",
+    responses=not_found("call at your phone"),
 )
 async def console_call(
     call_id: CallId,
@@ -114,7 +137,16 @@ async def console_call(
     "/calls/{call_id}/actions",
     response_model=ActionResult,
     summary="Apply one agent action to the call-script session",
-    responses={422: {"description": "refused: detail, errors by field, and the session"}},
+    responses={
+        **UNREADABLE,
+        **not_found("call at your phone"),
+        422: {
+            **BAD_INPUT[422],
+            "model": ActionRefused,
+            "description": "refused: detail, errors by field, and the session; or fields"
+            " that do not fit (detail lists them)",
+        },
+    },
 )
 async def act(
     call_id: CallId,

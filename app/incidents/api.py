@@ -16,8 +16,9 @@ from app.db.tables import User
 from app.incidents import store
 from app.incidents.desk import IncidentDesk, IncidentDeskDep
 from app.incidents.rules import IllegalMove
+from app.web.answers import ROLES, UNREADABLE, Answers, conflict, not_found
 
-router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/incidents", tags=["incidents"], responses=ROLES)
 
 IncidentId = Annotated[int, Path(ge=1, le=MAX_INT)]
 StatusFilter = Literal["active", "all", "open", "acknowledged", "resolved", "reviewed"]
@@ -33,8 +34,10 @@ TimelineKind = Literal[
     "resolved",
     "reviewed",
 ]
-ILLEGAL: dict[int | str, dict[str, Any]] = {
-    409: {"description": "not a move of the workflow now: detail, and the allowed moves"}
+MOVE: Answers = {
+    **UNREADABLE,
+    **not_found("incident"),
+    **conflict("not a move of the workflow now: detail, and the allowed moves"),
 }
 
 
@@ -119,7 +122,10 @@ async def list_incidents(
 
 
 @router.get(
-    "/{incident_id}", response_model=IncidentDetail, summary="One incident and its timeline"
+    "/{incident_id}",
+    response_model=IncidentDetail,
+    summary="One incident and its timeline",
+    responses=not_found("incident"),
 )
 async def get_incident(
     incident_id: IncidentId, user: ItSideUser, desk: IncidentDeskDep, database: DatabaseDep
@@ -142,7 +148,7 @@ async def get_incident(
     "/{incident_id}/acknowledge",
     response_model=IncidentDetail,
     summary="Take the incident: you own it from now on",
-    responses=ILLEGAL,
+    responses=MOVE,
 )
 async def acknowledge(
     incident_id: IncidentId, body: Acknowledge, user: ItSideUser, desk: IncidentDeskDep
@@ -154,7 +160,7 @@ async def acknowledge(
     "/{incident_id}/progress",
     response_model=IncidentDetail,
     summary="Report progress: what was done, what is next",
-    responses=ILLEGAL,
+    responses=MOVE,
 )
 async def progress(
     incident_id: IncidentId, body: Progress, user: ItSideUser, desk: IncidentDeskDep
@@ -166,7 +172,7 @@ async def progress(
     "/{incident_id}/resolve",
     response_model=IncidentDetail,
     summary="Resolve the incident with its cause",
-    responses=ILLEGAL,
+    responses=MOVE,
 )
 async def resolve(
     incident_id: IncidentId, body: Resolve, user: ItSideUser, desk: IncidentDeskDep
@@ -178,7 +184,7 @@ async def resolve(
     "/{incident_id}/review",
     response_model=IncidentDetail,
     summary="Review a resolved incident: what happened, what changes",
-    responses=ILLEGAL,
+    responses=MOVE,
 )
 async def review(
     incident_id: IncidentId, body: Review, user: ItSideUser, desk: IncidentDeskDep

@@ -18,8 +18,9 @@ from app.live.no_pbx import LinkDep
 from app.settings import SettingsDep
 from app.status.schemas import LinkStatus
 from app.status.view import link_status
+from app.web.answers import ROLES
 
-router = APIRouter(prefix="/api/lines", tags=["lines"])
+router = APIRouter(prefix="/api/lines", tags=["lines"], responses=ROLES)
 
 
 class LastFault(BaseModel):

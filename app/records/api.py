@@ -27,13 +27,14 @@ from app.auth.tokens import SignerDep
 from app.console.deps import CatalogDep
 from app.db.engine import DatabaseDep, Session
 from app.records.query import CallFilters, get_call, iter_csv, list_calls, recording_of
-from app.records.recordings import audible, media_type, recording_file
+from app.records.recordings import AUDIO_TYPES, audible, media_type, recording_file
 from app.records.schemas import CallDetail, CallPage
 from app.review.deps import AdherenceDep, ScorecardDep
 from app.review.store import review_of
 from app.settings import SettingsDep
+from app.web.answers import ROLE, SIGNED_IN, as_json, not_found
 
-router = APIRouter(prefix="/api", tags=["calls"])
+router = APIRouter(prefix="/api", tags=["calls"], responses=SIGNED_IN)
 
 Outcome = Literal["completed", "abandoned", "missed", "dropped", "failed"]
 Sort = Literal[
@@ -105,6 +106,12 @@ def _epoch(value: float | datetime | None) -> float | None:
     return value
 
 
+# What the recordings folder may hold (app/records/recordings.py), as bytes.
+AUDIO = {
+    kind: {"schema": {"type": "string", "format": "binary"}}
+    for kind in sorted({*AUDIO_TYPES.values(), "application/octet-stream"})
+}
+
 FiltersDep = Annotated[CallFilters, Depends(_filters)]
 
 
@@ -133,19 +140,36 @@ async def calls(
     return {"items": items, "total": total}
 
 
-@router.get("/calls.csv", summary="The calls the same filters find, as CSV (QA, supervisors)")
+class CsvStream(StreamingResponse):
+    media_type = "text/csv"
+
+
+@router.get(
+    "/calls.csv",
+    summary="The calls the same filters find, as CSV (QA, supervisors)",
+    response_class=CsvStream,
+    responses={
+        **as_json({**SIGNED_IN, **ROLE}),
+        200: {"description": "one row per call, a header row first"},
+    },
+)
 async def calls_csv(
     user: ReviewerUser, database: DatabaseDep, filters: FiltersDep
 ) -> StreamingResponse:
     viewer = viewer_of(user)
-    return StreamingResponse(
+    return CsvStream(
         database.stream(lambda s: iter_csv(s, filters, viewer)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
     )
 
 
-@router.get("/calls/{call_pk}", response_model=CallDetail, summary="One call with its timeline")
+@router.get(
+    "/calls/{call_pk}",
+    response_model=CallDetail,
+    summary="One call with its timeline",
+    responses=not_found("call"),
+)
 async def call(
     call_pk: CallPk,
     *,
@@ -177,7 +201,11 @@ async def call(
     "/calls/{call_pk}/recording",
     summary="The call's recording (HTTP Range supported)",
     response_class=FileResponse,
-    responses={206: {"description": "a byte range of the recording"}},
+    responses={
+        200: {"description": "the recording", "content": AUDIO},
+        206: {"description": "a byte range of the recording", "content": AUDIO},
+        **not_found("recording"),
+    },
 )
 async def recording(
     call_pk: CallPk,

@@ -14,8 +14,9 @@ from app.db.engine import DatabaseDep
 from app.db.tables import User
 from app.review.deps import ScorecardDep
 from app.review.store import CriterionScore, InvalidScore, UnknownCall, score_call
+from app.web.answers import BAD_INPUT, ROLE, SIGNED_IN, UNREADABLE, not_found
 
-router = APIRouter(prefix="/api", tags=["scores"])
+router = APIRouter(prefix="/api", tags=["scores"], responses=SIGNED_IN)
 
 ScorerUser = Annotated[User, Depends(require_roles(Role.QA, Role.SUPERVISOR, Role.ADMIN))]
 
@@ -73,9 +74,11 @@ async def scorecard(user: CurrentUser, card: ScorecardDep) -> dict[str, Any]:
     response_model=CallScores,
     summary="Score a call (QA, supervisors, admins)",
     responses={
-        403: {"description": "not a reviewer (agents and IT do not score)"},
-        404: {"description": "no such call"},
-        422: {"description": "an unknown criterion, a value above its max, a criterion twice"},
+        **UNREADABLE,
+        403: {**ROLE[403], "description": "not a reviewer (agents and IT do not score)"},
+        **not_found("call"),
+        422: {**BAD_INPUT[422], "description": "an unknown criterion, a value above its max,"
+              " a criterion twice, or fields that do not fit (detail lists them)"},
     },
     description="Criteria not sent keep their score; a changed score keeps the old one in"
     " the history. 422 for an unknown criterion or a value above the criterion's max.",

@@ -13,11 +13,17 @@ from app.live.no_pbx import LinkDep
 from app.shift_checks import store as shift_checks
 from app.shift_checks.desk import read_equipment
 from app.shift_checks.schemas import ShiftCheckRequest, ShiftCheckResult
+from app.web.answers import SIGNED_IN, UNREADABLE, not_found
 
-router = APIRouter(prefix="/api/shift-checks", tags=["console"])
+router = APIRouter(prefix="/api/shift-checks", tags=["console"], responses=SIGNED_IN)
 
 
-@router.post("", response_model=ShiftCheckResult, summary="Run and record the shift-start check")
+@router.post(
+    "",
+    response_model=ShiftCheckResult,
+    summary="Run and record the shift-start check",
+    responses=UNREADABLE,
+)
 async def run_check(
     body: ShiftCheckRequest, user: CurrentUser, link: LinkDep, database: DatabaseDep
 ) -> ShiftCheckResult:
@@ -28,7 +34,12 @@ async def run_check(
     return ShiftCheckResult.model_validate(result)
 
 
-@router.get("/latest", response_model=ShiftCheckResult, summary="The user's last check")
+@router.get(
+    "/latest",
+    response_model=ShiftCheckResult,
+    summary="The user's last check",
+    responses=not_found("shift check yet"),
+)
 async def latest(user: CurrentUser, database: DatabaseDep) -> ShiftCheckResult:
     result = await database.run(lambda db: shift_checks.latest(db, user))
     if result is None:

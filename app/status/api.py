@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Response, status
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
 
 from app import __version__
 from app.auth.deps import SignedIn
@@ -17,8 +19,15 @@ from app.status.schemas import (
     ServiceStatus,
 )
 from app.status.view import ServiceDep, ServiceView, link_status
+from app.web.answers import LOGIN, PUBLIC, as_json
 
-router = APIRouter()
+router = APIRouter(responses=PUBLIC)
+
+
+class Readiness(BaseModel):
+    ready: bool
+    problems: list[str] = Field(description="why not ready; empty when ready")
+    backlog: int = Field(description="call updates taken and not stored yet")
 
 
 async def database_status(services: ServiceView) -> DatabaseStatus:
@@ -34,7 +43,12 @@ async def database_status(services: ServiceView) -> DatabaseStatus:
     )
 
 
-@router.get("/api/status", response_model=ServiceStatus, summary="AMI link, database, version")
+@router.get(
+    "/api/status",
+    response_model=ServiceStatus,
+    summary="AMI link, database, version",
+    responses=LOGIN,
+)
 async def service_status(user: SignedIn, services: ServiceDep) -> ServiceStatus:
     database = await database_status(services)
     return ServiceStatus(
@@ -53,12 +67,21 @@ async def service_status(user: SignedIn, services: ServiceDep) -> ServiceStatus:
     )
 
 
-@router.get("/healthz", summary="The process is alive")
+class Alive(BaseModel):
+    status: str = Field(description='"ok"')
+
+
+@router.get("/healthz", response_model=Alive, summary="The process is alive")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready: the AMI link is up and call updates are being stored")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Ready: the AMI link is up and call updates are being stored",
+    responses={503: {"model": Readiness, "description": "not ready: problems says why"}},
+)
 async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
     """503 with the reasons when the AMI link is not up, the database does not answer, or
     storing fails although it answers (a full disk: reads work, writes do not)."""
@@ -78,6 +101,11 @@ async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
     return {"ready": not problems, "problems": problems, "backlog": database.backlog}
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={**as_json(PUBLIC), 200: {"description": "the Prometheus text format"}},
+)
 async def metrics(services: ServiceDep) -> Response:
     return Response(render(services), media_type=CONTENT_TYPE_LATEST)
