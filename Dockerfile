@@ -23,7 +23,12 @@ ENV CALLASSIST_FRONTEND_DIR=/app/frontend
 # DEFAULT_CAPTURES = <site-packages>/tests/fixtures/ami). Only those files are copied.
 COPY tests/fixtures/ami /usr/local/lib/python3.11/site-packages/tests/fixtures/ami
 
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin callassist
+# docker-compose.yml runs this with a read-only root filesystem: the app writes only its
+# journal (a volume at /var/lib/callassist, CALLASSIST_JOURNAL_PATH) and /tmp.
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin callassist \
+    && mkdir -p /var/lib/callassist && chown callassist:callassist /var/lib/callassist
+# Fills secrets in from compose's secret files (/run/secrets), then runs the command.
+COPY docker/app/entrypoint.sh /usr/local/bin/callassist-entrypoint
 USER callassist
 
 EXPOSE 8000
@@ -31,4 +36,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status != 200)"]
 # 0.0.0.0 inside the container; docker-compose.yml publishes it on the host's loopback only.
+ENTRYPOINT ["/usr/local/bin/callassist-entrypoint"]
 CMD ["callassist", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -4,8 +4,9 @@ A missing write class or dialplan context otherwise shows up at the worst moment
 callback after a dropped call fails with "Permission denied", or Asterisk answers the
 Originate and then finds no context to run. So on every login the checker asks the PBX what
 the AMI user may send (``ListCommands``: Asterisk lists only the actions the user's write
-classes permit) and what the dialplan holds (``ShowDialPlan``), and the pure ``assess`` turns
-the answers into sentences an IT engineer can act on, for /api/status and the IT board.
+classes permit) and what the dialplan holds (``ShowDialPlan``, which ``reporting``
+permits), and the pure ``assess`` turns the answers into sentences an IT engineer can act
+on, for /api/status and the IT board.
 
 ``assess`` and ``read_listing`` are pure (plain data in, a verdict out); ``PbxChecker`` is
 the adapter that asks over the AMI link.
@@ -36,40 +37,39 @@ RECHECK_EVERY = 900.0  # a dialplan reload needs no reconnect: look again now an
 
 @dataclass(frozen=True, slots=True)
 class Need:
-    """One AMI action callassist sends: the write class that permits it, what breaks without."""
+    """One AMI action callassist sends: the write class that permits it, what it is for."""
 
     action: str
     write_class: str
     without: str
+    module: str | None = None  # the Asterisk module that provides the action, if not the core
 
 
+# What the AMI user needs, and no more (telephony/asterisk/manager.conf: write =
+# originate,reporting). Each class is the one Asterisk 22 registers the action with (an
+# action is let through when the user has ANY of its classes, main/manager.c). Never
+# `system`: with it the user could read the generated secrets (GetConfig), load modules,
+# reload, hang up any channel, and with `originate` run shell commands (Originate of the
+# System application). The event filters need no class: they are manager.conf's.
 NEEDED_ACTIONS = (
     Need("Originate", "originate", "callbacks cannot be dialled"),
     Need(
-        "PJSIPShowContacts",
-        "system",
-        "the shift check and the IT board cannot read the phones' registrations",
-    ),
-    Need(
-        "PJSIPShowEndpoints",
-        "system",
-        "the IT board cannot learn a trunk's state (a static contact) until it changes",
-    ),
-    Need(
-        "PJSIPShowEndpoint",
-        "system",
-        "the IT board cannot learn a trunk's state (a static contact) until it changes",
-    ),
-    Need(
-        "Filter",
-        "system",
-        "the event filters are not installed, so the PBX sends every event of its classes",
-    ),
-    Need(
         "CoreShowChannels",
-        "system",
+        "reporting",
         "live calls are not re-read after a reconnect, so calls that changed meanwhile "
         "stay wrong on the consoles",
+    ),
+    Need(
+        "Status",
+        "reporting",
+        "a callback attempt that a cut or a restart hid cannot be found by its ChannelId",
+    ),
+    Need(
+        "DeviceStateList",
+        "reporting",
+        "the IT board and the shift check cannot read the phones' and trunks' state after a "
+        "reconnect, only the changes that follow it",
+        module="res_manager_devicestate.so",
     ),
 )
 # Numbers a customer may call from, as the callback context gets them (${EXTEN}).
@@ -125,12 +125,15 @@ def _action_problems(commands: set[str] | None) -> list[str]:
     if commands is None:
         return [f"{NOT_CHECKED}: the PBX did not list the actions the AMI user may send"]
     permitted = {name.lower() for name in commands}
-    return [
+    return [_missing(need) for need in NEEDED_ACTIONS if need.action.lower() not in permitted]
+
+
+def _missing(need: Need) -> str:
+    loaded = f" (and load {need.module} in modules.conf)" if need.module else ""
+    return (
         f"the AMI user may not send {need.action}: add `{need.write_class}` to its write "
-        f"classes in manager.conf; {need.without}"
-        for need in NEEDED_ACTIONS
-        if need.action.lower() not in permitted
-    ]
+        f"classes in manager.conf{loaded}; {need.without}"
+    )
 
 
 def _callback_problems(listing: Listing, expect: Expectations) -> list[str]:

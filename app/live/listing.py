@@ -7,8 +7,16 @@ PJSIPShowEndpoint gives each contact of one endpoint with its qualify status. Wi
 a trunk would stay ``unknown`` on the IT board until its first ContactStatus change, and
 one seen before a reconnect would read as unregistered after it.
 
-All three actions are of the ``system`` write class, as PJSIPShowContacts is: no new
-right for the AMI user.
+All three need the write class ``system``, which the shipped AMI user does not have: with
+it the user could also read the generated secrets (GetConfig), load modules, and run shell
+commands (Originate of the System application). The shipped user reads DeviceStateList
+(``reporting``) instead: each PJSIP endpoint, static contacts included, as available or not.
+That loses the qualify round trip, and cannot tell an unregistered phone from one that stops
+answering qualify (both read as unreachable, as Asterisk's PeerStatus words it); an endpoint
+offline since Asterisk started is not in Asterisk's device state cache, so a known one reads
+as unregistered. ContactStatus events, which need no action, still say each change as it
+happens. ListCommands (no class needed) says which source the user may read, so no refused
+action lands in Asterisk's security log at every login.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from typing import Protocol
 
 from telephony.ami.actions import (
     ActionHeaders,
+    device_state_list,
+    list_commands,
     pjsip_show_contacts,
     pjsip_show_endpoint,
     pjsip_show_endpoints,
@@ -32,11 +42,13 @@ from telephony.lines.contacts import (
     ContactReading,
     endpoints_with_contacts,
     read_contacts,
+    read_device_states,
 )
 
 LISTING_WITHIN = 5.0  # seconds for the PBX to answer each action
 MAX_DETAILS = 50  # static-contact endpoints asked about one by one after a login
 log = logging.getLogger("callassist.pipeline")
+_NOT_ACTIONS = ("Response", "ActionID", "Message")  # ListCommands' headers that name none
 
 
 class Asker(Protocol):
@@ -54,6 +66,37 @@ class LineListing:
 async def list_lines(link: Asker) -> LineListing | None:
     """Every contact the PBX has, static ones too; None when it did not list its contacts
     (refused, or no answer): line states then stay as last seen."""
+    permitted = await permitted_actions(link)
+    if permitted is None or "pjsipshowcontacts" in permitted:
+        listing = await _from_contacts(link)
+        if listing is not None or permitted is not None:
+            return listing
+    if permitted is None or "devicestatelist" in permitted:
+        return await _from_device_states(link)
+    log.warning(
+        "the AMI user may read neither DeviceStateList nor PJSIPShowContacts: "
+        "line states stay as last seen until their next ContactStatus"
+    )
+    return None
+
+
+async def permitted_actions(link: Asker) -> set[str] | None:
+    """The actions the AMI user may send, lower case (ListCommands); None: no answer."""
+    try:
+        reply = await link.send(list_commands(), answer_within=LISTING_WITHIN, as_list=False)
+    except AmiError:
+        return None
+    if reply.response != "Success":
+        return None
+    return {name.lower() for name in reply.headers if name not in _NOT_ACTIONS}
+
+
+async def _from_device_states(link: Asker) -> LineListing | None:
+    states = await _listed(link, device_state_list(), None)
+    return None if states is None else LineListing(read_device_states(states))
+
+
+async def _from_contacts(link: Asker) -> LineListing | None:
     contacts = await _listed(link, pjsip_show_contacts(), NO_CONTACTS)
     if contacts is None:
         return None

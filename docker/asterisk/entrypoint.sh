@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes the secrets Asterisk's configs #include (they are never in git), then runs Asterisk
 # in the foreground as the unprivileged asterisk user.
-#   AMI_SECRET           required: the AMI user callassist's secret (manager.conf)
+#   AMI_SECRET           required: the AMI user callassist's secret (manager.conf); read
+#                        from the compose secret file /run/secrets/ami_secret when present
 #   AGENT_1001_PASSWORD, AGENT_1002_PASSWORD, PROBE_PASSWORD
 #                        SIP passwords; unset: a random one (that account cannot register)
 #   CARRIER_HOST         the carrier's host[:port]; unset: the trunk has no contact. The
@@ -10,8 +11,14 @@
 #                        are not); without one, everything from that address is.
 set -eu
 
-conf=/etc/asterisk
+# /etc/asterisk/manager_secret.conf and pjsip_secrets.conf link here (the Dockerfile): the
+# root filesystem is read-only, /var/run/asterisk is a tmpfs.
+conf=/var/run/asterisk/callassist
 umask 077
+mkdir -p "$conf"
+if [ -r /run/secrets/ami_secret ]; then
+    AMI_SECRET="$(cat /run/secrets/ami_secret)"
+fi
 
 # Values go into Asterisk config lines (and AMI_SECRET into the app's ami:// URL): only
 # URL-safe characters, so no ";" (a comment), line break (a new config line) or "@" gets in.
@@ -59,5 +66,5 @@ printf 'secret = %s\n' "$AMI_SECRET" > "$conf/manager_secret.conf"
     fi
 } > "$conf/pjsip_secrets.conf"
 
-chown asterisk:asterisk "$conf/manager_secret.conf" "$conf/pjsip_secrets.conf"
+chown asterisk:asterisk "$conf" "$conf/manager_secret.conf" "$conf/pjsip_secrets.conf"
 exec asterisk -f -U asterisk -G asterisk -vvv "$@"

@@ -7,8 +7,10 @@ from collections.abc import Iterable, Mapping
 ActionHeaders = Mapping[str, str | list[str]]
 
 # Every event the product uses: the call tracker's, the line watch's and the link's own.
-# The link installs one filter for them at login so Asterisk sends nothing else;
-# tests/unit/test_link_filters.py keeps this list in step with the handlers.
+# The shipped manager.conf lets only these through (its eventfilter lines, made by
+# manager_conf_filters; tests/unit/test_asterisk_configs.py compares them), and so does the
+# link's own sieve (wire.EventSieve); tests/unit/test_link_filters.py keeps this list in step
+# with the handlers.
 WANTED_EVENTS = (
     "AgentCalled",
     "AgentComplete",
@@ -47,7 +49,9 @@ EVENT_CLASSES = "call,agent,system,dialplan,reporting"
 
 
 def event_filters(events: Iterable[str], variables: Iterable[str]) -> list[str]:
-    """Asterisk's legacy whitelist filters (POSIX extended regex over the whole event text).
+    """Asterisk's legacy whitelist filters (POSIX extended regex over the whole event text),
+    for the Filter action: sent only when the AMI user may (write class ``system``, which
+    the shipped user does not have; its filters are manager.conf's).
 
     The legacy form works on every Asterisk since 10. POSIX regex has no \\r, so a name is
     ended by a non-letter instead: ``Hangup`` must not let ``HangupRequest`` through, and
@@ -59,6 +63,24 @@ def event_filters(events: Iterable[str], variables: Iterable[str]) -> list[str]:
     if wanted:
         filters.append(f"Variable: ({wanted})")
     return filters
+
+
+def manager_conf_filters(events: Iterable[str], variables: Iterable[str]) -> list[str]:
+    """The same choice as manager.conf ``eventfilter`` lines, in the advanced form of
+    Asterisk 22.1+ (also 21.6+ and 20.11+; main/manager.c ``manager_add_filter``).
+
+    ``name(...)`` is compared by a hash of the event's name, no regex over the whole event:
+    what the Asterisk sample recommends. ``Hangup`` lets no ``HangupRequest`` through (its own
+    line does). VarSet only for the variables wanted, by the ``Variable`` header's start.
+    """
+    lines = [f"eventfilter(action(include),name({name})) =" for name in sorted(events)]
+    for variable in variables:
+        method = "starts_with" if variable.endswith("_") else "exact"
+        lines.append(
+            f"eventfilter(action(include),name(VarSet),header(Variable),method({method}))"
+            f" = {variable}"
+        )
+    return lines
 
 
 def login(username: str, secret: str, event_classes: str) -> dict[str, str]:
@@ -91,6 +113,13 @@ def pjsip_show_endpoint(endpoint: str) -> dict[str, str]:
     """One endpoint's objects; each of its contacts, static ones too, with its qualify
     status (ContactStatusDetail events). ``endpoint`` is the id: ``carrier``."""
     return {"Action": "PJSIPShowEndpoint", "Endpoint": endpoint}
+
+
+def device_state_list() -> dict[str, str]:
+    """Every device state Asterisk has cached (DeviceStateChange events): for a PJSIP
+    endpoint, UNAVAILABLE while none of its contacts is available. Write class ``call`` or
+    ``reporting`` (res_manager_devicestate.c), unlike the PJSIPShow* actions' ``system``."""
+    return {"Action": "DeviceStateList"}
 
 
 def list_commands() -> dict[str, str]:

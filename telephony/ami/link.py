@@ -181,23 +181,41 @@ class AmiLink(Manager):  # type: ignore[misc]
         return True
 
     async def _install_filters(self, protocol: AmiProtocol) -> None:
-        installed = True
+        """Install the event filters in the session, if the AMI user may (``Filter`` needs
+        write class ``system``, which the shipped user has not: its filters are manager.conf's
+        ``eventfilter`` lines). ListCommands, which needs no class, says whether it may: a
+        refused Filter would be logged by Asterisk as a security event at every login.
+        Either way the local sieve (wire.EventSieve) skips what the product does not use."""
+        self.state.filters_installed = False
+        if not await self._may_filter(protocol):
+            log.info(
+                "AMI user without write=system: no Filter action; the event filters are "
+                "manager.conf's eventfilter lines, and the link skips any other event itself"
+            )
+            return
         for expression in actions.event_filters(self.settings.events, self.settings.variables):
             try:
                 reply = await self._request(
                     protocol, actions.add_filter(expression), self.settings.login_timeout
                 )
             except AmiError:
-                installed = False
-                break
-            installed = installed and reply.success
-        self.state.filters_installed = installed
-        if not installed:
-            log.warning(
-                "AMI event filters not installed (the AMI user needs write=system): "
-                "receiving every event of the classes %s",
-                self.settings.event_classes,
+                reply = None
+            if reply is None or not reply.success:
+                log.warning(
+                    "AMI event filters not installed (%s): the link skips unused events itself",
+                    "no answer" if reply is None else reply.message,
+                )
+                return
+        self.state.filters_installed = True
+
+    async def _may_filter(self, protocol: AmiProtocol) -> bool:
+        try:
+            reply = await self._request(
+                protocol, actions.list_commands(), self.settings.login_timeout
             )
+        except AmiError:
+            return False
+        return reply.success and any(name.lower() == "filter" for name in reply.headers)
 
     async def _serve(self, protocol: AmiProtocol) -> str:
         """Ping while the connection lives; return why it ended."""

@@ -7,6 +7,13 @@ contact, so it is simply absent from the listing. So is a static contact (a trun
 PJSIPShowEndpoints names every endpoint with its contacts, static ones too, and
 PJSIPShowEndpoint gives each of an endpoint's contacts with its qualify status
 (ContactStatusDetail): that is how a trunk's state is learnt without waiting for a change.
+
+Those three need the AMI write class ``system``, which the shipped AMI user does not have
+(it would also let the user read configs, load modules and run shell commands). What a
+``reporting`` user can read is DeviceStateList: a PJSIP endpoint's device state, which
+chan_pjsip derives from its contacts (UNAVAILABLE while none of them is available: none
+registered, or none answers qualify). ``read_device_states`` turns that into readings the
+way Asterisk's own PeerStatus words it (Reachable, Unreachable), without a round trip.
 """
 
 from __future__ import annotations
@@ -50,6 +57,30 @@ def read_contacts(events: Iterable[Mapping[str, str]]) -> dict[str, ContactReadi
         known = readings.get(reading.endpoint)
         if known is None or (reading.reachable and not known.reachable):
             readings[reading.endpoint] = reading
+    return readings
+
+
+# ast_devstate_str's words (main/devicestate.c) that say nothing of the contacts.
+_NO_DEVICE_STATE = frozenset({"UNKNOWN", "INVALID"})
+_OFFLINE = "UNAVAILABLE"
+
+
+def read_device_states(events: Iterable[Mapping[str, str]]) -> dict[str, ContactReading]:
+    """DeviceStateList's DeviceStateChange events for PJSIP endpoints, as contact readings.
+
+    ``UNAVAILABLE`` is an endpoint with no available contact (Asterisk's PeerStatus says
+    ``Unreachable`` for it, registered or not); any state of use (``NOT_INUSE``, ``INUSE``,
+    ``RINGING``, ...) means a contact is available: ``Reachable``. No round trip is known.
+    """
+    readings: dict[str, ContactReading] = {}
+    for event in events:
+        device, state = event.get("Device", ""), event.get("State", "").upper()
+        if event.get("Event") != "DeviceStateChange" or not device.startswith("PJSIP/"):
+            continue
+        if "/" in device[6:] or state in _NO_DEVICE_STATE or not state:
+            continue
+        status = "Unreachable" if state == _OFFLINE else REACHABLE
+        readings[device] = ContactReading(device, status, None)
     return readings
 
 

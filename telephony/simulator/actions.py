@@ -12,7 +12,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from telephony.simulator import messages
 from telephony.simulator.channels import SNAPSHOT_FIELDS, Channel, duration_text
 from telephony.simulator.contacts import contact_list_fields
 from telephony.simulator.delivery import parse_event_mask
-from telephony.simulator.endpoints import show_endpoint, show_endpoints
+from telephony.simulator.endpoints import device_states, show_endpoint, show_endpoints
 from telephony.simulator.messages import Action, Field, error, header, success
 
 if TYPE_CHECKING:
@@ -56,10 +56,19 @@ async def dispatch(session: AmiSession, action: Action) -> bool:
 
 
 def _permitted(session: AmiSession, key: str) -> bool:
-    """Actions of no class anyone may send; the others only the user's write classes allow."""
-    if not ACTIONS[key].privilege:
+    """manager.c's test: an action of no class anyone may send; another when the user's
+    write classes hold ANY of its classes (``writeperm & authority``), not all of them."""
+    return permits(session.server.write_classes, ACTIONS[key].privilege)
+
+
+def permits(write_classes: Iterable[str], privilege: str) -> bool:
+    """Would a user with these ``write =`` classes be let send an action of ``privilege``
+    (ListCommands' ``Priv:`` text, ``all`` included)? ``all`` in write is every class."""
+    classes = set(privilege.split(",")) - {"all", ""}
+    if not classes:
         return True
-    return key in {name.lower() for name in session.server.permitted_actions}
+    granted = set(write_classes)
+    return "all" in granted or bool(classes & granted)
 
 
 async def _login(session: AmiSession, action: Action) -> bool:
@@ -243,6 +252,19 @@ async def _pjsip_show_contacts(session: AmiSession, action: Action) -> bool:
     return True
 
 
+async def _device_state_list(session: AmiSession, action: Action) -> bool:
+    """res_manager_devicestate.c: the device state cache, one DeviceStateChange each (no
+    Privilege header: the rows are appended to the reply, not sent as events)."""
+    server = session.server
+    rows = [
+        messages.list_item("DeviceStateChange", action, [("Device", device), ("State", state)])
+        for device, state in device_states(server.contacts, server.channels.table.values())
+    ]
+    intro = "Device State Changes will follow"
+    session.send(messages.event_list(action, intro, "DeviceStateListComplete", rows))
+    return True
+
+
 async def _originate(session: AmiSession, action: Action) -> bool:
     """Acknowledged at once; the call's own events are the ``on_originate`` hook's job."""
     channel = header(action, "Channel")
@@ -405,6 +427,7 @@ _KNOWN = (
     KnownAction("Events", "Control Event Flow.", ""),
     KnownAction("ListCommands", "List available manager commands.", ""),
     KnownAction("Filter", "Dynamically add filters for the current manager session.", "system,all"),
+    KnownAction("DeviceStateList", "List the current known device states.", "call,reporting,all"),
     KnownAction("CoreShowChannels", "List currently active channels.", "system,reporting,all"),
     KnownAction("Status", "List channel status.", "system,call,reporting,all"),
     KnownAction("Originate", "Originate a call.", "originate,all"),
@@ -418,8 +441,6 @@ _KNOWN = (
     KnownAction("ShowDialPlan", "Show dialplan contexts and extensions", "config,reporting,all"),
 )
 ACTIONS = {known.name.lower(): known for known in _KNOWN}
-# What the simulated AMI user may send unless a test says otherwise: everything.
-ALL_ACTIONS = frozenset(known.name for known in _KNOWN)
 
 _HANDLERS: dict[str, Handler] = {
     "login": _login,
@@ -432,6 +453,7 @@ _HANDLERS: dict[str, Handler] = {
     "status": _status,
     "originate": _originate,
     "pjsipshowcontacts": _pjsip_show_contacts,
+    "devicestatelist": _device_state_list,
     "pjsipshowendpoints": show_endpoints,
     "pjsipshowendpoint": show_endpoint,
     "hangup": _hangup,

@@ -30,6 +30,9 @@ from telephony.simulator.messages import Field
 # or Removed (the last one takes the contact away).
 STATUSES = ("Reachable", "Unreachable", "Unknown", "NonQualified")
 REMOVED = "Removed"
+# Contact statuses under which Asterisk offers calls to the endpoint (its device state is not
+# Unavailable): a qualified, answering contact, or one that is not qualified at all.
+AVAILABLE = frozenset({"Reachable", "NonQualified"})
 # What the lab's phones measured when healthy (line_fault_unreachable.ami: 751 us).
 DEFAULT_ROUNDTRIP_USEC = 751
 LAB_HOST = "127.0.0.1"
@@ -100,6 +103,9 @@ class ContactTable:
         self._ports: dict[str, int] = {}  # an endpoint keeps its port across registrations
         self._next_port = itertools.count(FIRST_PORT)
         self._call_ids = itertools.count(1)
+        # Endpoints whose device state Asterisk published: each went online at some point
+        # (pjsip_configuration.c publishes on a change, and an endpoint starts offline).
+        self.published: set[str] = set()
 
     def __iter__(self) -> Iterator[Contact]:
         """The contacts REGISTERs made, in endpoint order, as PJSIPShowContacts lists them
@@ -141,7 +147,7 @@ class ContactTable:
             aor=aor or f"{ident}-aor",
             static=True,
         )
-        self._static[ident] = contact
+        self._store(contact)
         return contact
 
     def fresh(self, endpoint: str, *, now: float) -> Contact:
@@ -179,6 +185,8 @@ class ContactTable:
 
     def _store(self, contact: Contact) -> None:
         (self._static if contact.static else self._contacts)[contact.endpoint] = contact
+        if contact.status in AVAILABLE:
+            self.published.add(contact.endpoint)
 
     def observe(self, headers: Mapping[str, str], now: float) -> None:
         """Follow one emitted event: a ContactStatus changes, creates or removes a contact."""

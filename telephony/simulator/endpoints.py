@@ -1,6 +1,8 @@
 """PJSIPShowEndpoints and PJSIPShowEndpoint as Asterisk 22 answers them (res_pjsip's
 pjsip_configuration.c and location.c).
 
+DeviceStateList (res_manager_devicestate.c) is here too: the endpoints' device states.
+
 These list what PJSIPShowContacts leaves out: an endpoint's static contact (a trunk's
 ``contact =``). EndpointList names each endpoint with ``Contacts: <aor>/<uri>,`` per
 contact; PJSIPShowEndpoint's ContactStatusDetail gives each contact's qualify status, with
@@ -14,18 +16,22 @@ whenever the endpoint has a snapshot).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from telephony.simulator import messages
-from telephony.simulator.contacts import QUALIFY_FREQUENCY, QUALIFY_TIMEOUT, Contact
+from telephony.simulator.contacts import (
+    AVAILABLE,
+    QUALIFY_FREQUENCY,
+    QUALIFY_TIMEOUT,
+    Contact,
+    ContactTable,
+)
 from telephony.simulator.messages import Action, Field, error, header
 
 if TYPE_CHECKING:
     from telephony.simulator.session import AmiSession
 
-# Contact statuses under which Asterisk offers calls to the endpoint (its device state is not
-# Unavailable): a qualified, answering contact, or one that is not qualified at all.
-_AVAILABLE = frozenset({"Reachable", "NonQualified"})
 _TRANSPORT = "transport-udp"
 
 
@@ -70,9 +76,50 @@ async def show_endpoint(session: AmiSession, action: Action) -> bool:
     return True
 
 
+# ast_state_chan2dev (main/devicestate.c): a channel's state as its device's, by number.
+_CHANNEL_TO_DEVICE = {"5": "RINGING", "7": "BUSY", "9": "RINGING"}
+
+
+def device_states(
+    table: ContactTable, channels: Iterable[Mapping[str, str]]
+) -> list[tuple[str, str]]:
+    """DeviceStateList's rows for the PJSIP endpoints: (``PJSIP/<id>``, ast_devstate_str).
+
+    chan_pjsip_devicestate: ``UNAVAILABLE`` while no contact of the endpoint is available
+    (none registered, or none answers qualify), ``NOT_INUSE`` once one is; the endpoint's
+    channels, if any, decide instead (``INUSE``, ``RINGING``...). Asterisk lists only the
+    device state *cache*: an endpoint is in it once its state was published, i.e. once it
+    went online or had a channel. One offline since Asterisk started is not listed.
+    """
+    busy: dict[str, set[str]] = {}
+    for channel in channels:
+        name = channel.get("Channel", "")
+        if name.startswith("PJSIP/"):
+            device = name.rpartition("-")[0] or name
+            state = _CHANNEL_TO_DEVICE.get(channel.get("ChannelState", ""), "INUSE")
+            busy.setdefault(device, set()).add(state)
+    rows: list[tuple[str, str]] = []
+    for name in sorted(set(table.published) | {d.removeprefix("PJSIP/") for d in busy}):
+        device = f"PJSIP/{name}"
+        states = busy.get(device)
+        if states:
+            rows.append((device, _aggregate(states)))
+        else:
+            online = any(c.status in AVAILABLE for c in table.of(name))
+            rows.append((device, "NOT_INUSE" if online else "UNAVAILABLE"))
+    return rows
+
+
+def _aggregate(states: set[str]) -> str:
+    """ast_devstate_aggregate_result, for the states a channel can give."""
+    if "RINGING" in states:
+        return "RINGINUSE" if states - {"RINGING"} else "RINGING"
+    return "INUSE" if "INUSE" in states else "BUSY"
+
+
 def device_state(contacts: list[Contact]) -> str:
     """ast_devstate2str of the endpoint's state: Unavailable with no contact that answers."""
-    return "Not in use" if any(c.status in _AVAILABLE for c in contacts) else "Unavailable"
+    return "Not in use" if any(c.status in AVAILABLE for c in contacts) else "Unavailable"
 
 
 def contact_status_fields(contact: Contact) -> list[Field]:

@@ -23,7 +23,6 @@ from typing import Literal
 
 from telephony.capture import CapturedMessage, read_capture
 from telephony.simulator import messages
-from telephony.simulator.actions import ALL_ACTIONS
 from telephony.simulator.channels import LiveChannels
 from telephony.simulator.contacts import (
     ContactTable,
@@ -68,6 +67,7 @@ class AmiServer:
         banner: str = "Asterisk Call Manager/11.0.0",
         uptime: int = 1000,
         timestampevents: bool = False,
+        write_classes: Iterable[str] = ("all",),
     ) -> None:
         self.username = username
         self.secret = secret
@@ -89,9 +89,10 @@ class AmiServer:
         self.logins = 0
         self.channels = LiveChannels()
         self.contacts = ContactTable()  # registered PJSIP phones; PJSIPShowContacts reads it
-        # What the AMI user's write classes permit (ListCommands lists these; any other action
-        # but Login, Ping, Events and the like gets "Permission denied"). Default: all.
-        self.permitted_actions: set[str] = set(ALL_ACTIONS)
+        # The AMI user's manager.conf ``write =`` classes: an action is let through when
+        # they hold any of its classes (ListCommands lists those; Login, Ping, Events and the
+        # like need none); the rest get "Permission denied". Default: all, as ``write = all``.
+        self.write_classes: set[str] = set(write_classes)
         # Context -> its extensions, for ShowDialPlan: the shipped callback and probe contexts.
         self.dialplan: dict[str, set[str]] = {
             "callassist-callback": {"_X.", "_+X."},

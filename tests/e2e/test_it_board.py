@@ -381,8 +381,8 @@ def test_what_the_pbx_does_not_provide_is_on_the_board_until_it_is_fixed(
     demo: DemoService, board_page: Page
 ) -> None:
     page, server = board_page, demo.pbx.server
-    permitted, dialplan = set(server.permitted_actions), dict(server.dialplan)
-    server.permitted_actions.discard("Originate")  # manager.conf without write originate
+    permitted, dialplan = set(server.write_classes), dict(server.dialplan)
+    server.write_classes = {"reporting"}  # manager.conf without write originate
     server.dialplan.pop("callassist-callback", None)
     try:
         demo.thread.run(server.drop_sessions())  # the check runs at the next login
@@ -392,6 +392,6 @@ def test_what_the_pbx_does_not_provide_is_on_the_board_until_it_is_fixed(
         expect(problems).to_contain_text("no context callassist-callback")
         screenshot(page, "it_pbx_check_problems")
     finally:
-        server.permitted_actions, server.dialplan = permitted, dialplan
+        server.write_classes, server.dialplan = permitted, dialplan
     demo.thread.run(server.drop_sessions())
     expect(page.locator("[data-test=pbx-problems]")).to_be_hidden(timeout=30_000)

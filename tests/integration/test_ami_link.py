@@ -176,6 +176,31 @@ async def test_login_asks_only_for_the_events_the_product_uses(
     assert link.state.messages_received >= 3
 
 
+async def test_a_user_without_system_gets_no_filter_action_and_no_warning(
+    server: AmiServer,
+    running: Callable[[LinkConfig], AmiLink],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The shipped AMI user (write = originate,reporting): Filter needs `system`, so the link
+    asks ListCommands (no class needed) and sends none; the filters are manager.conf's, the
+    local sieve skips the rest, and nothing claims the user needs `system`."""
+    server.write_classes = {"originate", "reporting"}
+    caplog.set_level(logging.INFO, logger="callassist.ami")
+    link = running(fast_config(server))
+    await until(lambda: link.state.status is LinkStatus.CONNECTED, "login")
+
+    sent = [a["Action"] for a in server.actions]
+    assert sent[:2] == ["Login", "ListCommands"]
+    assert "Filter" not in sent
+    assert not link.state.filters_installed
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    await server.emit({"Event": "Newexten", "Privilege": "dialplan,all", "Uniqueid": "1.1"})
+    recording = {"Event": "VarSet", "Privilege": "dialplan,all", "Uniqueid": "1.1"}
+    await server.emit({**recording, "Variable": "MIXMONITOR_FILENAME", "Value": "/rec/a.wav"})
+    delivered = await next_event(link, "VarSet")
+    assert delivered.headers["Variable"] == "MIXMONITOR_FILENAME"
+
+
 async def test_rejected_password_backs_off_and_close_cancels_the_retry(
     server: AmiServer, running: Callable[[LinkConfig], AmiLink]
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,10 +51,36 @@ async def test_a_pbx_with_everything_passes_the_check(database_url: str, pbx: Am
     assert "callassist_pbx_check_ok 1.0" in metrics.text
 
 
+def shipped_write_classes() -> set[str]:
+    """The `write =` classes of the AMI user the shipped manager.conf defines."""
+    text = (Path(__file__).parents[2] / "telephony/asterisk/manager.conf").read_text()
+    section = text.split("\n[callassist]\n", 1)[1].split("\n[", 1)[0]
+    lines = [line.partition(";")[0] for line in section.splitlines()]
+    pairs = (line.partition("=") for line in lines)
+    (write,) = [value for key, _, value in pairs if key.strip() == "write"]
+    return {name.strip() for name in write.split(",")}
+
+
+async def test_the_shipped_ami_user_passes_the_check(database_url: str, pbx: AmiServer) -> None:
+    """Exactly the classes manager.conf gives callassist (no `system`): the check passes, the
+    link installs no Filter, and the lines are read from DeviceStateList."""
+    pbx.write_classes = shipped_write_classes()
+    assert pbx.write_classes == {"originate", "reporting"}
+    pbx.contacts.register("PJSIP/1001", now=time.time())
+    async with running_service(database_url, pbx) as service:
+        status = await checked(service)
+        await pbx.wait_for_action("DeviceStateList")
+
+    assert status["ok"] is True, status["problems"]
+    sent = {a["Action"] for a in pbx.actions}
+    assert "Filter" not in sent
+    assert not sent & {"PJSIPShowContacts", "PJSIPShowEndpoints", "PJSIPShowEndpoint"}
+
+
 async def test_an_ami_user_without_originate_is_reported_on_the_status(
     database_url: str, pbx: AmiServer
 ) -> None:
-    pbx.permitted_actions.discard("Originate")
+    pbx.write_classes = {"reporting"}  # manager.conf's write without originate
     async with running_service(database_url, pbx) as service:
         status = await checked(service)
 

@@ -384,47 +384,76 @@ def test_the_ami_user_reads_every_event_class_the_app_subscribes_to() -> None:
     assert set(actions.EVENT_CLASSES.split(",")) <= classes(manager_user(), "read")
 
 
-# The write class Asterisk 22 registers each action with (main/manager.c,
-# res/res_pjsip/pjsip_manager.c); None: any logged-in user may send it.
-ACTION_CLASS = {
-    "Login": None,
-    "Ping": None,
-    "Filter": "system",
-    "CoreShowChannels": "system",
-    "PJSIPShowContacts": "system",
-    "PJSIPShowEndpoints": "system",  # res_pjsip/pjsip_configuration.c
-    "PJSIPShowEndpoint": "system",
-    "Originate": "originate",
-    "ListCommands": None,
-    "ShowDialPlan": "reporting",  # registered as config|reporting; either one permits it
+# The write classes Asterisk 22 registers each action with (main/manager.c, main/pbx.c,
+# res/res_manager_devicestate.c, res/res_pjsip/pjsip_options.c and pjsip_configuration.c);
+# a user may send it with ANY of them (manager.c: writeperm & authority). (): any user.
+ACTION_CLASSES: dict[str, tuple[str, ...]] = {
+    "Login": (),
+    "Ping": (),
+    "ListCommands": (),
+    "Filter": ("system",),  # sent only when ListCommands lists it: not for this user
+    "CoreShowChannels": ("system", "reporting"),
+    "Status": ("system", "call", "reporting"),
+    "DeviceStateList": ("call", "reporting"),
+    "PJSIPShowContacts": ("system",),  # sent only when ListCommands lists it
+    "PJSIPShowEndpoints": ("system",),
+    "PJSIPShowEndpoint": ("system",),
+    "Originate": ("originate",),
+    "ShowDialPlan": ("config", "reporting"),
 }
-SENT = [
+# What the app sends whatever the user's classes; the rest only when ListCommands lists them.
+ALWAYS_SENT = [
     actions.login("u", "s", actions.EVENT_CLASSES),
-    actions.add_filter("Event: Hangup"),
     actions.ping(),
+    actions.list_commands(),
     actions.core_show_channels(),
-    actions.pjsip_show_contacts(),
-    actions.pjsip_show_endpoints(),
-    actions.pjsip_show_endpoint("carrier"),
+    {"Action": "Status", "Channel": "1.1"},  # app/callbacks/flights.py
+    actions.device_state_list(),
     actions.originate(
         channel="PJSIP/1001", context="c", exten="1", caller_id="x", channel_id="1.1"
     ),
-    actions.list_commands(),
     actions.show_dialplan("callassist-callback"),
 ]
+# Classes that give more than the app needs: shell commands, configs with their secrets.
+TOO_MUCH = {"system", "command", "config", "all"}
 
 
-@pytest.mark.parametrize("action", [a["Action"] for a in SENT])
+@pytest.mark.parametrize("action", [a["Action"] for a in ALWAYS_SENT])
 def test_the_ami_user_may_send_every_action_the_app_sends(action: str) -> None:
-    needed = ACTION_CLASS[str(action)]
-    assert needed is None or needed in classes(manager_user(), "write")
+    needed = ACTION_CLASSES[str(action)]
+    assert not needed or set(needed) & classes(manager_user(), "write")
 
 
 def test_the_ami_user_may_do_nothing_more() -> None:
-    """No "command" (a shell through the CLI), "config" or "all"."""
+    """No "system" (GetConfig, ModuleLoad, Originate of System), "command" (a shell through
+    the CLI), "config" or "all"; and nothing the app does not send."""
     user = manager_user()
-    assert classes(user, "write") == {c for c in ACTION_CLASS.values() if c}
+    write = classes(user, "write")
+    assert write == {"originate", "reporting"}
+    assert not write & TOO_MUCH
     assert classes(user, "read") == set(actions.EVENT_CLASSES.split(","))
+
+
+def test_the_ami_user_gets_only_the_events_the_app_uses() -> None:
+    """manager.conf's eventfilter lines are the link's filters (no Filter action without
+    "system"), in the advanced form, as manager_conf_filters makes them."""
+    lines = [
+        line.strip()
+        for line in (CONFIGS / "manager.conf").read_text().splitlines()
+        if line.startswith("eventfilter")
+    ]
+    wanted = actions.manager_conf_filters(actions.WANTED_EVENTS, actions.WANTED_VARIABLES)
+    assert lines == wanted
+    names = {key for key, _ in manager_user().items if key.startswith("eventfilter")}
+    assert len(names) == len(wanted)  # every line is in the [callassist] section
+
+
+def test_only_the_app_may_log_in() -> None:
+    user = manager_user()
+    rules = [(key, value) for key, value in user.items if key in ("deny", "permit")]
+    assert rules == [("deny", "0.0.0.0/0.0.0.0"), ("permit", "172.29.38.10/255.255.255.255")]
+    app = yaml.safe_load(COMPOSE.read_text())["services"]["app"]
+    assert app["networks"]["pbx"]["ipv4_address"] == "172.29.38.10"
 
 
 def test_the_ami_listens_on_the_compose_network_only_with_a_secret_from_outside_git() -> None:

@@ -227,7 +227,8 @@ def test_no_shipped_config_is_left_unmounted() -> None:
 def run_entrypoint(tmp_path: Path, carrier_host: str) -> str:
     """The entrypoint as the container runs it, writing into a folder of the test's and with
     chown and asterisk stubbed: what it wrote to pjsip_secrets.conf."""
-    script = ENTRYPOINT.read_text().replace("conf=/etc/asterisk", f"conf={tmp_path}", 1)
+    written_to = "conf=/var/run/asterisk/callassist"
+    script = ENTRYPOINT.read_text().replace(written_to, f"conf={tmp_path}", 1)
     (tmp_path / "entrypoint.sh").write_text(script)
     stubs = tmp_path / "bin"
     stubs.mkdir()

@@ -189,3 +189,52 @@ def test_a_trunk_seen_before_a_reconnect_is_not_unregistered_by_it() -> None:
 
     assert [(s.fault, s.location) for s in signals] == [(RECOVERED, "PJSIP/carrier")]
     assert UNREGISTERED not in {s.fault for s in signals}
+
+
+# ------------------------------------------------------------ an AMI user without `system`
+SHIPPED_COMMANDS = Reply.of(
+    [
+        {
+            "Response": "Success",
+            "Ping": "Keepalive command. (Priv: <none>)",
+            "Originate": "Originate a call. (Priv: originate,all)",
+            "DeviceStateList": "List the current known device states. (Priv: call,reporting,all)",
+        }
+    ]
+)
+
+
+def device(name: str, state: str) -> dict[str, str]:
+    """res_manager_devicestate.c's rows: no Privilege header, Device and State only."""
+    return {"Event": "DeviceStateChange", "Device": name, "State": state}
+
+
+def test_a_user_without_system_reads_the_lines_from_device_states() -> None:
+    pbx = FakeAsterisk(
+        {
+            "ListCommands": SHIPPED_COMMANDS,
+            "DeviceStateList": listed(
+                device("PJSIP/1001", "INUSE"),
+                device("PJSIP/1002", "UNAVAILABLE"),
+                device("PJSIP/carrier", "NOT_INUSE"),
+                device("Queue:support_avail", "NOT_INUSE"),  # not a PJSIP endpoint
+                device("PJSIP/9999", "INVALID"),
+            ),
+        }
+    )
+    readings = lines_of(pbx)
+
+    assert readings == {
+        "PJSIP/1001": ContactReading("PJSIP/1001", "Reachable", None),
+        "PJSIP/1002": ContactReading("PJSIP/1002", "Unreachable", None),
+        "PJSIP/carrier": ContactReading("PJSIP/carrier", "Reachable", None),
+    }
+    # No action the user may not send: each refusal is a security event in Asterisk's log.
+    assert [a["Action"] for a in pbx.asked] == ["ListCommands", "DeviceStateList"]
+
+
+def test_a_user_with_neither_source_leaves_the_lines_as_they_were() -> None:
+    only_ping = Reply.of([{"Response": "Success", "Ping": "Keepalive command. (Priv: <none>)"}])
+    pbx = FakeAsterisk({"ListCommands": only_ping})
+    assert asyncio.run(list_lines(pbx)) is None
+    assert [a["Action"] for a in pbx.asked] == ["ListCommands"]

@@ -13,15 +13,7 @@ from app.lines.pbx_check import (
     read_listing,
 )
 
-EVERYTHING = {
-    "Originate",
-    "PJSIPShowContacts",
-    "PJSIPShowEndpoints",
-    "PJSIPShowEndpoint",
-    "Filter",
-    "CoreShowChannels",
-    "Ping",
-}
+EVERYTHING = {"Originate", "CoreShowChannels", "Status", "DeviceStateList", "Ping"}
 CALLBACK = Listing(found=True, extensions=("_X.", "_+X."))
 PROBE = Listing(found=True, extensions=("*77",))
 EXPECT = Expectations("callassist-callback", "*77")
@@ -53,12 +45,13 @@ def test_every_missing_action_is_its_own_problem() -> None:
     sent = [problem.split(":")[0] for problem in check.problems]
     assert sent == [
         "the AMI user may not send Originate",
-        "the AMI user may not send PJSIPShowContacts",
-        "the AMI user may not send PJSIPShowEndpoints",
-        "the AMI user may not send PJSIPShowEndpoint",
-        "the AMI user may not send Filter",
         "the AMI user may not send CoreShowChannels",
+        "the AMI user may not send Status",
+        "the AMI user may not send DeviceStateList",
     ]
+    assert not any("`system`" in problem for problem in check.problems)
+    assert "`reporting`" in check.problems[1]  # CoreShowChannels: reporting, not system
+    assert "load res_manager_devicestate.so" in check.problems[3]
 
 
 def test_a_missing_callback_context_names_the_setting_and_the_shipped_dialplan() -> None:
