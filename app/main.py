@@ -20,7 +20,6 @@ from app.review import api as review_api
 from app.settings import Settings
 from app.shift_checks import api as shift_checks_api
 from app.status import api as status_api
-from app.web.answers import SIGNED_IN
 from app.web.guards import RefuseNul, SecurityHeaders
 from app.wiring import lifespan
 
@@ -40,10 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
         shift_checks_api, status_api, ws, callbacks_api, incidents_api, lines_api,
     )
     for module in routers:
-        # The login routes' answers are declared here until app/auth/api.py declares its
-        # own: a wrong password or a missing or bad token is a 401, what does not fit a 422.
-        answers = SIGNED_IN if module is auth_api else None
-        app.include_router(module.router, responses=answers)
+        app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

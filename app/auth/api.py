@@ -26,8 +26,11 @@ from app.auth.tokens import SignerDep
 from app.db.engine import DatabaseDep, Session
 from app.db.tables import User
 from app.live.hub import HubDep
+from app.web.answers import ROLE, SIGNED_IN, UNREADABLE, Answers, problem
 
-router = APIRouter(prefix="/api", tags=["auth"])
+router = APIRouter(prefix="/api", tags=["auth"], responses=SIGNED_IN)
+# The admins' routes: a role, and a user that may not exist.
+FOR_ADMINS: Answers = {**ROLE, 404: problem("no such user")}
 
 Username = Annotated[
     str,
@@ -44,7 +47,11 @@ Username = Annotated[
     "/auth/token",
     response_model=Token,
     summary="Log in; get a bearer token",
-    responses={429: {"description": "too many failed logins"}, 503: {"description": "busy"}},
+    responses={
+        401: problem("wrong username or password (the same answer for both)"),
+        429: problem("too many failed logins: try again after Retry-After seconds"),
+        503: problem("too many password checks at once: try again after Retry-After"),
+    },
 )
 async def log_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -108,7 +115,7 @@ async def me(user: CurrentUser) -> Me:
     return Me.model_validate(user, from_attributes=True)
 
 
-@router.get("/users", response_model=UserList, summary="Every user (admins)")
+@router.get("/users", response_model=UserList, summary="Every user (admins)", responses=ROLE)
 async def users(admin: AdminUser, database: DatabaseDep) -> UserList:
     rows = await database.run(
         lambda s: [UserInfo.model_validate(u, from_attributes=True) for u in list_users(s)]
@@ -120,6 +127,7 @@ async def users(admin: AdminUser, database: DatabaseDep) -> UserList:
     "/users/{username}/disable",
     response_model=UserInfo,
     summary="Disable a login: its tokens and live updates end at once (admins)",
+    responses={**FOR_ADMINS, 409: problem("you cannot disable your own login")},
 )
 async def disable(
     username: Username, admin: AdminUser, database: DatabaseDep, hub: HubDep
@@ -131,7 +139,12 @@ async def disable(
     return user
 
 
-@router.post("/users/{username}/enable", response_model=UserInfo, summary="Enable (admins)")
+@router.post(
+    "/users/{username}/enable",
+    response_model=UserInfo,
+    summary="Enable (admins)",
+    responses=FOR_ADMINS,
+)
 async def enable(username: Username, admin: AdminUser, database: DatabaseDep) -> UserInfo:
     return await _changed(database, lambda s: set_active(s, username, True))
 
@@ -140,6 +153,7 @@ async def enable(username: Username, admin: AdminUser, database: DatabaseDep) ->
     "/users/{username}/password",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Set a password: the user's tokens and live updates end at once (admins)",
+    responses={**FOR_ADMINS, **UNREADABLE},
 )
 async def set_user_password(
     username: Username, body: NewPassword, admin: AdminUser, database: DatabaseDep, hub: HubDep
