@@ -20,7 +20,8 @@ from fastapi import FastAPI
 
 from app.auth.guard import LoginGuard, LoginLimits
 from app.auth.tokens import TokenSigner
-from app.callbacks.desk import CallbackDesk, DialPlan
+from app.callbacks.desk import CallbackDesk
+from app.callbacks.flights import DialPlan
 from app.callbacks.rules import CallbackRules
 from app.console.call_scripts.catalog import Catalog
 from app.console.call_scripts.loader import load_catalog

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from app.auth.deps import MAX_INT, CurrentUser, require_roles
 from app.auth.store import Role
+from app.callbacks import query as reading
 from app.callbacks import store as callbacks
 from app.callbacks.desk import CallbackDeskDep, PbxUnavailable
 from app.db.engine import Database, DatabaseDep, Session
@@ -83,7 +84,7 @@ async def list_callbacks(
 ) -> CallbackPage:
     scope = _scope(user)
     items, total = await database.run(
-        lambda s: callbacks.listing(
+        lambda s: reading.listing(
             s,
             status=status_filter,
             reason=reason,
@@ -96,15 +97,15 @@ async def list_callbacks(
     return CallbackPage(items=items, total=total)
 
 
-def _scope(user: User) -> callbacks.Scope:
-    return user.endpoint if user.role == Role.AGENT.value else callbacks.EVERYONE
+def _scope(user: User) -> reading.Scope:
+    return user.endpoint if user.role == Role.AGENT.value else reading.EVERYONE
 
 
 async def _may_see(database: Database, user: User, callback_id: int) -> None:
     """An agent may work only the callbacks they may see; the others do not exist for them."""
     scope = _scope(user)
     if isinstance(scope, str | None) and not await database.run(
-        lambda s: callbacks.visible(s, callback_id, scope)
+        lambda s: reading.visible(s, callback_id, scope)
     ):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no callback {callback_id}")
 
@@ -116,7 +117,7 @@ async def closed_loop(
     hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24,
 ) -> dict[str, Any]:
     since = time.time() - hours * 3600
-    return await database.run(lambda s: callbacks.closed_loop(s, since))
+    return await database.run(lambda s: reading.closed_loop(s, since))
 
 
 @router.post(
@@ -174,7 +175,7 @@ async def close(
         closed = callbacks.close(
             session, callback_id, user, result=body.result, note=body.note, now=now
         )
-        return callbacks.view(session, closed, attempts=True)
+        return reading.view(session, closed, attempts=True)
 
     try:
         return await database.run(work)

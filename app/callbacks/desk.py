@@ -34,9 +34,9 @@ from typing import Annotated, Any, TypeVar, cast
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from app.callbacks import query, store
 from app.callbacks import rules as policy
-from app.callbacks import store
-from app.callbacks.flights import GONE, Flight, Found, look_for
+from app.callbacks.flights import GONE, DialPlan, Flight, Found, look_for, originate_for
 from app.callbacks.rules import CallbackRules
 from app.db.engine import Database, DatabaseError, Session
 from app.db.tables import Callback
@@ -45,7 +45,6 @@ from app.live.no_pbx import NOT_CONFIGURED, PbxLink, pbx_configured
 from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from app.logs import Trouble
-from telephony.ami import actions
 from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, LinkDown
 from telephony.ami.link import LinkStatus as AmiStatus
 from telephony.calls.model import CallEnded
@@ -58,15 +57,6 @@ EXCLUSION_SECONDS = 120.0  # an agent who let a callback ring out is not rung ag
 
 class PbxUnavailable(Exception):
     """The AMI link is down: nothing can be dialled now."""
-
-
-@dataclass(frozen=True, slots=True)
-class DialPlan:
-    """Where callbacks go on the PBX (settings)."""
-
-    context: str = "callassist-callback"
-    caller_id: str = '"Callback" <2000>'
-    ring_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,24 +361,10 @@ class CallbackDesk:
         self._flights[placed.channel_id] = Flight(callback_id, agent, now)
         await self._publish_id(callback_id)
         await self._send(placed)
-        return await self._db(lambda s: store.view(s, store.get(s, callback_id)))
+        return await self._db(lambda s: query.view(s, store.get(s, callback_id)))
 
     async def _send(self, placed: store.Placed) -> None:
-        action = actions.originate(
-            channel=placed.agent,
-            context=self._plan.context,
-            exten=placed.customer,
-            caller_id=self._plan.caller_id,
-            channel_id=placed.channel_id,
-            variables={
-                policy.CALLBACK_TAG: str(placed.callback_id),
-                policy.ATTEMPT_TAG: str(placed.attempt_id),
-                policy.CALLBACK_FOR_TAG: placed.call_id or "",
-                policy.CUSTOMER_TAG: placed.customer,
-            },
-            timeout_ms=int(self._plan.ring_seconds * 1000),
-        )
-        action["ActionID"] = placed.channel_id  # its OriginateResponse names the attempt
+        action = originate_for(placed, self._plan)
         try:
             # One answer, not a list: the OriginateResponse must reach the pipeline as an event.
             reply = await self._link.send(action, answer_within=10.0, as_list=False)
@@ -495,7 +471,7 @@ class CallbackDesk:
         await self._publish(callback)
 
     async def _publish(self, callback: Callback, extra: list[str] | None = None) -> None:
-        item = await self._db(lambda s: store.view(s, callback))
+        item = await self._db(lambda s: query.view(s, callback))
         attempt = item.get("attempt") or {}
         audience = [a for a in (callback.agent, attempt.get("agent"), *(extra or [])) if a]
         self._hub.publish({"type": "callback.updated", "callback": item}, audience)

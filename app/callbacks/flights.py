@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from app.callbacks import rules
+from app.callbacks.store import Placed
+from telephony.ami import actions
 from telephony.ami.actions import ActionHeaders
 from telephony.ami.errors import AmiError
 from telephony.ami.replies import Reply
@@ -59,3 +62,34 @@ async def look_for(link: Asks, channel_id: str) -> Found:
         return Found.GONE
     log.warning("callbacks: Status for attempt %s refused: %s", channel_id, reply.message)
     return Found.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class DialPlan:
+    """Where callbacks go on the PBX (settings)."""
+
+    context: str = "callassist-callback"
+    caller_id: str = '"Callback" <2000>'
+    ring_seconds: float = 30.0
+
+
+def originate_for(placed: Placed, plan: DialPlan) -> ActionHeaders:
+    """The attempt's Originate: our own ChannelId, which is also its ActionID (so its
+    OriginateResponse names the attempt), and the channel variables that tie the callback
+    call to the callback and to the call it answers for."""
+    action = actions.originate(
+        channel=placed.agent,
+        context=plan.context,
+        exten=placed.customer,
+        caller_id=plan.caller_id,
+        channel_id=placed.channel_id,
+        variables={
+            rules.CALLBACK_TAG: str(placed.callback_id),
+            rules.ATTEMPT_TAG: str(placed.attempt_id),
+            rules.CALLBACK_FOR_TAG: placed.call_id or "",
+            rules.CUSTOMER_TAG: placed.customer,
+        },
+        timeout_ms=int(plan.ring_seconds * 1000),
+    )
+    action["ActionID"] = placed.channel_id
+    return action

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, or_, select
 from sqlmodel import Session, col
 
-from app.callbacks import store as callbacks
+from app.callbacks import query as callbacks
 from app.db.tables import (
     Callback,
     CallEvent,

@@ -13,8 +13,9 @@ from typing import Any, cast
 
 import pytest
 
-from app.callbacks import store
-from app.callbacks.desk import CallbackDesk, DialPlan, PbxUnavailable
+from app.callbacks import query, store
+from app.callbacks.desk import CallbackDesk, PbxUnavailable
+from app.callbacks.flights import DialPlan
 from app.callbacks.rules import (
     ASK_A_PERSON,
     ATTEMPT_TAG,
@@ -109,7 +110,7 @@ class Bench:
 
     def callbacks(self) -> list[dict[str, Any]]:
         """Every callback as /api/callbacks shows it, with its attempts, oldest first."""
-        items, _ = self.database.read(lambda s: store.listing(s, status="all"))
+        items, _ = self.database.read(lambda s: query.listing(s, status="all"))
         return sorted(items, key=lambda item: item["id"])
 
     def originates(self) -> list[dict[str, Any]]:

@@ -248,10 +248,20 @@ def test_the_link_is_said_to_be_back_once_per_loss_not_at_every_relisting(hub: H
     assert told == [("link.up", T0), ("link.down", T0 + 901), ("link.up", T0 + 905)]
 
 
+def may_read_pjsip_listings(link: FakeLink) -> None:
+    """An AMI user with ``system``: ListCommands names the PJSIP listings (Asterisk lists
+    only what the user may send)."""
+    permitted = {"Response": "Success"}
+    for name in ("PJSIPShowContacts", "PJSIPShowEndpoints", "PJSIPShowEndpoint"):
+        permitted[name] = f"{name}.  (Priv: system,all)"
+    link.answer("ListCommands", Reply.of([permitted]))
+
+
 @pytest.mark.asyncio
 async def test_the_contact_listing_brings_out_faults_nobody_announced(hub: Hub) -> None:
     agent2, supervisor = Listener(hub, "agent", AGENT_TWO), Listener(hub, "supervisor")
     link = FakeLink()
+    may_read_pjsip_listings(link)
     link.answer(
         "PJSIPShowContacts",
         success(
@@ -278,6 +288,7 @@ async def test_the_contact_listing_brings_out_faults_nobody_announced(hub: Hub) 
 
     # The endpoints are asked too (static contacts); this PBX lists none beyond the phones.
     assert [(sent.name, sent.as_list) for sent in link.sent] == [
+        ("ListCommands", False),
         ("PJSIPShowContacts", None),
         ("PJSIPShowEndpoints", None),
     ]
@@ -301,11 +312,12 @@ async def test_a_refused_contact_listing_leaves_the_lines_as_last_seen(hub: Hub)
     handle_all(link_events("line_fault_unreachable"), pipeline)  # agent two's phone is known
     supervisor.take()
     desk.updates.clear()
+    may_read_pjsip_listings(link)
     link.answer("PJSIPShowContacts", Reply.of([{"Response": "Error", "Message": "Denied"}]))
 
     await pipeline.refresh_contacts()
 
-    assert [s.name for s in link.sent] == ["PJSIPShowContacts"]
+    assert [s.name for s in link.sent] == ["ListCommands", "PJSIPShowContacts"]
     assert supervisor.take() == [] and desk.updates == []  # not read as "no phone registered"
     assert pipeline.endpoint_fault(AGENT_TWO) is None
 
