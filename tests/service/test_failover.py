@@ -20,6 +20,7 @@ from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 from tests.integration.serve_process import ServeProcess
 from tests.service.test_callback_restarts import callbacks, eventually, originates
+from tests.service.test_ownership_lock import cut_sessions_of
 from tests.service.test_restarts import call_row
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(180)]
@@ -101,3 +102,41 @@ async def _owns(service: ServeProcess) -> bool:
 async def _callback_settled(service: ServeProcess) -> bool:
     items = await callbacks(service)
     return bool(items) and items[0]["status"] in ("reached", "queued")
+
+
+async def test_an_owner_that_loses_its_lock_connection_stands_down_and_carries_on_when_it_wins(
+    pair: tuple[ServeProcess, ServeProcess], pbx: AmiServer, traffic: Traffic
+) -> None:
+    """A database restart, as the owner sees it: its lock session cut. Alone, it wins the
+    lock again, and its second term takes the call up as a start would (one process, so
+    the parts' own restart is what is tested: link, pipeline, writer, desks)."""
+    alpha, _ = pair
+    await alpha.start()
+    call = traffic.stage("dropped_network_cause", agent="PJSIP/1001", customer=CUSTOMER)
+    await call.ring()
+    await call.answer()
+    assert call.call_id is not None
+    before = await call_row(alpha, call.call_id, agent="PJSIP/1001")
+
+    assert cut_sessions_of(alpha.env["CALLASSIST_DATABASE_URL"], "alpha") == 1
+    await eventually(lambda: _terms(alpha, 2), "a second term after the lost lock")
+    assert "the ownership lock is lost" in alpha.log
+    await eventually(lambda: _link_up(alpha), "the link up again")
+    await call.hang_up()
+
+    after = await call_row(alpha, call.call_id, status="ended")
+    assert (after["outcome"], after["agent"]) == ("dropped", "PJSIP/1001")
+    assert after["answered_at"] == before["answered_at"]
+    await pbx.wait_for_action("Originate", timeout=20)
+    await eventually(lambda: _callback_settled(alpha), "the callback followed to its end")
+    assert len(originates(pbx)) == 1
+
+
+async def _terms(service: ServeProcess, count: int) -> bool:
+    state = await ownership(service)
+    return bool(state["pbx_owner"]) and state["terms"] == count
+
+
+async def _link_up(service: ServeProcess) -> bool:
+    reply = await service.get("/api/status", "supervisor")
+    return bool(reply.json()["ami"]["status"] == "connected")
