@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 from pathlib import Path
 from typing import Annotated, TypeVar, cast
 from urllib.parse import unquote, urlsplit
@@ -115,6 +117,12 @@ class Settings(BaseSettings):
     probe_local_port: int = Field(default=5070, ge=1, le=65535)
     probe_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     probe_interval_minutes: float = Field(default=0.0, ge=0)  # 0: not scheduled
+    # Several instances (issue 16): the PBX's name (its ownership lock is derived from it) and
+    # this instance's name, shown to the others as the owner's. Empty: hostname-pid.
+    pbx_name: str = Field(default="default", min_length=1, max_length=60, pattern=r"^[\w.:-]+$")
+    instance_name: str = Field(default="", max_length=60, pattern=r"^[\w.:-]*$")
+    # How often an instance standing by tries the lock, and an owner checks it still holds it.
+    owner_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod
@@ -256,6 +264,11 @@ class Settings(BaseSettings):
             return Path("callassist.unstored.jsonl")
         name = unquote(url.path.strip("/")) or "postgres"
         return Path(f"callassist-{name}.unstored.jsonl")
+
+    @property
+    def instance(self) -> str:
+        """This instance's name: the setting, else hostname-pid (unique on a machine)."""
+        return self.instance_name or f"{socket.gethostname()}-{os.getpid()}"[:60]
 
     def link_config(self) -> LinkConfig | None:
         """The AMI link's settings; None when no PBX is configured."""

@@ -27,6 +27,7 @@ from app.console.call_scripts.catalog import Catalog
 from app.console.call_scripts.loader import load_catalog
 from app.console.pops import PopLedger
 from app.db.engine import Database
+from app.db.pbx_lock import PbxLock
 from app.demo.pbx import DemoPbx
 from app.incidents.desk import IncidentDesk
 from app.lines.desk import LineDesk
@@ -35,6 +36,7 @@ from app.lines.pbx_check import PbxChecker
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.pipeline import Pipeline
+from app.ownership.desk import Ownership
 from app.records.desk import RecordWriter
 from app.records.journal import Journal
 from app.review.adherence import AdherenceRules
@@ -68,6 +70,7 @@ class Parts:
     catalog: Catalog
     scorecard: Scorecard
     adherence_rules: AdherenceRules
+    ownership: Ownership  # runs the PBX-facing parts while this instance owns the PBX
     started_at: float = field(default_factory=time.time)
 
 
@@ -93,9 +96,12 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
         database=database,
         callback_rules=callback_rules,
     )
-    catalog = load_catalog([settings.scripts_dir] if settings.scripts_dir else [])
-    for error in catalog.errors:
-        log.error("call script refused: %s", error)
+    catalog = _catalog(settings)
+    pbx_check = PbxChecker.from_settings(settings, link)
+    line_check = LineCheck.from_settings(settings, incidents)
+    term = PbxTerm(
+        settings, link, writer, callbacks, incidents, lines, pipeline, pbx_check, line_check
+    )
     return Parts(
         settings=settings,
         database=database,
@@ -108,66 +114,99 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
         incidents=incidents,
         lines=lines,
         pipeline=pipeline,
-        pbx_check=PbxChecker.from_settings(settings, link),
-        line_check=LineCheck.from_settings(settings, incidents),
+        pbx_check=pbx_check,
+        line_check=line_check,
         catalog=catalog,
         scorecard=_scorecard(settings),
         adherence_rules=AdherenceRules(
             settings.adherence_greeting_seconds, settings.adherence_max_hold_seconds
         ),
+        ownership=_ownership(settings, database, term),
     )
 
 
+@dataclass(frozen=True, eq=False)
+class PbxTerm:
+    """The PBX-facing parts' tasks for one term of ownership (app/ownership/desk.py): begun
+    when the PBX's lock is won, ended when it is lost or the service stops, begun again at
+    the next win. Ending a term is what a stop always was: what was taken is stored, for
+    ``stop_store_seconds`` at most, and what is left (the writer's batch in hand, its queue,
+    what the pipeline and the link still held) goes to the writer's journal, which the
+    writer stores first when a term begins. Then each part forgets the PBX's picture: the
+    next term takes it up from the database and the PBX, as a start does."""
+
+    settings: Settings
+    link: PbxLink
+    writer: RecordWriter
+    callbacks: CallbackDesk
+    incidents: IncidentDesk
+    lines: LineDesk
+    pipeline: Pipeline
+    pbx_check: PbxChecker
+    line_check: LineCheck | None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def start(self) -> None:
+        self._spawn(self.writer.run(), "record-writer")
+        self._spawn(self.incidents.run(), "incident-desk")
+        self._spawn(self.incidents.run_reminders(), "incident-reminders")
+        self._spawn(self.lines.run(), "line-desk")
+        if isinstance(self.link, NoPbx):
+            log.warning("no PBX configured (CALLASSIST_AMI_URL): no live calls will arrive")
+        else:
+            self.link.start()
+            self._spawn(self.pipeline.run(), "pipeline")
+            self._spawn(self.callbacks.run(), "callback-desk")
+            self._spawn(self.pipeline.run_contacts(), "line-contacts")
+            self._spawn(_resend_pops(self.pipeline), "pop-resender")
+            self._spawn(self.pbx_check.run(), "pbx-check")
+        if self.line_check is not None:
+            self._spawn(self.line_check.run(), "line-check")
+
+    async def stop(self) -> None:
+        """Stop taking events; store what was taken; journal the rest; forget the PBX."""
+        writer, *others = self.tasks
+        self.link.close()
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        if not isinstance(self.link, NoPbx):
+            _handle_the_rest(self.link, self.pipeline, self.writer)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.writer.flush(), timeout=self.settings.stop_store_seconds)
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        self.writer.journal_rest()
+        await self.link.wait_closed()
+        self.tasks.clear()
+        for part in (self.pipeline, self.callbacks, self.incidents, self.lines):
+            part.forget()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self.tasks.append(asyncio.create_task(work, name=name))
+
+
 class Running:
-    """The parts' tasks: started together, stopped so that what was taken is stored."""
+    """The parts' tasks: the ownership's (which runs the PBX-facing term while this instance
+    owns the PBX) and the extra ones; stopped so that what was taken is stored."""
 
     def __init__(self, parts: Parts) -> None:
         self.parts = parts
-        self._writer: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
     def start(self, *extra: Coroutine[Any, Any, None]) -> None:
-        parts = self.parts
-        self._writer = asyncio.create_task(parts.writer.run(), name="record-writer")
-        self._spawn(parts.incidents.run(), "incident-desk")
-        self._spawn(parts.incidents.run_reminders(), "incident-reminders")
-        self._spawn(parts.lines.run(), "line-desk")
-        if isinstance(parts.link, NoPbx):
-            log.warning("no PBX configured (CALLASSIST_AMI_URL): no live calls will arrive")
-        else:
-            parts.link.start()
-            self._spawn(parts.pipeline.run(), "pipeline")
-            self._spawn(parts.callbacks.run(), "callback-desk")
-            self._spawn(parts.pipeline.run_contacts(), "line-contacts")
-            self._spawn(_resend_pops(parts.pipeline), "pop-resender")
-            self._spawn(parts.pbx_check.run(), "pbx-check")
-        if parts.line_check is not None:
-            self._spawn(parts.line_check.run(), "line-check")
+        self._tasks.append(asyncio.create_task(self.parts.ownership.run(), name="ownership"))
         for number, work in enumerate(extra):
-            self._spawn(work, f"extra-{number}")
+            self._tasks.append(asyncio.create_task(work, name=f"extra-{number}"))
 
     async def stop(self) -> None:
-        """Stop taking events; store what was taken, for ``stop_store_seconds`` at most; put
-        what is still not stored (a database outage) in the journal; then close the link and
-        the database. Nothing the link received is lost."""
-        parts = self.parts
-        parts.link.close()
+        """End the term (see PbxTerm.stop: nothing the link received is lost), let the lock
+        go, then close the database."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if not isinstance(parts.link, NoPbx):
-            _handle_the_rest(parts.link, parts.pipeline, parts.writer)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(parts.writer.flush(), timeout=parts.settings.stop_store_seconds)
-        if self._writer is not None:
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
-        parts.writer.journal_rest()
-        await parts.link.wait_closed()
-        parts.database.dispose()
-
-    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        self._tasks.append(asyncio.create_task(work, name=name))
+        await self.parts.ownership.stop()
+        self.parts.database.dispose()
 
 
 @contextlib.asynccontextmanager
@@ -191,6 +230,28 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await running.stop()
         if demo is not None:
             await demo.stop()
+
+
+def _ownership(settings: Settings, database: Database, term: PbxTerm) -> Ownership:
+    """On PostgreSQL with a PBX, the PBX's lock decides who owns it; otherwise (SQLite: one
+    machine; no PBX: nothing to own) this instance owns it from start to stop, as before."""
+    lock = None
+    if database.backend == "postgresql" and not isinstance(term.link, NoPbx):
+        lock = PbxLock(settings.database_url, settings.pbx_name, settings.instance)
+    return Ownership(
+        term,
+        lock,
+        pbx=settings.pbx_name,
+        instance=settings.instance,
+        poll=settings.owner_poll_seconds,
+    )
+
+
+def _catalog(settings: Settings) -> Catalog:
+    catalog = load_catalog([settings.scripts_dir] if settings.scripts_dir else [])
+    for error in catalog.errors:
+        log.error("call script refused: %s", error)
+    return catalog
 
 
 def _secret_key(settings: Settings) -> str:

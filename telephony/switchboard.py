@@ -35,6 +35,11 @@ class Switchboard:
             signals.append(answer)
         return signals
 
+    def fresh(self) -> Switchboard:
+        """An empty switchboard with the same trunks and rules: a new term of ownership
+        (app/ownership) takes the calls up from the database and the PBX, as a start does."""
+        return Switchboard(self.tracker.trunks, self.watch.rules)
+
     def is_line_check(self, ended: CallEnded) -> bool:
         """The line probe's own call (see TrunkPlan.is_line_check): replayed like any call,
         but the service neither records nor announces it."""

@@ -134,6 +134,13 @@ class CallbackDesk:
         elif isinstance(update, OriginateAnswer):
             self._inbox.put_nowait(update)
 
+    def forget(self) -> None:
+        """A term of ownership ended: the next ``run`` reads the attempts from the database."""
+        self._seen = SeenCalls()
+        self._inbox = asyncio.Queue()
+        self._flights.clear()
+        self._owed.clear()
+
     # -- the desk's one task ------------------------------------------------------------------
 
     async def run(self) -> None:

@@ -88,6 +88,13 @@ class IncidentDesk:
             self.signals_dropped += 1
             log.error("incident desk overloaded: %s at %s dropped", signal.fault, signal.location)
 
+    def forget(self) -> None:
+        """At the end of a term of ownership: the calls seen go; fault signals not handled
+        yet are the next owner's to see (as at a stop)."""
+        self._seen = SeenCalls()
+        while not self._signals.empty():
+            self._signals.get_nowait()
+
     # -- tasks ----------------------------------------------------------------------------
 
     async def run(self) -> None:

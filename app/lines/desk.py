@@ -63,6 +63,13 @@ class LineDesk:
         """Location -> the last fault signalled there (since the service started)."""
         return dict(self._last_faults)
 
+    def forget(self) -> None:
+        """At the end of a term of ownership: the line table would go stale under another
+        owner; the next term's contact listing fills it again."""
+        self._lines.clear()
+        self._last_faults.clear()
+        self._names_wanted.set()
+
     async def run(self) -> None:
         while True:
             await self._names_wanted.wait()

@@ -205,6 +205,14 @@ class Pipeline:
             self._publish(signal, at)
         self._tell_line_changes()
 
+    def forget(self) -> None:
+        """At the end of a term of ownership (app/wiring.py, PbxTerm): the calls and lines
+        in the core may change under another owner, so the next term starts empty and takes
+        them up from the database and the PBX's channel list, as a start does."""
+        self.board = self.board.fresh()
+        self._known = {}
+        self._link_up_untold = True
+
     # -- what routes and the WebSocket read ---------------------------------------------------
 
     @property

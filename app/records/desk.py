@@ -112,6 +112,8 @@ class RecordWriter:
     def journal_rest(self) -> int:
         """At stop, with ``run`` cancelled: every job taken and not stored goes to the
         journal, in order, fsynced; returns how many."""
+        for _ in self._in_hand:  # taken off the queue, never done: done now, for the journal
+            self._queue.task_done()
         rest = [*self._in_hand, *_drain(self._queue), *self._held]
         self._in_hand, self._held = [], []
         if not rest:

@@ -18,7 +18,7 @@ from app.status.schemas import (
     PbxCheckStatus,
     ServiceStatus,
 )
-from app.status.view import ServiceDep, ServiceView, link_status
+from app.status.view import ServiceDep, ServiceView, link_status, owner_status
 from app.web.answers import LOGIN, PUBLIC, as_json
 
 router = APIRouter(responses=PUBLIC)
@@ -28,6 +28,11 @@ class Readiness(BaseModel):
     ready: bool
     problems: list[str] = Field(description="why not ready; empty when ready")
     backlog: int = Field(description="call updates taken and not stored yet")
+    standing_by: bool = Field(
+        default=False,
+        description="another instance owns the PBX: this one serves pages and the API from the"
+        " database and takes the PBX over if the owner dies",
+    )
 
 
 async def database_status(services: ServiceView) -> DatabaseStatus:
@@ -64,6 +69,7 @@ async def service_status(user: SignedIn, services: ServiceDep) -> ServiceStatus:
             loaded=[f"{c.id}.{c.language}" for c in services.catalog.call_scripts],
             errors=[str(error) for error in services.catalog.errors],
         ),
+        pbxes=[owner_status(services.ownership)],
     )
 
 
@@ -84,11 +90,14 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
     """503 with the reasons when the AMI link is not up, the database does not answer, or
-    storing fails although it answers (a full disk: reads work, writes do not)."""
+    storing fails although it answers (a full disk: reads work, writes do not). An instance
+    standing by (another owns the PBX) has no link by design: ready, it serves."""
     link = link_status(services.link)
     database = await database_status(services)
+    owner = services.ownership.state
+    standing_by = not owner.owner and owner.owner_name is not None
     problems = []
-    if link.status != "connected":
+    if link.status != "connected" and not standing_by:
         problems.append(f"AMI link {link.status}")
     if not database.reachable:
         problems.append("database unreachable")
@@ -98,7 +107,12 @@ async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
         )
     if problems:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"ready": not problems, "problems": problems, "backlog": database.backlog}
+    return {
+        "ready": not problems,
+        "problems": problems,
+        "backlog": database.backlog,
+        "standing_by": standing_by,
+    }
 
 
 @router.get(

@@ -58,6 +58,12 @@ class ServiceCollector(Collector):
         for level, count in sorted(services.incidents.active_by_level.items()):
             active.add_metric([level], count)
         yield active
+        owner = services.ownership.state
+        owns = GaugeMetricFamily(
+            "callassist_pbx_owner", "1 while this instance owns the PBX", labels=["pbx"]
+        )
+        owns.add_metric([owner.pbx], 1.0 if owner.owner else 0.0)
+        yield owns
 
 
 def _pops(pops: PopLedger) -> Iterator[Metric]:

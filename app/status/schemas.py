@@ -51,6 +51,26 @@ class PbxCheckStatus(BaseModel):
     )
 
 
+class PbxOwnerStatus(BaseModel):
+    """Which instance owns a PBX (issue 16): the owner runs its AMI link, pipeline, record
+    writer and desks; the others serve pages and the API from the database, standing by."""
+
+    pbx: str = Field(description="the PBX's name (CALLASSIST_PBX_NAME)")
+    pbx_owner: bool = Field(description="whether this instance owns the PBX now")
+    owner: str | None = Field(
+        description="the owner's instance name (this one's or another's); null: nobody holds"
+        " the PBX's lock now"
+    )
+    instance: str = Field(description="this instance's name (CALLASSIST_INSTANCE_NAME)")
+    owner_since: float | None = Field(default=None, description="when this instance's term began")
+    locked: bool = Field(
+        description="whether a PostgreSQL lock decides the owner; false: SQLite or no PBX, this"
+        " instance owns it from its start to its stop"
+    )
+    terms: int = Field(default=0, description="terms of ownership begun since the start")
+    losses: int = Field(default=0, description="terms ended by a lost lock connection")
+
+
 class ServiceStatus(BaseModel):
     version: str
     uptime_seconds: float
@@ -64,6 +84,7 @@ class ServiceStatus(BaseModel):
     websocket_clients: int
     live_calls: int
     call_scripts: CallScriptsStatus
+    pbxes: list[PbxOwnerStatus] = Field(default=[], description="each PBX's owner")
 
 
 # -- the agent console -----------------------------------------------------------------------

@@ -17,9 +17,10 @@ from app.lines.pbx_check import PbxChecker
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.pipeline import Pipeline
+from app.ownership.desk import Ownership
 from app.records.desk import RecordWriter
 from app.settings import Settings
-from app.status.schemas import LinkStatus
+from app.status.schemas import LinkStatus, PbxOwnerStatus
 
 
 class ServiceView(Protocol):
@@ -44,6 +45,8 @@ class ServiceView(Protocol):
     @property
     def incidents(self) -> IncidentDesk: ...
     @property
+    def ownership(self) -> Ownership: ...
+    @property
     def started_at(self) -> float: ...
 
 
@@ -60,3 +63,17 @@ def link_status(link: PbxLink) -> LinkStatus:
         return LinkStatus()
     state = LinkStatus.model_validate(link.snapshot(), from_attributes=True)
     return state.model_copy(update={"configured": True, "address": link.settings.address})
+
+
+def owner_status(ownership: Ownership) -> PbxOwnerStatus:
+    state = ownership.state
+    return PbxOwnerStatus(
+        pbx=state.pbx,
+        pbx_owner=state.owner,
+        owner=state.owner_name,
+        instance=state.instance,
+        owner_since=state.since,
+        locked=ownership.locked,
+        terms=state.terms,
+        losses=state.losses,
+    )

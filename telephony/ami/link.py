@@ -100,6 +100,7 @@ class AmiLink(Manager):  # type: ignore[misc]
         """Start connecting on the running loop; the link then keeps itself up until close()."""
         if self._runner is not None:
             return
+        self.state.status = LinkStatus.IDLE  # closed before: started again (a new term)
         self.loop = asyncio.get_running_loop()
         self._runner = self.loop.create_task(self._run(), name="ami-link")
 
@@ -114,9 +115,12 @@ class AmiLink(Manager):  # type: ignore[misc]
             self.protocol.close()
 
     async def wait_closed(self) -> None:
+        """Wait for the runner's end; the link may then be started again (a new term of
+        ownership in app/ownership), with an empty queue."""
         if self._runner is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
+            self._runner = None
 
     async def get(self) -> LinkItem:
         """The next event, live picture or loss notice, in the order the PBX sent them."""

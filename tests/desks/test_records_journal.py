@@ -157,3 +157,29 @@ def _renamed(job: CallChange, call_id: str) -> CallChange:
         update = dataclasses.replace(update, record=record)
     live = None if job.live is None else dataclasses.replace(job.live, call_id=call_id)
     return dataclasses.replace(job, update=update, live=live)
+
+
+async def test_the_same_writer_run_again_stores_its_journal_and_flushes(
+    database: TestDatabase, tmp_path: Path
+) -> None:
+    """A new term of ownership (app/ownership) runs the same writer again: the batch it had
+    in hand at the stop counts as done, so ``flush`` (what the callback desk waits on)
+    returns once the new term stored everything."""
+    jobs = jobs_of_a_call()
+    writer = RecordWriter(
+        database, Journal(tmp_path / "unstored.jsonl"), max_batch=2, retry_initial=0.001,
+        retry_max=0.002,
+    )
+    database.fail_next(DOWN)
+    async with running(writer.run()):
+        for job in jobs:
+            await writer.put(job)
+        await until(lambda: writer.state.failures >= 1, "the database failing")
+    assert writer.journal_rest() == len(jobs)
+
+    database.fail_next(0)
+    async with running(writer.run()):
+        await asyncio.wait_for(writer.flush(), timeout=5)
+        await until(lambda: writer.state.recovered == len(jobs), "the journal stored")
+    ((call_id, status),) = [(call["call_id"], call["status"]) for call in calls(database)]
+    assert (call_id, status) == (CALL, "ended")
