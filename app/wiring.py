@@ -169,21 +169,41 @@ class PbxTerm:
         self.link.close()
         for task in others:
             task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        await _ended(others)
         if not isinstance(self.link, NoPbx):
             _handle_the_rest(self.link, self.pipeline, self.writer)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.writer.flush(), timeout=self.settings.stop_store_seconds)
         writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
+        await _ended([writer])
         self.writer.journal_rest()
-        await self.link.wait_closed()
+        try:
+            await asyncio.wait_for(self.link.wait_closed(), timeout=STOP_WAIT_SECONDS)
+        except TimeoutError:
+            log.error("the AMI link did not close within %g s", STOP_WAIT_SECONDS)
         self.tasks.clear()
         for part in (self.pipeline, self.callbacks, self.incidents, self.lines):
             part.forget()
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self.tasks.append(asyncio.create_task(work, name=name))
+
+
+STOP_WAIT_SECONDS = 10.0  # a cancelled task that has not ended by then is not waited for
+
+
+async def _ended(tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait for cancelled tasks to end, for a while: a stop must reach the journal even if
+    a part hangs (that part is named in the log, for the bug it is)."""
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s ended with an error", task.get_name(), exc_info=task.exception())
+    if pending:
+        names = ", ".join(sorted(task.get_name() for task in pending))
+        log.error("not ended %g s after the stop: %s", STOP_WAIT_SECONDS, names)
 
 
 class Running:
