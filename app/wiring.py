@@ -200,7 +200,7 @@ async def _ended(tasks: list[asyncio.Task[Any]]) -> None:
     done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
     for task in done:
         if not task.cancelled() and task.exception() is not None:
-            log.error("%s ended with an error", task.get_name(), exc_info=task.exception())
+            log.error("%s ended with an error: %r", task.get_name(), task.exception())
     if pending:
         names = ", ".join(sorted(task.get_name() for task in pending))
         log.error("not ended %g s after the stop: %s", STOP_WAIT_SECONDS, names)
