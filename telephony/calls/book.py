@@ -39,6 +39,9 @@ class CallBook:
         # yet wait here, to be applied once the list has made them known.
         self.resyncing = False
         self.waiting: list[tuple[AmiHeaders, float | None]] = []
+        # Calls in progress when the link was lost: they lived through a gap. A call that
+        # began after the login (its Newchannel seen) missed nothing, list or no list.
+        self.through_gap: set[str] = set()
         self.out: list[CallUpdate] = []  # what the event being handled changed
 
     # -- finding calls and channels -------------------------------------------------------

@@ -93,7 +93,9 @@ class CallTracker:
         listened) waits instead of being dropped, and is applied once the list has made the
         channel known: a customer who hangs up while the list is read is seen doing so.
         """
-        self._book.resyncing = True
+        book = self._book
+        book.resyncing = True
+        book.through_gap |= set(book.calls)  # calls live before it: some events are unseen
 
     def reconcile(
         self,
@@ -113,7 +115,7 @@ class CallTracker:
         book.out = []
         current = {e["Uniqueid"]: e for e in live if e.get("Uniqueid") and e.get("Channel")}
         for call in list(book.calls.values()):
-            call.events_missed = call.events_missed or book.resyncing  # lived through a gap
+            call.events_missed = call.events_missed or call.call_id in book.through_gap
             book.close_vanished(call, current, at)
         clocks = self._take_up(current, at, known or {})
         for uniqueid, entry in current.items():
@@ -152,6 +154,7 @@ class CallTracker:
     def _apply_waiting(self) -> None:
         book = self._book
         waiting, book.waiting, book.resyncing = book.waiting, [], False
+        book.through_gap = set()
         for event, event_at in waiting:
             handler = self._handlers[event.get("Event", "")]
             self._apply(handler, event, event_at)

@@ -743,3 +743,15 @@ def test_an_event_missing_its_channel_name_is_an_anomaly_and_leaves_no_call_behi
     assert tracker.anomalies == 1
     assert tracker.live_calls == []
     assert tracker.reconcile([], 2.0) == []
+
+
+def test_a_call_that_began_after_the_login_missed_nothing_though_the_list_came_later() -> None:
+    pbx = FakeAsterisk()
+    pbx.tracker.expect_resync()  # logged in; the channel list is on its way
+    customer, agent, bridge = answered_call(pbx)
+    live = [core_show_channel(customer, bridge=bridge), core_show_channel(agent, bridge=bridge)]
+
+    pbx.tracker.reconcile(live, pbx.now)
+
+    seen = pbx.tracker.snapshot(customer.linkedid)
+    assert seen is not None and not seen.events_missed
