@@ -80,6 +80,10 @@ class Service:
             path, params=params, headers={"Authorization": f"Bearer {token}"}
         )
 
+    async def post(self, path: str, username: str, body: dict[str, Any]) -> httpx.Response:
+        token = await self.login(username)
+        return await self.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
+
     async def calls(self, username: str = "qa", **params: Any) -> list[dict[str, Any]]:
         reply = await self.get("/api/calls", username, limit=500, **params)
         reply.raise_for_status()

@@ -63,8 +63,10 @@ async def until(check: Callable[[], Any], limit: float, what: str) -> Any:
         await asyncio.sleep(0.05)
 
 
-async def callbacks(service: Service, **params: Any) -> list[dict[str, Any]]:
-    reply = await service.get("/api/callbacks", "supervisor", status="all", **params)
+async def callbacks(
+    service: Service, username: str = "supervisor", **params: Any
+) -> list[dict[str, Any]]:
+    reply = await service.get("/api/callbacks", username, status="all", **params)
     reply.raise_for_status()
     items: list[dict[str, Any]] = reply.json()["items"]
     return items
@@ -297,10 +299,10 @@ async def test_an_agent_sees_and_works_only_their_own_callbacks_and_the_unclaime
             session.add_all(rows.values())
             session.commit()
             ids = {name: row.id for name, row in rows.items()}
-        seen = {c["id"] for c in await callbacks_of(service, "agent1")}
-        everyone = {c["id"] for c in await callbacks_of(service, "supervisor")}
-        closing = await post(
-            service, f"/api/callbacks/{ids['theirs']}/close", "agent1", {"result": "closed"}
+        seen = {c["id"] for c in await callbacks(service, "agent1")}
+        everyone = {c["id"] for c in await callbacks(service)}
+        closing = await service.post(
+            f"/api/callbacks/{ids['theirs']}/close", "agent1", {"result": "closed"}
         )
         loop = await service.get("/api/callbacks/loop", "agent1")
 
@@ -308,15 +310,3 @@ async def test_an_agent_sees_and_works_only_their_own_callbacks_and_the_unclaime
     assert everyone == set(ids.values())
     assert closing.status_code == 404, "another agent's callback does not exist for them"
     assert loop.status_code == 403
-
-
-async def callbacks_of(service: Service, username: str) -> list[dict[str, Any]]:
-    reply = await service.get("/api/callbacks", username, status="all")
-    reply.raise_for_status()
-    items: list[dict[str, Any]] = reply.json()["items"]
-    return items
-
-
-async def post(service: Service, path: str, username: str, body: dict[str, Any]) -> Any:
-    token = await service.login(username)
-    return await service.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
