@@ -40,7 +40,14 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///callassist.db", repr=False)  # may hold a password
     ami_url: SecretStr | None = None  # ami://user:secret@host:5038
     trunks: str = ""  # PJSIP/2001,PJSIP/carrier-*
-    redis_url: str | None = None
+    # Live messages between instances (app/live/relay.py): redis://[:password@]host:6379/0,
+    # rediss:// with TLS. None: one instance, its hub serves its own consoles.
+    redis_url: SecretStr | None = None
+    # Every key and channel the relay uses starts with this: several deployments (or test
+    # runs) can share one Redis.
+    redis_prefix: str = Field(
+        default="callassist", min_length=1, max_length=60, pattern=r"^[\w.:-]+$"
+    )
     scripts_dir: Path | None = None
     recordings_dir: Path = Path("/var/spool/asterisk/monitor")
     secret_key: SecretStr | None = None  # signs login tokens
@@ -131,6 +138,15 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be sqlite:///path.db or postgresql+psycopg://...")
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("REDIS_URL must be redis://[:password@]host:port/db (or rediss://)")
         return url
 
     @field_validator("callback_schedule_seconds")

@@ -33,9 +33,11 @@ from app.incidents.desk import IncidentDesk
 from app.lines.desk import LineDesk
 from app.lines.linecheck import LineCheck
 from app.lines.pbx_check import PbxChecker
+from app.live.calls import LiveCalls
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.pipeline import Pipeline
+from app.live.relay import NoRelay, RedisRelay, Relay
 from app.ownership.desk import Ownership
 from app.records.desk import RecordWriter
 from app.records.journal import Journal
@@ -71,13 +73,16 @@ class Parts:
     scorecard: Scorecard
     adherence_rules: AdherenceRules
     ownership: Ownership  # runs the PBX-facing parts while this instance owns the PBX
+    relay: Relay  # live messages to and from the other instances (NoRelay: none)
+    live_calls: LiveCalls  # the calls in progress, this instance's or the owner's
     started_at: float = field(default_factory=time.time)
 
 
 def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
     """Every part, each handed what it needs; nothing runs yet."""
     database = Database(settings.database_url)
-    hub = Hub()
+    relay = _relay(settings)
+    hub = Hub(relay)
     link: PbxLink = AmiLink(link_config) if link_config is not None else NoPbx()
     writer = RecordWriter(database, Journal(settings.journal_file))
     callback_rules = _callback_rules(settings)  # the pipeline decides, the desk dials
@@ -86,22 +91,18 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
     )
     incidents = IncidentDesk(database, hub, settings)
     lines = LineDesk(database, hub, settings.trunk_plan)
+    board = Switchboard(settings.trunk_plan, settings.watch_rules)
+    pops = PopLedger(settings.pop_ack_seconds, settings.pop_resends)
     pipeline = Pipeline(
-        link,
-        Switchboard(settings.trunk_plan, settings.watch_rules),
-        hub,
-        writer,
-        PopLedger(settings.pop_ack_seconds, settings.pop_resends),
-        desks=(callbacks, incidents, lines),
-        database=database,
-        callback_rules=callback_rules,
+        link, board, hub, writer, pops, desks=(callbacks, incidents, lines),
+        database=database, callback_rules=callback_rules,
     )
-    catalog = _catalog(settings)
     pbx_check = PbxChecker.from_settings(settings, link)
     line_check = LineCheck.from_settings(settings, incidents)
     term = PbxTerm(
         settings, link, writer, callbacks, incidents, lines, pipeline, pbx_check, line_check
     )
+    ownership = _ownership(settings, database, term)
     return Parts(
         settings=settings,
         database=database,
@@ -116,12 +117,12 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
         pipeline=pipeline,
         pbx_check=pbx_check,
         line_check=line_check,
-        catalog=catalog,
+        catalog=_catalog(settings),
         scorecard=_scorecard(settings),
-        adherence_rules=AdherenceRules(
-            settings.adherence_greeting_seconds, settings.adherence_max_hold_seconds
-        ),
-        ownership=_ownership(settings, database, term),
+        adherence_rules=_adherence_rules(settings),
+        ownership=ownership,
+        relay=relay,
+        live_calls=LiveCalls(pipeline, link, relay, ownership.state),
     )
 
 
@@ -215,7 +216,10 @@ class Running:
         self._tasks: list[asyncio.Task[Any]] = []
 
     def start(self, *extra: Coroutine[Any, Any, None]) -> None:
-        self._tasks.append(asyncio.create_task(self.parts.ownership.run(), name="ownership"))
+        parts = self.parts
+        self._tasks.append(asyncio.create_task(parts.ownership.run(), name="ownership"))
+        relay = parts.relay.run(parts.hub, parts.live_calls)
+        self._tasks.append(asyncio.create_task(relay, name="relay"))
         for number, work in enumerate(extra):
             self._tasks.append(asyncio.create_task(work, name=f"extra-{number}"))
 
@@ -264,6 +268,21 @@ def _ownership(settings: Settings, database: Database, term: PbxTerm) -> Ownersh
         pbx=settings.pbx_name,
         instance=settings.instance,
         poll=settings.owner_poll_seconds,
+    )
+
+
+def _adherence_rules(settings: Settings) -> AdherenceRules:
+    return AdherenceRules(settings.adherence_greeting_seconds, settings.adherence_max_hold_seconds)
+
+
+def _relay(settings: Settings) -> Relay:
+    if settings.redis_url is None:
+        return NoRelay()
+    return RedisRelay(
+        settings.redis_url.get_secret_value(),
+        prefix=settings.redis_prefix,
+        instance=settings.instance,
+        pbx=settings.pbx_name,
     )
 
 

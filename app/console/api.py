@@ -1,7 +1,7 @@
 """The agent console: the call in front of the agent, its caller, its call-script session.
 
-The live picture (is the call ringing here, answered here) is read from the pipeline on the
-event loop; the database work runs off it, as everywhere.
+The live picture (is the call ringing here, answered here) is the PBX owner's (app/live/
+calls.py), read on the event loop; the database work runs off it, as everywhere.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ from app.console.deps import CatalogDep
 from app.console.schemas import ActionRequest, ActionResult, ConsoleCall, ConsoleOverview, Effect
 from app.db.engine import DatabaseDep, Session
 from app.db.tables import User
+from app.live.calls import LiveCalls, LiveCallsDep
 from app.live.hub import Hub, HubDep
-from app.live.pipeline import Pipeline, PipelineDep, live_view
+from app.live.pipeline import live_view
+from app.live.relay import RelayDown
 from app.settings import Settings, SettingsDep
 from app.web.answers import (
     BAD_INPUT,
+    LIVE_UNKNOWN,
     ROLES,
     UNREADABLE,
     Answers,
@@ -90,19 +93,19 @@ async def overview(
     description="Opens the call-script session once the agent has answered the call; a call"
     " transferred to the agent continues the previous agent's session. `incidents`: the"
     " line faults now affecting the call in progress (its trunk, or the agent's phone).",
-    responses=not_found("call at your phone"),
+    responses={**not_found("call at your phone"), **LIVE_UNKNOWN},
 )
 async def console_call(
     call_id: CallId,
     *,
     user: AgentUser,
-    pipeline: PipelineDep,
+    live_calls: LiveCallsDep,
     database: DatabaseDep,
     catalog: CatalogDep,
     settings: SettingsDep,
     language: Language = None,
 ) -> ConsoleCall:
-    mine = _my_live_call(pipeline, call_id, user)
+    mine = await _my_live_call(live_calls, call_id, user)
     live = rules.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
     call = _live_view(mine) if mine else None
     here = desk(catalog, settings)
@@ -140,6 +143,7 @@ async def console_call(
     responses={
         **UNREADABLE,
         **not_found("call at your phone"),
+        **LIVE_UNKNOWN,
         422: {
             **BAD_INPUT[422],
             "model": ActionRefused,
@@ -153,13 +157,13 @@ async def act(
     *,
     body: ActionRequest,
     user: AgentUser,
-    pipeline: PipelineDep,
+    live_calls: LiveCallsDep,
     database: DatabaseDep,
     catalog: CatalogDep,
     settings: SettingsDep,
     hub: HubDep,
 ) -> ActionResult | JSONResponse:
-    mine = _my_live_call(pipeline, call_id, user)
+    mine = await _my_live_call(live_calls, call_id, user)
     live = rules.facts_from_live(mine, user.endpoint or "", time.time()) if mine else None
     here = desk(catalog, settings)
     payload = body.model_dump(exclude={"action_id", "at"}, exclude_none=True)
@@ -212,9 +216,15 @@ def _announce(hub: Hub, user: User, call_id: str, result: console.ActionResult) 
             hub.publish({**message, **contract, "by": user.username}, ())
 
 
-def _my_live_call(pipeline: Pipeline, call_id: str, user: User) -> LiveCall | None:
-    """The call as the tracker has it, if it is in progress and rang or talked here."""
-    live = pipeline.live_call(call_id)
+async def _my_live_call(live_calls: LiveCalls, call_id: str, user: User) -> LiveCall | None:
+    """The call as the owner's tracker has it, if it is in progress and rang or talked here.
+    Another instance whose relay is down cannot tell: 503, try again (the console does)."""
+    try:
+        live = await live_calls.call(call_id)
+    except RelayDown as down:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"the live calls cannot be read here: {down}"
+        ) from None
     if live is None or user.endpoint not in live.parties:
         return None
     return live

@@ -3,20 +3,38 @@
 A client that falls so far behind that its queue fills is dropped rather than slowing the
 others; it reconnects and gets a fresh snapshot, so it never shows a stale call. Agents get
 the messages about calls and faults at their own endpoint; the other roles get everything.
+With several instances, each one's hub serves its own consoles (app/live/relay.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable
+import logging
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from app.live.deliveries import SLOTS, Audience, AudienceKind, Delivery, calls_for
+
 DEFAULT_QUEUE = 512
+log = logging.getLogger("callassist.hub")
+
+
+class HubRelay(Protocol):
+    """What the hub needs of the relay to the other instances (app/live/relay.py)."""
+
+    slot: int
+
+    def send(self, delivery: Delivery) -> None: ...
+
+    def listeners(self, endpoint: str) -> int: ...
+
+    def consoles_changed(self) -> None: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -32,14 +50,21 @@ class Subscriber:
 
 class Hub:
     """Subscribers are indexed by endpoint, so a call's message costs its parties and the
-    non-agent roles, not a scan of every connected agent (500 agents, 50 calls a second)."""
+    non-agent roles, not a scan of every connected agent (500 agents, 50 calls a second).
 
-    def __init__(self, queue_size: int = DEFAULT_QUEUE) -> None:
+    Each message goes to this instance's consoles at once and, through the relay (app/live/
+    relay.py), to the other instances', which pick their recipients from the same audience.
+    Message ids are unique across instances and restarts: milliseconds since the epoch at
+    the start, counted up, times ``SLOTS``, plus the relay's slot for this instance (0
+    alone). The consoles drop a message whose id they have seen (a pop sent again)."""
+
+    def __init__(self, relay: HubRelay | None = None, queue_size: int = DEFAULT_QUEUE) -> None:
+        self._relay = relay
         self._queue_size = queue_size
         self._subscribers: set[Subscriber] = set()
         self._watchers: set[Subscriber] = set()  # roles that see every call
         self._agents: dict[str, set[Subscriber]] = {}  # endpoint -> its consoles
-        self._last_id = 0
+        self._last_id = int(time.time() * 1000)
 
     @property
     def clients(self) -> int:
@@ -56,20 +81,132 @@ class Hub:
             self._watchers.add(subscriber)
         elif endpoint is not None:
             self._agents.setdefault(endpoint, set()).add(subscriber)
+            self._consoles_changed()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
         self._watchers.discard(subscriber)
         consoles = self._agents.get(subscriber.endpoint or "")
-        if consoles is not None:
+        if consoles is not None and subscriber in consoles:
             consoles.discard(subscriber)
             if not consoles:
                 del self._agents[subscriber.endpoint or ""]
+            self._consoles_changed()
 
     def end_logins(self, username: str, token_id: str | None = None) -> int:
-        """Cut off a user's connections (all of them, or those opened with one token): their
-        login was ended. Returns how many; each one's socket closes as it learns it."""
+        """Cut off a user's connections (all of them, or those opened with one token), here
+        and on the other instances: their login was ended. Returns how many were here."""
+        delivery = Delivery(Audience("logins", username=username, token_id=token_id))
+        if self._relay is not None:
+            self._relay.send(delivery)
+        return self._end_logins(username, token_id)
+
+    def drop_all(self, reason: str) -> int:
+        """Every console reconnects (for a fresh snapshot): what it was sent may have gaps."""
+        dropped = list(self._subscribers)
+        for subscriber in dropped:
+            self.unsubscribe(subscriber)
+            subscriber.dropped.set()
+        if dropped:
+            log.warning("%d live connections told to reconnect: %s", len(dropped), reason)
+        return len(dropped)
+
+    def listeners(self, endpoint: str) -> int:
+        """How many consoles of this agent are connected, to any instance."""
+        remote = self._relay.listeners(endpoint) if self._relay is not None else 0
+        return len(self._agents.get(endpoint, ())) + remote
+
+    def console_counts(self) -> dict[str, int]:
+        """This instance's consoles per agent endpoint (what it tells the others)."""
+        return {endpoint: len(consoles) for endpoint, consoles in self._agents.items()}
+
+    def next_id(self) -> int:
+        self._last_id += 1
+        slot = self._relay.slot if self._relay is not None else 0
+        return self._last_id * SLOTS + slot
+
+    def publish(self, message: dict[str, Any], audience: Iterable[str] | None = None) -> int:
+        """Queue a message for every client that may see it (None: everyone; else the
+        watchers and the agents at these endpoints); returns its id."""
+        message_id = self.next_id()
+        kind: AudienceKind = "all" if audience is None else "parties"
+        endpoints = () if audience is None else tuple(audience)
+        self._publish(Delivery(Audience(kind, endpoints), {**message, "id": message_id}))
+        return message_id
+
+    def publish_calls(self, message: dict[str, Any], calls: list[dict[str, Any]]) -> int:
+        """One message to every client with the live calls it may see (``calls``: all of
+        them, each with its parties); one id for all. Returns it."""
+        message_id = self.next_id()
+        self._publish(Delivery(Audience("each"), {**message, "calls": calls, "id": message_id}))
+        return message_id
+
+    def publish_to(self, username: str, message: dict[str, Any]) -> int:
+        """A message for one user's own consoles (their other tabs)."""
+        message_id = self.next_id()
+        self._publish(Delivery(Audience("user", username=username), {**message, "id": message_id}))
+        return message_id
+
+    def watching(self, roles: Iterable[str]) -> int:
+        """How many clients of these roles are connected here: who a report reached."""
+        wanted = set(roles)
+        return sum(1 for s in self._watchers if s.role in wanted)
+
+    def publish_to_roles(
+        self, message: dict[str, Any], roles: Iterable[str], endpoints: Iterable[str] = ()
+    ) -> int:
+        """A message for these roles and the agents at these endpoints only: incidents are the
+        IT side's business, not every watcher's (QA), and an agent sees only their own."""
+        message_id = self.next_id()
+        audience = Audience("roles", tuple(endpoints), tuple(roles))
+        self._publish(Delivery(audience, {**message, "id": message_id}))
+        return message_id
+
+    def resend(self, message: dict[str, Any], endpoint: str, resends: int) -> None:
+        """Send a pop again, same id, to the agent's consoles only."""
+        self._publish(Delivery(Audience("agents", (endpoint,)), {**message, "resent": resends}))
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Hand a delivery to this instance's consoles it is for (one of ours, or one the
+        relay brought from another instance)."""
+        audience, message = delivery.audience, delivery.message
+        if audience.kind == "logins":
+            if audience.username is not None:
+                self._end_logins(audience.username, audience.token_id)
+        elif audience.kind == "each":
+            self._send_each(message)
+        else:
+            self._send(message, self._recipients(audience))
+
+    def _publish(self, delivery: Delivery) -> None:
+        self.deliver(delivery)
+        if self._relay is not None:
+            self._relay.send(delivery)
+
+    def _recipients(self, audience: Audience) -> Iterable[Subscriber]:
+        kind = audience.kind
+        if kind == "all":
+            return self._subscribers
+        if kind == "user":
+            return [s for s in self._subscribers if s.username == audience.username]
+        recipients: set[Subscriber] = set()
+        if kind == "parties":
+            recipients.update(self._watchers)
+        elif kind == "roles":
+            wanted = set(audience.roles)
+            recipients.update(s for s in self._watchers if s.role in wanted)
+        for endpoint in audience.endpoints:
+            recipients.update(self._agents.get(endpoint, ()))
+        return recipients
+
+    def _send_each(self, message: dict[str, Any]) -> None:
+        calls = list(message.get("calls") or ())
+        for subscriber in list(self._subscribers):
+            mine = calls_for(calls, subscriber.role, subscriber.endpoint)
+            self._send({**message, "calls": mine}, [subscriber])
+
+    def _end_logins(self, username: str, token_id: str | None) -> int:
         ended = [
             s
             for s in list(self._subscribers)
@@ -80,65 +217,9 @@ class Hub:
             subscriber.ended.set()
         return len(ended)
 
-    def listeners(self, endpoint: str) -> int:
-        """How many consoles of this agent are connected."""
-        return len(self._agents.get(endpoint, ()))
-
-    def next_id(self) -> int:
-        self._last_id += 1
-        return self._last_id
-
-    def publish(self, message: dict[str, Any], audience: Iterable[str] | None = None) -> int:
-        """Queue a message for every client that may see it; returns its id."""
-        message_id = self.next_id()
-        self._send({**message, "id": message_id}, self._audience(audience))
-        return message_id
-
-    def publish_each(self, build: Callable[[str, str | None], dict[str, Any]]) -> int:
-        """One message to every client, built for each from its role and endpoint (a fresh
-        snapshot of what that client may see); one id for all. Returns it."""
-        message_id = self.next_id()
-        for subscriber in list(self._subscribers):
-            message = {**build(subscriber.role, subscriber.endpoint), "id": message_id}
-            self._send(message, [subscriber])
-        return message_id
-
-    def publish_to(self, username: str, message: dict[str, Any]) -> int:
-        """A message for one user's own consoles (their other tabs)."""
-        message_id = self.next_id()
-        mine = [s for s in self._subscribers if s.username == username]
-        self._send({**message, "id": message_id}, mine)
-        return message_id
-
-    def watching(self, roles: Iterable[str]) -> int:
-        """How many clients of these roles are connected: who a report reached."""
-        wanted = set(roles)
-        return sum(1 for s in self._watchers if s.role in wanted)
-
-    def publish_to_roles(
-        self, message: dict[str, Any], roles: Iterable[str], endpoints: Iterable[str] = ()
-    ) -> int:
-        """A message for these roles and the agents at these endpoints only: incidents are the
-        IT side's business, not every watcher's (QA), and an agent sees only their own."""
-        wanted = set(roles)
-        recipients = {s for s in self._watchers if s.role in wanted}
-        for endpoint in endpoints:
-            recipients.update(self._agents.get(endpoint, ()))
-        message_id = self.next_id()
-        self._send({**message, "id": message_id}, recipients)
-        return message_id
-
-    def resend(self, message: dict[str, Any], endpoint: str, resends: int) -> None:
-        """Send a pop again, same id, to the agent's consoles only."""
-        self._send({**message, "resent": resends}, self._agents.get(endpoint, set()))
-
-    def _audience(self, audience: Iterable[str] | None) -> Iterable[Subscriber]:
-        if audience is None:
-            return self._subscribers
-        recipients = set(self._watchers)
-        for endpoint in audience:
-            recipients.update(self._agents.get(endpoint, ()))
-        return recipients
+    def _consoles_changed(self) -> None:
+        if self._relay is not None:
+            self._relay.consoles_changed()
 
     def _send(self, message: dict[str, Any], subscribers: Iterable[Subscriber]) -> None:
         text = json.dumps(message, ensure_ascii=False)

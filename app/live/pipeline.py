@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends
@@ -54,6 +54,7 @@ from telephony.calls.model import (
     CallTransferred,
     CallUnheld,
     CallUpdate,
+    Direction,
     KnownCall,
     LiveCall,
 )
@@ -71,6 +72,7 @@ MESSAGE_TYPES: dict[type[CallUpdate], str] = {
     CallEnded: "call.ended",
 }
 POPS = (CallRinging, CallAnswered)  # what the agent's console acknowledges
+EVERY_CALL = Viewer("supervisor", None)
 log = logging.getLogger("callassist.pipeline")
 
 
@@ -235,6 +237,10 @@ class Pipeline:
                 views.append(live_view(live))
         return views
 
+    def all_live_calls(self) -> list[dict[str, Any]]:
+        """Every call in progress, each with its parties (who may see it)."""
+        return self.live_calls(EVERY_CALL)
+
     def resend_pops(self, now: float) -> int:
         """Send again the pops no console acknowledged in time; returns how many."""
         due = self.pops.due(now)
@@ -258,14 +264,8 @@ class Pipeline:
         calls it may see now, so a console that showed "PBX down" clears it and holds the
         PBX's picture, calls that began or ended meanwhile included (the same calls a new
         snapshot would list)."""
-        self._hub.publish_each(
-            lambda role, endpoint: {
-                "type": "link.up",
-                "at": at,
-                "link": "connected",
-                "calls": self.live_calls(Viewer(role, endpoint)),
-            }
-        )
+        message = {"type": "link.up", "at": at, "link": "connected"}
+        self._hub.publish_calls(message, self.all_live_calls())
 
     def _publish(self, signal: Signal, received: float) -> list[RecordJob]:
         if isinstance(signal, FaultSignal):
@@ -328,6 +328,24 @@ def live_view(live: LiveCall) -> dict[str, Any]:
     for name in ("agents", "ringing", "parties"):
         view[name] = list(view[name])
     return view
+
+
+def live_call_of(view: dict[str, Any]) -> LiveCall:
+    """The call back from its view (``live_view``), as another instance reads the owner's
+    (app/live/relay.py): the view's customer is whom the call is with, which is what
+    ``customer_of`` gives for the call rebuilt from it."""
+    values: dict[str, Any] = {name: view.get(name) for name in LIVE_FIELDS}
+    values["direction"] = Direction(values["direction"])
+    for name in ("agents", "ringing", "parties"):
+        values[name] = tuple(values[name] or ())
+    values["tags"] = tuple((str(k), str(v)) for k, v in values["tags"] or ())
+    values["events_missed"] = bool(values["events_missed"])
+    values["transfers"] = int(values["transfers"] or 0)
+    values["on_hold"] = bool(values["on_hold"])
+    return LiveCall(**values)
+
+
+LIVE_FIELDS = tuple(field.name for field in fields(LiveCall))
 
 
 def the_pipeline(request: HTTPConnection) -> Pipeline:

@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
@@ -24,9 +25,9 @@ from app.auth.deps import login_of, viewer_of
 from app.auth.tokens import SignerDep, TokenSigner
 from app.db.engine import Database, DatabaseDep, DatabaseError
 from app.db.tables import User
+from app.live.calls import LiveCalls, LiveCallsDep
 from app.live.hub import Hub, HubDep, Subscriber
-from app.live.no_pbx import LinkDep, PbxLink, pbx_configured
-from app.live.pipeline import Pipeline, PipelineDep
+from app.live.relay import Relay, RelayDep, RelayDown
 from app.settings import SettingsDep
 
 router = APIRouter()
@@ -44,8 +45,8 @@ async def live_updates(
     database: DatabaseDep,
     signer: SignerDep,
     hub: HubDep,
-    pipeline: PipelineDep,
-    link: LinkDep,
+    live: LiveCallsDep,
+    relay: RelayDep,
     token: str | None = None,
 ) -> None:
     if not origin_allowed(websocket, settings.origins):
@@ -61,10 +62,17 @@ async def live_updates(
     subscriber = hub.subscribe(user.username, user.role, user.endpoint, claims.token_id)
     watch = _login_watch(database, signer, token, settings.ws_login_check_seconds)
     try:
-        # No await between subscribing and taking the snapshot: nothing can fall in between.
-        snapshot = _snapshot(hub, pipeline, link, user)
+        # Subscribed first, then the snapshot: a change made meanwhile is in the snapshot or
+        # in the queue after it (here: no await between; elsewhere the relay writes the
+        # owner's view in the same transaction as each message).
+        try:
+            snapshot = await _snapshot(hub, live, user)
+        except RelayDown as down:
+            await websocket.close(TRY_AGAIN_LATER, f"live updates unavailable here: {down}")
+            return
         await websocket.send_text(json.dumps(snapshot, ensure_ascii=False))
-        await _serve(websocket, pipeline, subscriber, claims.expires_at, watch)
+        acks = Acks(live, relay)
+        await _serve(websocket, acks, subscriber, claims.expires_at, watch)
     except WebSocketDisconnect:
         pass
     finally:
@@ -81,16 +89,34 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
     return origin.rstrip("/") in {f"{scheme}://{host}", *allowed}
 
 
-def _snapshot(hub: Hub, pipeline: Pipeline, link: PbxLink, user: User) -> dict[str, Any]:
+async def _snapshot(hub: Hub, live: LiveCalls, user: User) -> dict[str, Any]:
+    message_id = hub.next_id()
+    calls, link = await live.calls(viewer_of(user))
     # The agent's own phone in a fault state: the console's equipment check survives a reload.
-    fault = pipeline.endpoint_fault(user.endpoint) if user.endpoint else None
+    fault = live.endpoint_fault(user.endpoint) if user.endpoint else None
     return {
         "type": "snapshot",
-        "id": hub.next_id(),
-        "calls": pipeline.live_calls(viewer_of(user)),
-        "link": str(link.snapshot().status) if pbx_configured(link) else "not configured",
+        "id": message_id,
+        "calls": calls,
+        "link": link,
         "endpoint_fault": fault,
     }
+
+
+@dataclass(frozen=True)
+class Acks:
+    """Where a console's acknowledgement of a pop goes: the pop ledger here if this instance
+    sent the pop, else the owner's through the relay."""
+
+    live: LiveCalls
+    relay: Relay
+
+    def take(self, message_id: object, endpoint: str | None) -> None:
+        if not isinstance(message_id, int):
+            return  # acknowledgements of other messages need nothing
+        at = time.time()
+        if not self.live.acked(message_id, endpoint, at):
+            self.relay.ack(message_id, endpoint, at)
 
 
 def _login_watch(
@@ -113,13 +139,13 @@ def _login_watch(
 
 async def _serve(
     websocket: WebSocket,
-    pipeline: Pipeline,
+    acks: Acks,
     subscriber: Subscriber,
     expires_at: float,
     login_watch: Callable[[], Coroutine[Any, Any, None]],
 ) -> None:
     sender = asyncio.create_task(_send(websocket, subscriber))
-    receiver = asyncio.create_task(_receive(websocket, pipeline, subscriber))
+    receiver = asyncio.create_task(_receive(websocket, acks, subscriber))
     dropped = asyncio.create_task(subscriber.dropped.wait())
     expired = asyncio.create_task(asyncio.sleep(max(0.0, expires_at - time.time())))
     ended = asyncio.create_task(subscriber.ended.wait())
@@ -148,7 +174,7 @@ async def _send(websocket: WebSocket, subscriber: Subscriber) -> None:
         await websocket.send_text(await subscriber.queue.get())
 
 
-async def _receive(websocket: WebSocket, pipeline: Pipeline, subscriber: Subscriber) -> None:
+async def _receive(websocket: WebSocket, acks: Acks, subscriber: Subscriber) -> None:
     """Acknowledgements and pings from the client; anything else gets a plain error back."""
     while True:
         frame = await websocket.receive()
@@ -165,15 +191,9 @@ async def _receive(websocket: WebSocket, pipeline: Pipeline, subscriber: Subscri
         if kind == "ping":
             await _reply(websocket, {"type": "pong", "sent": message.get("sent")})
         elif kind == "ack":
-            _acknowledge(pipeline, subscriber, message.get("id"))
+            acks.take(message.get("id"), subscriber.endpoint)
         else:
             await _reply(websocket, {"type": "error", "detail": f"unknown message type {kind!r}"})
-
-
-def _acknowledge(pipeline: Pipeline, subscriber: Subscriber, message_id: object) -> None:
-    """A pop reached the console; acknowledgements of other messages need nothing."""
-    if isinstance(message_id, int):
-        pipeline.pops.acked(message_id, subscriber.endpoint, time.time())
 
 
 async def _reply(websocket: WebSocket, message: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from app.status.schemas import (
     PbxCheckStatus,
     ServiceStatus,
 )
-from app.status.view import ServiceDep, ServiceView, link_status, owner_status
+from app.status.view import ServiceDep, ServiceView, link_status, owner_status, relay_status
 from app.web.answers import LOGIN, PUBLIC, as_json
 
 router = APIRouter(responses=PUBLIC)
@@ -70,6 +70,7 @@ async def service_status(user: SignedIn, services: ServiceDep) -> ServiceStatus:
             errors=[str(error) for error in services.catalog.errors],
         ),
         pbxes=[owner_status(services.ownership)],
+        redis=relay_status(services.relay.state),
     )
 
 
@@ -91,7 +92,9 @@ async def healthz() -> dict[str, str]:
 async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
     """503 with the reasons when the AMI link is not up, the database does not answer, or
     storing fails although it answers (a full disk: reads work, writes do not). An instance
-    standing by (another owns the PBX) has no link by design: ready, it serves."""
+    standing by (another owns the PBX) has no link by design: ready, it serves, as long as
+    Redis brings it the owner's live messages; without them its consoles would hear nothing,
+    so it says so (the owner's own consoles still get theirs: the owner stays ready)."""
     link = link_status(services.link)
     database = await database_status(services)
     owner = services.ownership.state
@@ -99,6 +102,12 @@ async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
     problems = []
     if link.status != "connected" and not standing_by:
         problems.append(f"AMI link {link.status}")
+    relay = services.relay.state
+    if relay.configured and not relay.connected and not owner.owner:
+        problems.append(
+            f"Redis unreachable ({relay.last_error or 'not connected yet'}): live messages"
+            " cannot reach this instance's consoles"
+        )
     if not database.reachable:
         problems.append("database unreachable")
     if database.last_error is not None:

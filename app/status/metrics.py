@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 from app.callbacks.desk import DeskState
 from app.console.pops import LATENCY_BUCKETS, PopLedger
 from app.live.no_pbx import pbx_configured
+from app.live.relay import RelayState
 from app.status.view import ServiceView
 
 
@@ -64,16 +65,43 @@ class ServiceCollector(Collector):
         )
         owns.add_metric([owner.pbx], 1.0 if owner.owner else 0.0)
         yield owns
+        yield from _relay(services.relay.state)
+
+
+def _relay(state: RelayState) -> Iterator[Metric]:
+    """Only with Redis configured: one instance alone has nothing to relay."""
+    if not state.configured:
+        return
+    up = GaugeMetricFamily("callassist_redis_connected", "1 while the relay reaches Redis")
+    up.add_metric([], 1.0 if state.connected else 0.0)
+    yield up
+    for name, help_text, value in (
+        (
+            "callassist_relay_published",
+            "live messages sent to the other instances",
+            state.published,
+        ),
+        ("callassist_relay_received", "live messages from the other instances", state.received),
+        ("callassist_relay_dropped", "live messages not sent: Redis down", state.dropped),
+    ):
+        counter = CounterMetricFamily(name, help_text)
+        counter.add_metric([], value)
+        yield counter
 
 
 def _pops(pops: PopLedger) -> Iterator[Metric]:
     for name, help_text, value in (
-        ("callassist_pops_delivered", "screen pops acknowledged by the agent's console",
-         pops.delivered),
-        ("callassist_pops_missed", "calls whose pop never reached an agent's console",
-         pops.missed),
-        ("callassist_pops_resent", "screen pops sent again for want of an acknowledgement",
-         pops.resent),
+        (
+            "callassist_pops_delivered",
+            "screen pops acknowledged by the agent's console",
+            pops.delivered,
+        ),
+        ("callassist_pops_missed", "calls whose pop never reached an agent's console", pops.missed),
+        (
+            "callassist_pops_resent",
+            "screen pops sent again for want of an acknowledgement",
+            pops.resent,
+        ),
     ):
         counter = CounterMetricFamily(name, help_text)
         counter.add_metric([], value)

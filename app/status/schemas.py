@@ -71,6 +71,18 @@ class PbxOwnerStatus(BaseModel):
     losses: int = Field(default=0, description="terms ended by a lost lock connection")
 
 
+class RelayStatus(BaseModel):
+    """Live messages between instances through Redis (CALLASSIST_REDIS_URL)."""
+
+    configured: bool = Field(description="false: one instance, no Redis; the rest is empty")
+    connected: bool = Field(description="whether Redis is reached now")
+    since: float | None = Field(default=None, description="connected, or failing, since")
+    last_error: str | None = Field(default=None, description="why Redis is not reached")
+    published: int = Field(default=0, description="live messages sent to the other instances")
+    received: int = Field(default=0, description="live messages from the other instances")
+    dropped: int = Field(default=0, description="live messages not sent: Redis was down")
+
+
 class ServiceStatus(BaseModel):
     version: str
     uptime_seconds: float
@@ -85,6 +97,10 @@ class ServiceStatus(BaseModel):
     live_calls: int
     call_scripts: CallScriptsStatus
     pbxes: list[PbxOwnerStatus] = Field(default=[], description="each PBX's owner")
+    redis: RelayStatus = Field(
+        default_factory=lambda: RelayStatus(configured=False, connected=False),
+        description="live messages between instances",
+    )
 
 
 # -- the agent console -----------------------------------------------------------------------

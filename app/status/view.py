@@ -17,10 +17,11 @@ from app.lines.pbx_check import PbxChecker
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.pipeline import Pipeline
+from app.live.relay import Relay, RelayState
 from app.ownership.desk import Ownership
 from app.records.desk import RecordWriter
 from app.settings import Settings
-from app.status.schemas import LinkStatus, PbxOwnerStatus
+from app.status.schemas import LinkStatus, PbxOwnerStatus, RelayStatus
 
 
 class ServiceView(Protocol):
@@ -46,6 +47,8 @@ class ServiceView(Protocol):
     def incidents(self) -> IncidentDesk: ...
     @property
     def ownership(self) -> Ownership: ...
+    @property
+    def relay(self) -> Relay: ...
     @property
     def started_at(self) -> float: ...
 
@@ -76,4 +79,16 @@ def owner_status(ownership: Ownership) -> PbxOwnerStatus:
         locked=ownership.locked,
         terms=state.terms,
         losses=state.losses,
+    )
+
+
+def relay_status(state: RelayState) -> RelayStatus:
+    return RelayStatus(
+        configured=state.configured,
+        connected=state.connected,
+        since=state.since,
+        last_error=state.last_error,
+        published=state.published,
+        received=state.received,
+        dropped=state.dropped,
     )

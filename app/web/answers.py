@@ -64,6 +64,11 @@ LOGIN: Answers = {
 ROLE: Answers = {403: problem("your role may not do this")}
 # FastAPI's own answer to a JSON body it cannot decode (not UTF-8): routes that read a body.
 UNREADABLE: Answers = {400: problem("the body cannot be read: it is not UTF-8 text")}
+# An instance that does not own the PBX and cannot reach Redis cannot tell which calls are
+# in progress (app/live/calls.py): routes that need to.
+LIVE_UNKNOWN: Answers = {
+    503: problem("the calls in progress cannot be read on this instance now; try again")
+}
 
 PUBLIC: Answers = {**BAD_INPUT}
 SIGNED_IN: Answers = {**LOGIN, **BAD_INPUT}

@@ -1,0 +1,132 @@
+"""A live message and who it is for, as plain data: what the hub hands its own consoles and
+what it sends to the other instances through Redis (app/live/relay.py).
+
+The audience travels with the message, not the list of recipients: each instance knows only
+its own consoles, so each picks its recipients itself from the audience. A message for
+``each`` client (the calls it may see after the PBX link came back) carries every call with
+its parties, and each instance keeps for each console only that console's calls.
+
+Also here: what a message changes in the owner's live view (``ViewChange``), which the relay
+keeps beside the messages so that an instance that does not own the PBX can give a console
+a snapshot. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SLOTS = 1024  # instances told apart in message ids (app/live/hub.py, app/live/relay.py)
+AudienceKind = Literal["all", "parties", "roles", "user", "agents", "each", "logins"]
+KINDS: frozenset[str] = frozenset(AudienceKind.__args__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who gets a message.
+
+    - ``all``: every client.
+    - ``parties``: the roles that see every call, and the agents at ``endpoints``.
+    - ``roles``: clients of ``roles``, and the agents at ``endpoints`` (incidents, lines).
+    - ``user``: the consoles of ``username`` (their other tabs).
+    - ``agents``: the consoles at ``endpoints`` only (a pop sent again).
+    - ``each``: every client, the message's ``calls`` cut to what that client may see.
+    - ``logins``: no message: the logins of ``username`` (one token, or all) were ended.
+    """
+
+    kind: AudienceKind
+    endpoints: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    username: str | None = None
+    token_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    audience: Audience
+    message: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, origin: str) -> str:
+        """The wire form, naming the instance it comes from (which ignores its own)."""
+        audience = self.audience
+        return json.dumps(
+            {
+                "from": origin,
+                "to": {
+                    "kind": audience.kind,
+                    "endpoints": list(audience.endpoints),
+                    "roles": list(audience.roles),
+                    "username": audience.username,
+                    "token_id": audience.token_id,
+                },
+                "message": self.message,
+            },
+            ensure_ascii=False,
+        )
+
+
+class NotADelivery(ValueError):
+    """A frame on the live channel that is not one of ours (another version, a stray
+    PUBLISH): counted and skipped, never delivered half-read."""
+
+
+def read_delivery(text: str | bytes) -> tuple[str, Delivery]:
+    """The instance a delivery comes from, and the delivery."""
+    try:
+        frame = json.loads(text)
+        to = frame["to"]
+        kind = to["kind"]
+        if kind not in KINDS or not isinstance(frame["message"], dict):
+            raise NotADelivery(f"unknown audience {kind!r}")
+        audience = Audience(
+            kind,
+            endpoints=tuple(str(e) for e in to.get("endpoints") or ()),
+            roles=tuple(str(r) for r in to.get("roles") or ()),
+            username=to.get("username"),
+            token_id=to.get("token_id"),
+        )
+        return str(frame["from"]), Delivery(audience, frame["message"])
+    except (ValueError, TypeError, KeyError) as error:
+        raise NotADelivery(str(error)) from error
+
+
+def calls_for(calls: list[dict[str, Any]], role: str, endpoint: str | None) -> list[dict[str, Any]]:
+    """The calls a client may see: all of them but for an agent, who sees the calls their
+    own phone is a party to (the rule of app/records/query.py's Viewer)."""
+    if role != "agent":
+        return calls
+    return [call for call in calls if endpoint is not None and endpoint in call.get("parties", ())]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewChange:
+    """What a message changes in the owner's live view: calls set or gone, all of them
+    replaced (the list after a login), the PBX link's state."""
+
+    put: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gone: tuple[str, ...] = ()
+    replace: bool = False
+    link: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.put or self.gone or self.replace or self.link)
+
+
+def view_change(message: dict[str, Any]) -> ViewChange:
+    """Read off the message the pipeline publishes: ``call.*`` with the call's view,
+    ``call.ended`` with the ids merged into it, ``link.up`` with every call, ``link.down``."""
+    kind = str(message.get("type", ""))
+    if kind == "link.up" and isinstance(message.get("calls"), list):
+        calls = {str(c["call_id"]): c for c in message["calls"] if "call_id" in c}
+        return ViewChange(put=calls, replace=True, link="connected")
+    if kind == "link.down":
+        return ViewChange(link="down")
+    if kind == "call.ended":
+        merged = tuple(str(m) for m in message.get("merged") or ())
+        return ViewChange(gone=(str(message.get("call_id")), *merged))
+    call = message.get("call")
+    if kind.startswith("call.") and isinstance(call, dict) and "call_id" in call:
+        return ViewChange(put={str(call["call_id"]): call})
+    return ViewChange()
