@@ -1,6 +1,7 @@
-"""Two real `callassist serve` processes on one PostgreSQL and one PBX (issue 16): the first
-owns the PBX, the second stands by; the owner is SIGKILLed mid-call and the second takes over:
-the call's record keeps what the dead owner stored, and the dropped call is called back once.
+"""Two real `callassist serve` processes on one PostgreSQL, one Redis and one PBX (issue 16):
+the first owns the PBX, the second stands by and serves consoles; the owner is SIGKILLed
+mid-call and the second takes over: the agent connected to it got the pop, the call's record
+keeps what the dead owner stored, and the dropped call is called back once.
 
 PostgreSQL only: on SQLite there is one instance by nature (test_restarts.py and
 test_callback_restarts.py are the same story with one process started again).
@@ -8,17 +9,23 @@ test_callback_restarts.py are the same story with one process started again).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
+import websockets
 
 from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 from tests.integration.serve_process import ServeProcess
+from tests.service.harness import LiveClient
+from tests.service.outage import TcpProxy
 from tests.service.test_callback_restarts import callbacks, eventually, originates
 from tests.service.test_ownership_lock import cut_sessions_of
 from tests.service.test_restarts import call_row
@@ -30,7 +37,10 @@ CUSTOMER = ("+15550002222", "Joe Customer")
 @pytest_asyncio.fixture
 async def traffic(pbx: AmiServer) -> AsyncIterator[Traffic]:
     traffic = Traffic(
-        pbx, agents=("PJSIP/1001", "PJSIP/1002"), rng=random.Random(16), calls_per_minute=0,
+        pbx,
+        agents=("PJSIP/1001", "PJSIP/1002"),
+        rng=random.Random(16),
+        calls_per_minute=0,
         speed=3.0,
     )
     pbx.on_originate = traffic.answer_originate
@@ -40,18 +50,40 @@ async def traffic(pbx: AmiServer) -> AsyncIterator[Traffic]:
 
 @pytest_asyncio.fixture
 async def pair(
-    database_url: str, pbx: AmiServer, tmp_path: Path
+    database_url: str, pbx: AmiServer, tmp_path: Path, redis_settings: dict[str, str]
 ) -> AsyncIterator[tuple[ServeProcess, ServeProcess]]:
+    """Two instances on one PostgreSQL and one Redis, as an operator scales out."""
     if not database_url.startswith("postgresql"):
         pytest.skip("several instances share one PBX on PostgreSQL only (SQLite: one machine)")
     pbx.timestampevents = True
     made = []
     for name in ("alpha", "beta"):
         (tmp_path / name).mkdir()
-        made.append(ServeProcess(database_url, pbx, tmp_path / name, instance_name=name))
+        made.append(
+            ServeProcess(database_url, pbx, tmp_path / name, instance_name=name, **redis_settings)
+        )
     yield made[0], made[1]
     for process in made:
         await process.close()
+
+
+@contextlib.asynccontextmanager
+async def console(service: ServeProcess, username: str) -> AsyncIterator[LiveClient]:
+    """A browser's live connection to one instance, as the proxy in front would give it."""
+    token = await service.token(username)
+    address = f"ws://127.0.0.1:{service.port}/ws?token={token}"
+    async with websockets.connect(address) as ws:
+        client = LiveClient(ws)
+        assert (await client.next())["type"] == "snapshot"
+        yield client
+
+
+async def acknowledged(client: LiveClient, kind: str) -> dict[str, Any]:
+    """The next message of this kind, acknowledged as the console does."""
+    message = await client.next(kind, limit=20)
+    if message.get("ack"):
+        await client.ws.send(json.dumps({"type": "ack", "id": message["id"]}))
+    return message
 
 
 async def ownership(service: ServeProcess) -> dict[str, Any]:
@@ -70,20 +102,29 @@ async def test_the_second_instance_stands_by_then_takes_over_a_killed_owner_mid_
     assert (await ownership(alpha))["pbx_owner"] is True
     standing = await ownership(beta)
     assert (standing["pbx_owner"], standing["owner"], standing["instance"]) == (
-        False, "alpha", "beta"
+        False,
+        "alpha",
+        "beta",
     )
     assert (await beta.client.get("/readyz")).json()["standing_by"] is True
 
-    call = traffic.stage("dropped_network_cause", agent="PJSIP/1001", customer=CUSTOMER)
-    await call.ring()
-    await call.answer()
-    assert call.call_id is not None
-    before = await call_row(beta, call.call_id, agent="PJSIP/1001")  # stored by alpha
-    assert before["answered_at"] is not None
+    async with console(beta, "agent1") as agent:  # connected to the instance standing by
+        call = traffic.stage("dropped_network_cause", agent="PJSIP/1001", customer=CUSTOMER)
+        await call.ring()
+        pop = await acknowledged(agent, "call.ringing")  # from alpha, through Redis
+        assert (pop["call_id"], pop["customer"]) == (call.call_id, CUSTOMER[0])
+        await call.answer()
+        assert (await acknowledged(agent, "call.answered"))["call_id"] == call.call_id
+        assert call.call_id is not None
+        before = await call_row(beta, call.call_id, agent="PJSIP/1001")  # stored by alpha
+        assert before["answered_at"] is not None
+        await eventually(lambda: _delivered(alpha, 2), "beta's acks in alpha's pop ledger")
 
-    alpha.kill()  # mid-call: its lock's session closes with its socket
-    await eventually(lambda: _owns(beta), "beta taking the PBX over", within=20)
-    await call.hang_up()  # the network drops it: a callback is owed
+        alpha.kill()  # mid-call: its lock's session closes with its socket
+        await eventually(lambda: _owns(beta), "beta taking the PBX over", within=20)
+        await call.hang_up()  # the network drops it: a callback is owed
+        ended = await agent.next("call.ended", limit=20)  # now from beta itself
+        assert ended["record"]["outcome"] == "dropped"
 
     after = await call_row(beta, call.call_id, status="ended")
     assert after["outcome"] == "dropped"
@@ -93,6 +134,13 @@ async def test_the_second_instance_stands_by_then_takes_over_a_killed_owner_mid_
     assert (originate["Channel"], originate["Exten"]) == ("PJSIP/1001", CUSTOMER[0])
     await eventually(lambda: _callback_settled(beta), "the callback followed to its end")
     assert len(originates(pbx)) == 1, "a dropped call is called back exactly once"
+
+
+async def _delivered(service: ServeProcess, count: int) -> bool:
+    """Whether the pop ledger counts this many pops acknowledged (/metrics)."""
+    text = (await service.client.get("/metrics")).text
+    line = next(x for x in text.splitlines() if x.startswith("callassist_pops_delivered_total"))
+    return float(line.split()[-1]) >= count
 
 
 async def _owns(service: ServeProcess) -> bool:
@@ -140,3 +188,51 @@ async def _terms(service: ServeProcess, count: int) -> bool:
 async def _link_up(service: ServeProcess) -> bool:
     reply = await service.get("/api/status", "supervisor")
     return bool(reply.json()["ami"]["status"] == "connected")
+
+
+async def test_without_redis_the_owners_consoles_still_get_pops_and_the_others_say_so(
+    database_url: str,
+    pbx: AmiServer,
+    tmp_path: Path,
+    redis_settings: dict[str, str],
+    traffic: Traffic,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several instances share one PBX on PostgreSQL only (SQLite: one machine)")
+    redis = urlsplit(redis_settings["redis_url"])
+    with TcpProxy(redis.hostname or "127.0.0.1", redis.port or 6379) as proxy:
+        settings = {**redis_settings, "redis_url": f"redis://127.0.0.1:{proxy.port}{redis.path}"}
+        processes = []
+        for name in ("alpha", "beta"):
+            (tmp_path / name).mkdir()
+            process = ServeProcess(
+                database_url, pbx, tmp_path / name, instance_name=name, **settings
+            )
+            processes.append(process)
+            await process.start()
+        alpha, beta = processes
+        try:
+            async with console(alpha, "agent1") as agent:
+                proxy.cut()
+                await eventually(lambda: _redis_problem(beta), "beta saying Redis is gone")
+                assert (await alpha.client.get("/readyz")).status_code == 200
+
+                call = traffic.stage(agent="PJSIP/1001")
+                await call.ring()
+                assert (await acknowledged(agent, "call.ringing"))["call_id"] == call.call_id
+
+                proxy.open()
+                await eventually(lambda: _ready(beta), "beta ready again", within=20)
+        finally:
+            for process in processes:
+                await process.close()
+
+
+async def _redis_problem(service: ServeProcess) -> bool:
+    reply = await service.client.get("/readyz")
+    problems = reply.json()["problems"]
+    return reply.status_code == 503 and any(p.startswith("Redis unreachable") for p in problems)
+
+
+async def _ready(service: ServeProcess) -> bool:
+    return (await service.client.get("/readyz")).status_code == 200

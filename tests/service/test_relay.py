@@ -66,10 +66,13 @@ async def instance(url: str, prefix: str, name: str, side: PbxSide) -> AsyncIter
 
 
 async def eventually(check: Callable[[], bool], what: str, within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not check():
-            await asyncio.sleep(0.02)
-    assert check(), what
+    """Wait for a state the relay reaches in its own task (fails with ``what``)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if check():
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"not reached in time: {what}"
+        await asyncio.sleep(0.02)
 
 
 async def next_message(subscriber: Subscriber, within: float = 5.0) -> dict[str, Any]:
