@@ -45,8 +45,13 @@ class Tally:
 class Consoles:
     """N agents' consoles connected to ``/ws`` until ``close``."""
 
-    def __init__(self, base_url: str, tokens: list[str]) -> None:
-        self._urls = [f"{base_url}/ws?token={token}" for token in tokens]
+    def __init__(self, base_urls: list[str], tokens: list[str]) -> None:
+        """Console i connects to base_urls[i % len(base_urls)]: several instances share
+        the consoles, as a proxy in front of them would spread them."""
+        self._urls = [
+            f"{base_urls[index % len(base_urls)]}/ws?token={token}"
+            for index, token in enumerate(tokens)
+        ]
         self.tally = Tally()
         self._tasks: list[asyncio.Task[None]] = []
         self._handshakes = asyncio.Semaphore(HANDSHAKES_AT_ONCE)

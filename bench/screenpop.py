@@ -12,8 +12,15 @@ the pops whose frame was read in the next --seconds are counted; the service's /
 scraped at the end. Figures, not a pass/fail: the issue's target is p99 < 50 ms at 50
 calls/s with 500 agents on a 2-core machine.
 
+With --instances N (issue 16: N `callassist serve` processes on one PostgreSQL and one
+Redis, the first one started owns the PBX), console i connects to instance i mod N, as a
+proxy in front would spread them: the pops of the consoles on the others go through Redis,
+and so do their acknowledgements. Issue 16's target: p99 < 20 ms with 2 instances, 2,000
+consoles, 100 calls/s.
+
     python bench/screenpop.py [--agents 500] [--rate 50] [--seconds 60] [--warmup 30]
                               [--speed 1] [--database sqlite|postgresql://...]
+                              [--instances 1] [--redis redis://127.0.0.1:6379/0]
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from app.db.tables import User  # noqa: E402
 
 TRUNK = "PJSIP/2001"
 FIRST_EXTENSION = 1001
+MOST_AGENTS = 5000
 GRACE = 3.0  # after the window: a pop re-sent at 2 s still lands in the tally
 BACKLOG_EVERY = 5.0
 BUSY_MACHINE = 0.25  # of a core, taken by other processes in the window: worth a warning
@@ -73,9 +81,12 @@ class Window:
 
 
 def agent_endpoints(count: int) -> list[str]:
-    if not 1 <= count <= 2000 - FIRST_EXTENSION:
-        raise SystemExit(f"--agents must be 1 to {2000 - FIRST_EXTENSION} (PJSIP/1001-1999)")
-    return [f"PJSIP/{FIRST_EXTENSION + index}" for index in range(count)]
+    """PJSIP/1001...: four-digit extensions up to 999 agents, five-digit ones (10001...)
+    beyond, so that no agent is ever the trunk (PJSIP/2001)."""
+    if not 1 <= count <= MOST_AGENTS:
+        raise SystemExit(f"--agents must be 1 to {MOST_AGENTS}")
+    first = FIRST_EXTENSION if count < 2001 - FIRST_EXTENSION else 10 * FIRST_EXTENSION - 9
+    return [f"PJSIP/{first + index}" for index in range(count)]
 
 
 def callassist_command(*args: str) -> list[str]:
@@ -85,7 +96,9 @@ def callassist_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "app.cli", *args]
 
 
-def service_env(database_url: str, secret_key: str, ami_port: int) -> dict[str, str]:
+def service_env(
+    database_url: str, secret_key: str, ami_port: int, redis_url: str | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLASSIST_")}
     env.update(
         CALLASSIST_DATABASE_URL=database_url,
@@ -94,6 +107,11 @@ def service_env(database_url: str, secret_key: str, ami_port: int) -> dict[str, 
         CALLASSIST_TRUNKS=TRUNK,
         PYTHONUNBUFFERED="1",
     )
+    if redis_url is not None:
+        env.update(
+            CALLASSIST_REDIS_URL=redis_url,
+            CALLASSIST_REDIS_PREFIX=f"screenpop-{secrets.token_hex(6)}",
+        )
     return env
 
 
@@ -294,12 +312,12 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class Processes:
-    service: int
+    services: list[int]
     simulator: int
 
     def cpu(self) -> dict[str, float]:
         return {
-            "service": cpu_seconds(self.service),
+            "service": sum(cpu_seconds(pid) for pid in self.services),
             "simulator": cpu_seconds(self.simulator),
             "consoles": own_cpu_seconds(),
             "machine": machine_cpu_seconds(),
@@ -309,12 +327,13 @@ class Processes:
 async def measure(
     args: argparse.Namespace,
     pipe: Connection,
-    base_url: str,
+    base_urls: list[str],
     tokens: list[str],
     processes: Processes,
 ) -> Result:
-    """Connect, warm up, count a window."""
-    consoles = Consoles(base_url.replace("http://", "ws://"), tokens)
+    """Connect, warm up, count a window; the first instance owns the PBX."""
+    base_url = base_urls[0]
+    consoles = Consoles([url.replace("http://", "ws://") for url in base_urls], tokens)
     await consoles.open(timeout=120)
     print(f"consoles: {len(tokens)} connected, snapshots taken", flush=True)
     await asyncio.to_thread(pipe.send, "start")
@@ -368,7 +387,8 @@ def report(args: argparse.Namespace, result: Result) -> None:
           f"{milliseconds([p.latency for p in inside])}")
     print(f"consoles' own loop lag (ms):                         {milliseconds(lag)}")
     ours = cpu["service"] + cpu["simulator"] + cpu["consoles"]
-    print(f"CPU in the window (share of one core): service {cpu['service']:.0%}, "
+    services = "service" if args.instances == 1 else f"{args.instances} services"
+    print(f"CPU in the window (share of one core): {services} {cpu['service']:.0%}, "
           f"simulator {cpu['simulator']:.0%}, consoles {cpu['consoles']:.0%}; "
           f"other processes on the machine {max(0.0, cpu['machine'] - ours):.0%}")
     if cpu["machine"] - ours > BUSY_MACHINE:
@@ -389,7 +409,7 @@ SERVICE_FIGURES = (
 
 
 def print_service_metrics(metrics: dict[str, dict[str, float]]) -> None:
-    print("service /metrics after the window (counters since the start, warm-up included):")
+    print("the owner's /metrics after the window (counters since the start, warm-up included):")
     figures = [
         f"{family} {metrics.get(family, {}).get(sample, float('nan')):.0f}"
         for family, sample in SERVICE_FIGURES
@@ -423,9 +443,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=30.0, help="arrivals before the window")
     parser.add_argument("--speed", type=float, default=1.0, help="1: calls at recorded pace")
     parser.add_argument("--database", default="sqlite", help="sqlite, or a postgresql:// URL")
+    parser.add_argument("--instances", type=int, default=1, help="callassist serve processes")
+    parser.add_argument("--redis", default=None, help="redis:// URL (with --instances > 1)")
     args = parser.parse_args()
     if args.speed <= 0 or args.rate <= 0 or args.seconds <= 0 or args.warmup < 0:
         parser.error("--speed, --rate and --seconds must be positive, --warmup 0 or more")
+    if args.instances < 1:
+        parser.error("--instances must be 1 or more")
+    if args.instances > 1 and (args.redis is None or args.database == "sqlite"):
+        parser.error("--instances > 1 needs --redis and a postgresql:// --database")
     endpoints = agent_endpoints(args.agents)
 
     with tempfile.TemporaryDirectory(prefix="screenpop-") as workdir:
@@ -439,18 +465,23 @@ def main() -> None:
         tokens = [signer.issue(username, "agent") for username in usernames]
         backend = "sqlite" if args.database == "sqlite" else "postgresql"
         print(f"screen pops: {args.agents} agents, {args.rate:g} calls/s for {args.seconds:g} s "
-              f"after a {args.warmup:g} s warm-up, speed {args.speed:g}, {backend}")
+              f"after a {args.warmup:g} s warm-up, speed {args.speed:g}, {backend}, "
+              f"{args.instances} instance(s){' and Redis' if args.redis else ''}")
         print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
               f"python {sys.version.split()[0]}", flush=True)
 
         with pbx_process(endpoints, args.rate, args.speed) as (pipe, ami_port, pbx_pid):
-            http_port = free_port()
-            base_url = f"http://127.0.0.1:{http_port}"
-            env = service_env(database_url, secret_key, ami_port)
-            log = Path(workdir) / "service.log"
-            with service_process(env, http_port, log) as service_pid:
-                processes = Processes(service_pid, pbx_pid)
-                result = asyncio.run(measure(args, pipe, base_url, tokens, processes))
+            env = service_env(database_url, secret_key, ami_port, args.redis)
+            with contextlib.ExitStack() as services:
+                base_urls, pids = [], []
+                for number in range(args.instances):  # one at a time: the first owns the PBX
+                    http_port = free_port()
+                    base_urls.append(f"http://127.0.0.1:{http_port}")
+                    named = {**env, "CALLASSIST_INSTANCE_NAME": f"screenpop-{number + 1}"}
+                    log = Path(workdir) / f"service-{number + 1}.log"
+                    pids.append(services.enter_context(service_process(named, http_port, log)))
+                processes = Processes(pids, pbx_pid)
+                result = asyncio.run(measure(args, pipe, base_urls, tokens, processes))
         report(args, result)
 
 
