@@ -38,6 +38,7 @@ from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.pipeline import Pipeline
 from app.live.relay import NoRelay, RedisRelay, Relay
+from app.ownership.answers import AtOwner, OwnerAnswers
 from app.ownership.desk import Ownership
 from app.records.desk import RecordWriter
 from app.records.journal import Journal
@@ -75,6 +76,8 @@ class Parts:
     ownership: Ownership  # runs the PBX-facing parts while this instance owns the PBX
     relay: Relay  # live messages to and from the other instances (NoRelay: none)
     live_calls: LiveCalls  # the calls in progress, this instance's or the owner's
+    answers: OwnerAnswers  # what this instance answers while it owns the PBX
+    at_owner: AtOwner  # where a route's PBX question is answered
     started_at: float = field(default_factory=time.time)
 
 
@@ -94,8 +97,8 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
     board = Switchboard(settings.trunk_plan, settings.watch_rules)
     pops = PopLedger(settings.pop_ack_seconds, settings.pop_resends)
     pipeline = Pipeline(
-        link, board, hub, writer, pops, desks=(callbacks, incidents, lines),
-        database=database, callback_rules=callback_rules,
+        link, board, hub, writer, pops, desks=(callbacks, incidents, lines), database=database,
+        callback_rules=callback_rules,
     )
     pbx_check = PbxChecker.from_settings(settings, link)
     line_check = LineCheck.from_settings(settings, incidents)
@@ -103,6 +106,8 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
         settings, link, writer, callbacks, incidents, lines, pipeline, pbx_check, line_check
     )
     ownership = _ownership(settings, database, term)
+    live_calls = LiveCalls(pipeline, link, relay, ownership.state)
+    answers = OwnerAnswers(callbacks, link, lines, database, settings.trunk_plan)
     return Parts(
         settings=settings,
         database=database,
@@ -122,7 +127,9 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
         adherence_rules=_adherence_rules(settings),
         ownership=ownership,
         relay=relay,
-        live_calls=LiveCalls(pipeline, link, relay, ownership.state),
+        live_calls=live_calls,
+        answers=answers,
+        at_owner=AtOwner(live_calls, relay, answers),
     )
 
 
@@ -218,7 +225,7 @@ class Running:
     def start(self, *extra: Coroutine[Any, Any, None]) -> None:
         parts = self.parts
         self._tasks.append(asyncio.create_task(parts.ownership.run(), name="ownership"))
-        relay = parts.relay.run(parts.hub, parts.live_calls)
+        relay = parts.relay.run(parts.hub, parts.live_calls, parts.answers)
         self._tasks.append(asyncio.create_task(relay, name="relay"))
         for number, work in enumerate(extra):
             self._tasks.append(asyncio.create_task(work, name=f"extra-{number}"))

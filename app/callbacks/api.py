@@ -17,9 +17,9 @@ from app.auth.deps import MAX_INT, CurrentUser, require_roles
 from app.auth.store import Role
 from app.callbacks import query as reading
 from app.callbacks import store as callbacks
-from app.callbacks.desk import CallbackDeskDep, PbxUnavailable
 from app.db.engine import Database, DatabaseDep, Session
 from app.db.tables import User
+from app.ownership.answers import AtOwnerDep
 from app.web.answers import (
     ROLE,
     SIGNED_IN,
@@ -125,26 +125,24 @@ async def closed_loop(
     summary="Take a waiting callback: ring me, then the customer",
     responses={
         **TAKE,
-        503: problem("no PBX configured, or the AMI link is down: nothing can be dialled now"),
+        503: problem(
+            "no PBX configured, or the AMI link is down, or the PBX's owner (another"
+            " instance) cannot be asked: nothing can be dialled now"
+        ),
     },
 )
 async def dial(
     callback_id: CallbackId,
     user: Worker,
-    desk: CallbackDeskDep,
+    owner: AtOwnerDep,
     database: DatabaseDep,
     body: DialRequest | None = None,
 ) -> dict[str, Any]:
+    """Dialled by the PBX's owner, whichever instance took the request."""
     await _may_see(database, user, callback_id)
     agent = _dialling_agent(user, body)
-    try:
-        return await desk.dial(callback_id, agent)
-    except callbacks.CallbackNotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
-    except callbacks.CallbackError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    except PbxUnavailable as error:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
+    view: dict[str, Any] = await owner.ask("dial", callback_id=callback_id, agent=agent)
+    return view
 
 
 def _dialling_agent(user: User, body: DialRequest | None) -> str:

@@ -11,14 +11,10 @@ from pydantic import BaseModel, Field
 
 from app.auth.deps import ItSideUser
 from app.db.engine import DatabaseDep
-from app.incidents import store
 from app.lines import store as lines
-from app.lines.desk import LineDeskDep
-from app.live.no_pbx import LinkDep
-from app.settings import SettingsDep
+from app.ownership.answers import AtOwnerDep
 from app.status.schemas import LinkStatus
-from app.status.view import link_status
-from app.web.answers import ROLES
+from app.web.answers import OWNER_UNREACHABLE, ROLES
 
 router = APIRouter(prefix="/api/lines", tags=["lines"], responses=ROLES)
 
@@ -66,19 +62,16 @@ class DropRates(BaseModel):
     trunks: list[TrunkDrops]
 
 
-@router.get("", response_model=LineBoard, summary="The AMI link and every trunk and phone")
-async def line_board(
-    user: ItSideUser,
-    desk: LineDeskDep,
-    link: LinkDep,
-    settings: SettingsDep,
-    database: DatabaseDep,
-) -> dict[str, Any]:
-    names, active = await database.run(
-        lambda s: (lines.agent_names(s), sum(store.active_by_level(s).values()))
-    )
-    endpoints = lines.line_board(desk.lines, settings.trunk_plan, names, desk.last_faults)
-    return {"link": link_status(link), "endpoints": endpoints, "incidents_active": active}
+@router.get(
+    "",
+    response_model=LineBoard,
+    summary="The AMI link and every trunk and phone",
+    responses=OWNER_UNREACHABLE,
+)
+async def line_board(user: ItSideUser, owner: AtOwnerDep) -> dict[str, Any]:
+    """The owner's line watch, whichever instance took the request."""
+    board: dict[str, Any] = await owner.ask("line_board")
+    return board
 
 
 @router.get("/drop-rates", response_model=DropRates, summary="Dropped calls per trunk over time")

@@ -11,7 +11,7 @@ what a pop's few milliseconds allow. What must outlive a message is kept beside 
 in the same transaction: the owner's live calls and link state (a hash per PBX), from which
 an instance that does not own the PBX gives its consoles their snapshot.
 
-Four things travel:
+Five things travel:
 - ``<prefix>:live``: every delivery (app/live/deliveries.py), the audience with it; each
   instance hands it to its own consoles, and ignores its own (it delivered them already, so
   the owner's consoles get their pops even while Redis is down).
@@ -20,6 +20,9 @@ Four things travel:
 - ``<prefix>:presence``: each instance's consoles per endpoint, every second and at each
   change, so the owner knows whether an agent has a console anywhere (a missed pop's reason).
 - ``<prefix>:pbx:<pbx>:calls`` and ``:link``: the owner's live view.
+- ``<prefix>:asks`` and ``<prefix>:answers``: a question only the owner can answer (dial a
+  callback, read an agent's phone, the line board), asked by a route on another instance;
+  the owner answers it as it would its own routes (app/ownership/answers.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, cast
@@ -57,8 +61,11 @@ OUTBOX_SIZE = 10_000  # deliveries waiting for Redis; past that they are dropped
 BATCH = 256  # deliveries per round trip
 
 
+ASK_WITHIN = 12.0  # seconds for the owner to answer a question (an Originate takes up to 10)
+
+
 class RelayDown(Exception):
-    """Redis cannot be reached: the owner's live view cannot be read."""
+    """Redis cannot be reached, or the owner did not answer through it."""
 
 
 @dataclass
@@ -97,6 +104,12 @@ class Owner(Protocol):
     def acked(self, message_id: int, endpoint: str | None, at: float) -> bool: ...
 
 
+class Answerer(Protocol):
+    """The owner's answers to questions asked on other instances (app/ownership/answers.py)."""
+
+    async def answer(self, kind: str, args: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class NoRelay:
     """No Redis configured: one instance, its hub serves its own consoles."""
 
@@ -116,19 +129,30 @@ class NoRelay:
     def consoles_changed(self) -> None:
         """Nobody else counts them."""
 
-    async def run(self, consoles: Consoles, owner: Owner) -> None:
+    async def run(self, consoles: Consoles, owner: Owner, answerer: Answerer) -> None:
         await asyncio.Event().wait()
 
     async def owner_calls(self) -> tuple[list[dict[str, Any]], str]:
-        raise RelayDown("no Redis is configured (CALLASSIST_REDIS_URL)")
+        raise RelayDown(NO_REDIS)
+
+    async def ask(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        raise RelayDown(NO_REDIS)
+
+
+NO_REDIS = "no Redis is configured (CALLASSIST_REDIS_URL)"
 
 
 class RedisRelay:
-    def __init__(self, url: str, *, prefix: str, instance: str, pbx: str) -> None:
+    def __init__(
+        self, url: str, *, prefix: str, instance: str, pbx: str, ask_within: float = ASK_WITHIN
+    ) -> None:
         self._url = url
+        self._ask_within = ask_within
         self._instance = instance
         self._live, self._acks = f"{prefix}:live", f"{prefix}:acks"
         self._presence = f"{prefix}:presence"
+        self._asks, self._answers = f"{prefix}:asks", f"{prefix}:answers"
+        self._asked: dict[str, asyncio.Future[dict[str, Any]]] = {}  # question id -> answer
         self._calls_key, self._link_key = f"{prefix}:pbx:{pbx}:calls", f"{prefix}:pbx:{pbx}:link"
         self._slots_key = f"{prefix}:slots"
         self.state = RelayState(configured=True)
@@ -136,6 +160,7 @@ class RedisRelay:
         self._outbox: asyncio.Queue[tuple[str, str, ViewChange]] = asyncio.Queue(OUTBOX_SIZE)
         self._remote: dict[str, tuple[float, dict[str, int]]] = {}  # instance -> consoles
         self._consoles_changed = asyncio.Event()
+        self._answering: set[asyncio.Task[None]] = set()
         self._reader: Redis | None = None
 
     # -- what the hub and the WebSocket call (synchronous: queued, never awaited) -----------
@@ -190,9 +215,27 @@ class RedisRelay:
         calls.sort(key=lambda call: (call.get("started_at") or 0, call.get("call_id", "")))
         return calls, (link.decode() if isinstance(link, bytes) else link) or "unknown"
 
+    async def ask(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Ask the PBX's owner (another instance); its answer, ``{"ok": ...}`` or
+        ``{"error": {"status", "detail"}}``. Raises RelayDown when nobody answers in time."""
+        if not self.state.connected:
+            raise RelayDown(self.state.last_error or "not connected to Redis yet")
+        question_id = uuid.uuid4().hex
+        answered: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._asked[question_id] = answered
+        question = {"from": self._instance, "id": question_id, "kind": kind, "args": args}
+        self._queue(self._asks, json.dumps(question), ViewChange())
+        try:
+            return await asyncio.wait_for(answered, self._ask_within)
+        except TimeoutError:
+            within = self._ask_within
+            raise RelayDown(f"the PBX's owner did not answer within {within:g} s") from None
+        finally:
+            self._asked.pop(question_id, None)
+
     # -- the task -----------------------------------------------------------------------------
 
-    async def run(self, consoles: Consoles, owner: Owner) -> None:
+    async def run(self, consoles: Consoles, owner: Owner, answerer: Answerer) -> None:
         """Stay connected: at every (re)connection the owner writes its whole view again
         (what changed while Redis was down is not in it) and the other instances' consoles
         are told to reconnect (they missed messages meanwhile)."""
@@ -210,7 +253,7 @@ class RedisRelay:
                     consoles.drop_all("the live messages were cut; reconnect for a fresh snapshot")
                 first, wait = False, RETRY_FIRST
                 await _first_to_end(
-                    self._read(pubsub, consoles, owner),
+                    self._read(pubsub, consoles, _Owning(owner, answerer)),
                     self._write(client),
                     self._report_consoles(client, consoles),
                 )
@@ -230,7 +273,9 @@ class RedisRelay:
         await client.ping()
         if self.slot == 0:
             self.slot = int(await client.incr(self._slots_key)) % SLOTS or SLOTS - 1
-        await pubsub.subscribe(self._live, self._acks, self._presence)
+        await pubsub.subscribe(
+            self._live, self._acks, self._presence, self._asks, self._answers
+        )
         while not self._outbox.empty():  # queued before the last loss: stale now
             self._outbox.get_nowait()
         # Connected before the whole view is read: what changes while it is written is
@@ -273,16 +318,20 @@ class RedisRelay:
         )
         await pipe.execute()
 
-    async def _read(self, pubsub: PubSub, consoles: Consoles, owner: Owner) -> None:
+    async def _read(self, pubsub: PubSub, consoles: Consoles, owner: _Owning) -> None:
         async for frame in pubsub.listen():
             channel = frame["channel"].decode()
             try:
                 if channel == self._live:
                     self._take_delivery(frame["data"], consoles)
                 elif channel == self._acks:
-                    self._take_ack(frame["data"], owner)
+                    self._take_ack(frame["data"], owner.owner)
                 elif channel == self._presence:
                     self._take_presence(frame["data"])
+                elif channel == self._asks:
+                    self._take_question(frame["data"], owner)
+                elif channel == self._answers:
+                    self._take_answer(frame["data"])
             except (NotADelivery, ValueError, TypeError, KeyError, AttributeError):
                 self.state.unreadable += 1
         raise ConnectionError("Redis closed the subscription")
@@ -303,6 +352,31 @@ class RedisRelay:
         if report["from"] != self._instance:
             counts = {str(k): int(v) for k, v in dict(report["consoles"]).items()}
             self._remote[str(report["from"])] = (time.monotonic(), counts)
+
+    def _take_question(self, data: bytes, owner: _Owning) -> None:
+        """Only the owner answers, in a task of its own (a dial takes seconds)."""
+        question = json.loads(data)
+        if owner.owner.owner_view() is None or not isinstance(question["args"], dict):
+            return
+        task = asyncio.create_task(self._answer(question, owner.answerer))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer(self, question: dict[str, Any], answerer: Answerer) -> None:
+        try:
+            answer = await answerer.answer(str(question["kind"]), question["args"])
+        except Exception as error:  # the asker must hear, not wait in vain
+            log.exception("answering %s for %s", question["kind"], question["from"])
+            answer = {"error": {"status": 500, "detail": f"the owner failed: {error!r}"}}
+        reply = {"to": question["from"], "id": question["id"], "answer": answer}
+        self._queue(self._answers, json.dumps(reply, ensure_ascii=False), ViewChange())
+
+    def _take_answer(self, data: bytes) -> None:
+        reply = json.loads(data)
+        if reply["to"] == self._instance:
+            waiting = self._asked.get(str(reply["id"]))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(dict(reply["answer"]))
 
     async def _write(self, client: Redis) -> None:
         """Deliveries out, a batch per round trip, each with its change to the owner's view
@@ -332,6 +406,14 @@ class RedisRelay:
             await client.publish(self._presence, json.dumps(report))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._consoles_changed.wait(), PRESENCE_EVERY)
+
+
+@dataclass(frozen=True)
+class _Owning:
+    """What the reader needs of this instance's PBX side."""
+
+    owner: Owner
+    answerer: Answerer
 
 
 def _apply(pipe: Any, calls_key: str, link_key: str, change: ViewChange) -> None:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, status
 
 from app.auth.deps import CurrentUser
 from app.db.engine import DatabaseDep
-from app.live.no_pbx import LinkDep
+from app.ownership.answers import AtOwnerDep
 from app.shift_checks import store as shift_checks
-from app.shift_checks.desk import read_equipment
 from app.shift_checks.schemas import ShiftCheckRequest, ShiftCheckResult
-from app.web.answers import SIGNED_IN, UNREADABLE, not_found
+from app.shift_checks.store import Equipment
+from app.web.answers import OWNER_UNREACHABLE, SIGNED_IN, UNREADABLE, not_found
 
 router = APIRouter(prefix="/api/shift-checks", tags=["console"], responses=SIGNED_IN)
 
@@ -22,12 +22,13 @@ router = APIRouter(prefix="/api/shift-checks", tags=["console"], responses=SIGNE
     "",
     response_model=ShiftCheckResult,
     summary="Run and record the shift-start check",
-    responses=UNREADABLE,
+    responses={**UNREADABLE, **OWNER_UNREACHABLE},
 )
 async def run_check(
-    body: ShiftCheckRequest, user: CurrentUser, link: LinkDep, database: DatabaseDep
+    body: ShiftCheckRequest, user: CurrentUser, owner: AtOwnerDep, database: DatabaseDep
 ) -> ShiftCheckResult:
-    equipment = await read_equipment(link, user.endpoint)
+    """The phone is read by the PBX's owner, whichever instance took the request."""
+    equipment = Equipment(**await owner.ask("equipment", endpoint=user.endpoint))
     result = await database.run(
         lambda db: shift_checks.record(db, user, equipment, body.rtt_ms, time.time())
     )

@@ -69,6 +69,11 @@ UNREADABLE: Answers = {400: problem("the body cannot be read: it is not UTF-8 te
 LIVE_UNKNOWN: Answers = {
     503: problem("the calls in progress cannot be read on this instance now; try again")
 }
+# A route whose question only the PBX's owner answers (app/ownership/answers.py), asked on
+# another instance that cannot reach it (Redis down, or no owner answering in time).
+OWNER_UNREACHABLE: Answers = {
+    503: problem("the PBX's owner (another instance) cannot be asked now; try again")
+}
 
 PUBLIC: Answers = {**BAD_INPUT}
 SIGNED_IN: Answers = {**LOGIN, **BAD_INPUT}

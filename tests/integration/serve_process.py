@@ -140,6 +140,10 @@ class ServeProcess:
         headers = {"Authorization": f"Bearer {await self.token(username)}"}
         return await self.client.get(path, params=params, headers=headers)
 
+    async def post(self, path: str, username: str, body: dict[str, Any]) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {await self.token(username)}"}
+        return await self.client.post(path, json=body, headers=headers)
+
     async def calls(self, username: str = "qa", **params: Any) -> list[dict[str, Any]]:
         reply = await self.get("/api/calls", username, limit=500, **params)
         assert reply.status_code == 200, reply.text

@@ -115,6 +115,7 @@ async def test_the_second_instance_stands_by_then_takes_over_a_killed_owner_mid_
         assert (pop["call_id"], pop["customer"]) == (call.call_id, CUSTOMER[0])
         await call.answer()
         assert (await acknowledged(agent, "call.answered"))["call_id"] == call.call_id
+        await _owner_answers_on(beta, call.call_id)
         assert call.call_id is not None
         before = await call_row(beta, call.call_id, agent="PJSIP/1001")  # stored by alpha
         assert before["answered_at"] is not None
@@ -134,6 +135,20 @@ async def test_the_second_instance_stands_by_then_takes_over_a_killed_owner_mid_
     assert (originate["Channel"], originate["Exten"]) == ("PJSIP/1001", CUSTOMER[0])
     await eventually(lambda: _callback_settled(beta), "the callback followed to its end")
     assert len(originates(pbx)) == 1, "a dropped call is called back exactly once"
+
+
+async def _owner_answers_on(standing_by: ServeProcess, call_id: str | None) -> None:
+    """What only the PBX's owner knows, asked on the instance standing by: its line board,
+    the agent's phone at the shift check, the call at the agent's console."""
+    board = await standing_by.get("/api/lines", "it")
+    assert board.status_code == 200, board.text
+    assert board.json()["link"]["status"] == "connected"
+    check = await standing_by.post("/api/shift-checks", "agent1", {"rtt_ms": 20})
+    assert check.status_code == 200, check.text
+    assert check.json()["link"] == {"up": True, "status": "connected"}
+    console = await standing_by.get(f"/api/console/calls/{call_id}", "agent1")
+    assert console.status_code == 200, console.text
+    assert console.json()["call"]["status"] == "on_call"
 
 
 async def _delivered(service: ServeProcess, count: int) -> bool:

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from app.live.hub import Hub, Subscriber
-from app.live.relay import RedisRelay
+from app.live.relay import RedisRelay, RelayDown
 from tests.service.outage import TcpProxy
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 class PbxSide:
     """What an instance's pipeline gives the relay: its live calls while it owns the PBX."""
 
+    name: str
     calls: list[dict[str, Any]] | None = None  # None: another instance owns the PBX
     acks: list[tuple[int, str | None]] = field(default_factory=list)
     pops: set[int] = field(default_factory=set)  # ids its ledger waits for
@@ -44,6 +45,10 @@ class PbxSide:
         self.acks.append((message_id, endpoint))
         return True
 
+    async def answer(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The owner's answer to a question: here, what it was asked, and who answered."""
+        return {"ok": {"kind": kind, "args": args, "by": self.name}}
+
 
 @dataclass
 class Instance:
@@ -54,9 +59,9 @@ class Instance:
 
 @contextlib.asynccontextmanager
 async def instance(url: str, prefix: str, name: str, side: PbxSide) -> AsyncIterator[Instance]:
-    relay = RedisRelay(url, prefix=prefix, instance=name, pbx="default")
+    relay = RedisRelay(url, prefix=prefix, instance=name, pbx="default", ask_within=2.0)
     hub = Hub(relay)
-    task = asyncio.create_task(relay.run(hub, side))
+    task = asyncio.create_task(relay.run(hub, side, side))
     try:
         await eventually(lambda: relay.state.connected, f"{name} connected to Redis")
         yield Instance(hub, relay, side)
@@ -89,8 +94,8 @@ def ringing(call_id: str, agent: str) -> dict[str, Any]:
 async def pair(redis_settings: dict[str, str]) -> AsyncIterator[tuple[Instance, Instance]]:
     url, prefix = redis_settings["redis_url"], redis_settings["redis_prefix"]
     async with (
-        instance(url, prefix, "alpha", PbxSide(calls=[])) as alpha,
-        instance(url, prefix, "beta", PbxSide()) as beta,
+        instance(url, prefix, "alpha", PbxSide("alpha", calls=[])) as alpha,
+        instance(url, prefix, "beta", PbxSide("beta")) as beta,
     ):
         yield alpha, beta
 
@@ -124,6 +129,19 @@ async def test_an_acknowledgement_taken_by_another_instance_reaches_the_owners_l
 
     await eventually(lambda: bool(alpha.side.acks), "the ack at the owner")
     assert alpha.side.acks == [(message_id, "PJSIP/1001")]
+
+
+async def test_a_question_asked_on_another_instance_is_answered_by_the_owner_only(
+    pair: tuple[Instance, Instance],
+) -> None:
+    alpha, beta = pair
+    answer = await beta.relay.ask("dial", {"callback_id": 7, "agent": "PJSIP/1001"})
+    assert answer == {
+        "ok": {"kind": "dial", "args": {"callback_id": 7, "agent": "PJSIP/1001"}, "by": "alpha"}
+    }
+    alpha.side.calls = None  # nobody owns the PBX now: nobody answers, the asker is told
+    with pytest.raises(RelayDown, match="did not answer"):
+        await beta.relay.ask("dial", {})
 
 
 async def test_the_owner_knows_whether_an_agent_has_a_console_anywhere(
@@ -190,10 +208,10 @@ async def test_without_redis_the_owners_consoles_still_get_their_pops_and_the_ot
     with TcpProxy(address.hostname or "127.0.0.1", address.port or 6379) as proxy:
         url = f"redis://127.0.0.1:{proxy.port}{address.path}"
         prefix = redis_settings["redis_prefix"]
-        side = PbxSide(calls=[])
+        side = PbxSide("alpha", calls=[])
         async with (
             instance(url, prefix, "alpha", side) as alpha,
-            instance(url, prefix, "beta", PbxSide()) as beta,
+            instance(url, prefix, "beta", PbxSide("beta")) as beta,
         ):
             at_owner = alpha.hub.subscribe("agent1", "agent", "PJSIP/1001")
             elsewhere = beta.hub.subscribe("agent2", "agent", "PJSIP/1002")
