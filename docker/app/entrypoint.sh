@@ -1,9 +1,10 @@
 #!/bin/sh
 # Fills the app's secrets in from compose's secret files (/run/secrets/<name>), then runs the
 # command. docker-compose.yml keeps secrets out of the environment it declares (where
-# `docker inspect` would show them): CALLASSIST_AMI_URL and CALLASSIST_DATABASE_URL carry a
-# {ami_secret} / {postgres_password} placeholder, and CALLASSIST_SECRET_KEY comes from its
-# own file. Without /run/secrets (`docker run` with plain variables) nothing is changed.
+# `docker inspect` would show them): CALLASSIST_AMI_URL, CALLASSIST_DATABASE_URL and
+# CALLASSIST_REDIS_URL carry an {ami_secret} / {postgres_password} / {redis_password}
+# placeholder, and CALLASSIST_SECRET_KEY comes from its own file. Without /run/secrets
+# (`docker run` with plain variables) nothing is changed.
 set -eu
 
 secrets=/run/secrets
@@ -41,9 +42,14 @@ if [ -n "${CALLASSIST_DATABASE_URL:-}" ]; then
     CALLASSIST_DATABASE_URL="$(fill "$CALLASSIST_DATABASE_URL" postgres_password)"
     export CALLASSIST_DATABASE_URL
 fi
-for value in "${CALLASSIST_AMI_URL:-}" "${CALLASSIST_DATABASE_URL:-}"; do
+if [ -n "${CALLASSIST_REDIS_URL:-}" ]; then
+    CALLASSIST_REDIS_URL="$(fill "$CALLASSIST_REDIS_URL" redis_password)"
+    export CALLASSIST_REDIS_URL
+fi
+for value in \
+    "${CALLASSIST_AMI_URL:-}" "${CALLASSIST_DATABASE_URL:-}" "${CALLASSIST_REDIS_URL:-}"; do
     case "$value" in
-        *"{ami_secret}"* | *"{postgres_password}"*)
+        *"{ami_secret}"* | *"{postgres_password}"* | *"{redis_password}"*)
             echo "entrypoint: a secret file in $secrets is missing (sh docker/make-secrets.sh)" >&2
             exit 1
             ;;

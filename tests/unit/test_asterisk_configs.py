@@ -15,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -220,8 +221,24 @@ def apps(ran: list[tuple[str, str]]) -> list[str]:
     return [app for app, _ in ran]
 
 
+def compose_apps() -> dict[str, dict[str, Any]]:
+    """The compose stack's app instances: the services that log in to the AMI."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    return {
+        name: service
+        for name, service in services.items()
+        if "CALLASSIST_AMI_URL" in service.get("environment", {})
+    }
+
+
 def compose_app_environment() -> dict[str, str]:
-    return dict(yaml.safe_load(COMPOSE.read_text())["services"]["app"]["environment"])
+    """What the instances share (they differ only in CALLASSIST_INSTANCE_NAME)."""
+    shared = [
+        {k: v for k, v in app["environment"].items() if k != "CALLASSIST_INSTANCE_NAME"}
+        for app in compose_apps().values()
+    ]
+    assert all(env == shared[0] for env in shared), shared
+    return dict(shared[0])
 
 
 def trunk_endpoint() -> str:
@@ -448,12 +465,14 @@ def test_the_ami_user_gets_only_the_events_the_app_uses() -> None:
     assert len(names) == len(wanted)  # every line is in the [callassist] section
 
 
-def test_only_the_app_may_log_in() -> None:
+def test_only_the_app_instances_may_log_in() -> None:
+    """Everything is denied but each compose instance's fixed address, whichever owns the PBX."""
     user = manager_user()
     rules = [(key, value) for key, value in user.items if key in ("deny", "permit")]
-    assert rules == [("deny", "0.0.0.0/0.0.0.0"), ("permit", "172.29.38.10/255.255.255.255")]
-    app = yaml.safe_load(COMPOSE.read_text())["services"]["app"]
-    assert app["networks"]["pbx"]["ipv4_address"] == "172.29.38.10"
+    addresses = [app["networks"]["pbx"]["ipv4_address"] for app in compose_apps().values()]
+    assert addresses == ["172.29.38.10", "172.29.38.11"]
+    permits = [("permit", f"{address}/255.255.255.255") for address in addresses]
+    assert rules == [("deny", "0.0.0.0/0.0.0.0"), *permits]
 
 
 def test_the_ami_listens_on_the_compose_network_only_with_a_secret_from_outside_git() -> None:
