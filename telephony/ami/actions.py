@@ -83,8 +83,20 @@ def manager_conf_filters(events: Iterable[str], variables: Iterable[str]) -> lis
     return lines
 
 
-def login(username: str, secret: str, event_classes: str) -> dict[str, str]:
-    return {"Action": "Login", "Username": username, "Secret": secret, "Events": event_classes}
+def login(username: str, secret: str) -> dict[str, str]:
+    """A Login that leaves the session's events off (manager.c ``authenticate``: ``Events``
+    sets the session's event mask, ``off`` none): Asterisk drops, and never queues, what a
+    session's mask and filters refuse, so events on before the last Filter went in would come
+    through some filters and not others, half a call. ``events`` turns them on afterwards."""
+    return {"Action": "Login", "Username": username, "Secret": secret, "Events": "off"}
+
+
+def events(event_classes: str) -> dict[str, str]:
+    """Turn the session's events on for these classes (needs no write class). Asterisk
+    answers ``Events: On``, or ``Off`` when the mask selects no class (manager.c
+    ``action_events``). Classes, not ``on``: with manager.conf's ``brokeneventsaction`` a
+    mask of every class gets no answer at all."""
+    return {"Action": "Events", "EventMask": event_classes}
 
 
 def add_filter(expression: str) -> dict[str, str]:
@@ -93,6 +105,12 @@ def add_filter(expression: str) -> dict[str, str]:
 
 def ping() -> dict[str, str]:
     return {"Action": "Ping"}
+
+
+def core_status() -> dict[str, str]:
+    """When the PBX started (CoreStartupDate, CoreStartupTime, its local time); write class
+    ``system`` or ``reporting``."""
+    return {"Action": "CoreStatus"}
 
 
 def core_show_channels() -> dict[str, str]:

@@ -17,6 +17,11 @@ AMI server in tests/integration/test_ami_link.py):
   reconnects every 2 s forever, hammering a PBX that rejects the password. Here a Ping has a
   timeout that aborts the connection, reconnects back off exponentially with jitter up to a
   cap, and close() cancels a pending reconnect.
+- It logs in with its events on. Asterisk applies each Filter action as it comes and keeps
+  no event a session's mask or filters refuse, so events on while the filters go in one by
+  one would bring half a call (its Newchannel, not its recording's VarSet). Here the Login
+  leaves the events off; the filters go in, then the Events action turns on the classes the
+  product reads, then comes the channel list below.
 - After a reconnect it knows nothing of the calls that changed meanwhile. Here every login is
   followed by CoreShowChannels; its answer goes into the queue, in order with the events, as a
   LiveChannels item for the tracker to reconcile.
@@ -159,13 +164,17 @@ class AmiLink(Manager):  # type: ignore[misc]
         return protocol
 
     async def _log_in(self, protocol: AmiProtocol) -> bool:
+        """Log in with events off, install the filters, then turn the events on, and only
+        then re-read the live channels: Asterisk applies each Filter as it comes, so events
+        on during the installation would pass some filters and not the others (a call's
+        Newchannel without its recording's VarSet). What happens while the events are off
+        is not sent later (Asterisk keeps no events for a session that refuses them); the
+        channel list that follows brings those calls."""
         self._set_status(LinkStatus.LOGGING_IN)
         config = self.settings
         try:
             reply = await self._request(
-                protocol,
-                actions.login(config.username, config.secret, config.event_classes),
-                config.login_timeout,
+                protocol, actions.login(config.username, config.secret), config.login_timeout
             )
         except AmiError as error:
             self._went_down(f"login to {config.address} got no answer: {error}")
@@ -175,7 +184,11 @@ class AmiLink(Manager):  # type: ignore[misc]
             self._went_down(f"{config.address} rejected the credentials: {reply.message}")
             log.error("AMI login rejected by %s", config.address)
             return False
-        await self._install_filters(protocol)
+        permitted = await self._permitted_actions(protocol)
+        await self._install_filters(protocol, permitted)
+        if not await self._turn_events_on(protocol):
+            return False
+        await self._note_pbx_start(protocol, permitted)
         self._set_status(LinkStatus.CONNECTED)
         self.state.connected_since = self._clock()
         self.state.down_since = None
@@ -184,14 +197,27 @@ class AmiLink(Manager):  # type: ignore[misc]
         self._resync(protocol)
         return True
 
-    async def _install_filters(self, protocol: AmiProtocol) -> None:
+    async def _permitted_actions(self, protocol: AmiProtocol) -> frozenset[str]:
+        """The actions this user may send, lower-cased; none when ListCommands (no class
+        needed) gets no answer. Asking first spares a refused action, which Asterisk logs as
+        a security event at every login."""
+        try:
+            reply = await self._request(
+                protocol, actions.list_commands(), self.settings.login_timeout
+            )
+        except AmiError:
+            return frozenset()
+        if not reply.success:
+            return frozenset()
+        return frozenset(name.lower() for name in reply.headers)
+
+    async def _install_filters(self, protocol: AmiProtocol, permitted: frozenset[str]) -> None:
         """Install the event filters in the session, if the AMI user may (``Filter`` needs
         write class ``system``, which the shipped user has not: its filters are manager.conf's
-        ``eventfilter`` lines). ListCommands, which needs no class, says whether it may: a
-        refused Filter would be logged by Asterisk as a security event at every login.
-        Either way the local sieve (wire.EventSieve) skips what the product does not use."""
+        ``eventfilter`` lines). Either way the local sieve (wire.EventSieve) skips what the
+        product does not use."""
         self.state.filters_installed = False
-        if not await self._may_filter(protocol):
+        if "filter" not in permitted:
             log.info(
                 "AMI user without write=system: no Filter action; the event filters are "
                 "manager.conf's eventfilter lines, and the link skips any other event itself"
@@ -212,14 +238,45 @@ class AmiLink(Manager):  # type: ignore[misc]
                 return
         self.state.filters_installed = True
 
-    async def _may_filter(self, protocol: AmiProtocol) -> bool:
+    async def _turn_events_on(self, protocol: AmiProtocol) -> bool:
+        """The ``Events`` action, after the filters (the login left the events off). Without
+        it the session would hear nothing: a refusal or no answer fails the login, and the
+        link tries again after its back-off."""
+        classes = self.settings.event_classes
         try:
             reply = await self._request(
-                protocol, actions.list_commands(), self.settings.login_timeout
+                protocol, actions.events(classes), self.settings.login_timeout
+            )
+        except AmiError as error:
+            self._went_down(f"turning the AMI events on got no answer: {error}")
+            return False
+        if not reply.success:
+            self._went_down(f"the PBX would not turn the AMI events on: {reply.message}")
+            return False
+        if reply.headers.get("Events", "").lower() == "off":
+            log.warning("AMI event classes %r select none: no events will come", classes)
+        return True
+
+    async def _note_pbx_start(self, protocol: AmiProtocol, permitted: frozenset[str]) -> None:
+        """CoreStatus's start date and time: a different one at a later login means the PBX
+        restarted. Not FullyBooted's Uptime: Asterisk sends FullyBooted at a login only when
+        the login's Events take class ``system`` (manager.c ``action_login``), and ours has
+        them off. Needs write ``system`` or ``reporting``; without either, no restart is told."""
+        if "corestatus" not in permitted:
+            return
+        try:
+            reply = await self._request(
+                protocol, actions.core_status(), self.settings.login_timeout
             )
         except AmiError:
-            return False
-        return reply.success and any(name.lower() == "filter" for name in reply.headers)
+            return
+        started, previous = _started(reply), self.state.pbx_started
+        if started is None:
+            return
+        if previous is not None and started != previous:
+            self.state.pbx_restarts += 1
+            log.warning("the PBX restarted (started %s, before %s)", started, previous)
+        self.state.pbx_started = started
 
     async def _serve(self, protocol: AmiProtocol) -> str:
         """Ping while the connection lives; return why it ended."""
@@ -343,8 +400,6 @@ class AmiLink(Manager):  # type: ignore[misc]
                     self._queue_live_channels(action_id, action)
                 return
         if "Event" in headers:
-            if headers["Event"] == "FullyBooted":
-                self._note_uptime(headers)
             now = self._clock()
             at = event_time(headers, None)
             self._enqueue(LinkEvent(headers, now if at is None else at, now))
@@ -359,18 +414,6 @@ class AmiLink(Manager):  # type: ignore[misc]
         channels = tuple(dict(entry) for entry in listed)
         self._enqueue(LiveChannels(channels, self._clock()))
 
-    def _note_uptime(self, headers: AmiMessage) -> None:
-        """FullyBooted's Uptime dates the PBX's start; a later start means it restarted."""
-        try:
-            started = self._clock() - float(headers.get("Uptime", ""))
-        except ValueError:
-            return
-        previous = self.state.pbx_started_at
-        if previous is not None and started - previous > 5.0:
-            self.state.pbx_restarts += 1
-            log.warning("the PBX restarted (FullyBooted Uptime %s s)", headers.get("Uptime"))
-        self.state.pbx_started_at = started
-
     def _enqueue(self, item: LinkItem) -> None:
         if self.queue.full():
             self.state.events_dropped += 1
@@ -382,3 +425,9 @@ class AmiLink(Manager):  # type: ignore[misc]
             log.warning("AMI event queue overflowed: re-reading the live channels")
             self._resync(self.protocol)
         self.queue.put_nowait(item)
+
+
+def _started(reply: Reply) -> str | None:
+    """CoreStatus's ``CoreStartupDate CoreStartupTime``; None when the answer has none."""
+    date, clock = (reply.headers.get(key, "") for key in ("CoreStartupDate", "CoreStartupTime"))
+    return f"{date} {clock}" if reply.success and date and clock else None

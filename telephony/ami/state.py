@@ -32,5 +32,5 @@ class LinkState:
     reconnects: int = 0
     next_attempt_in: float | None = None
     filters_installed: bool = False
-    pbx_started_at: float | None = None  # from FullyBooted's Uptime
+    pbx_started: str | None = None  # CoreStatus's CoreStartupDate and Time (PBX local)
     pbx_restarts: int = 0

@@ -82,10 +82,10 @@ async def _login(session: AmiSession, action: Action) -> bool:
     if mask is not None:
         session.event_mask = mask
     session.send(success(action, "Authentication accepted"))
-    if "system" in session.event_mask:
+    if "system" in session.event_mask:  # manager.c action_login: only with system events
         session.send(_fully_booted(session.server.uptime))
     session.logged_in = True
-    session.server.login_succeeded()
+    session.count_login()
     return True
 
 
@@ -146,6 +146,7 @@ async def _events(session: AmiSession, action: Action) -> bool:
     session.event_mask = mask
     state = "On" if mask else "Off"
     session.send(messages.response(action, "Success", ("Events", state)))
+    session.count_login()
     return True
 
 
@@ -160,6 +161,24 @@ async def _filter(session: AmiSession, action: Action) -> bool:
         session.send(error(action, message))
         return True
     session.send(success(action, "Filter Added Successfully"))
+    return True
+
+
+async def _core_status(session: AmiSession, action: Action) -> bool:
+    """manager.c action_corestatus: start and last reload in the PBX's local time, fields in
+    its order, no Message. Nothing is ever reloaded here: the reload is the start."""
+    server = session.server
+    started = time.localtime(server.started_at)
+    day, clock = time.strftime("%Y-%m-%d", started), time.strftime("%H:%M:%S", started)
+    fields = (
+        ("CoreStartupDate", day),
+        ("CoreStartupTime", clock),
+        ("CoreReloadDate", day),
+        ("CoreReloadTime", clock),
+        ("CoreCurrentCalls", str(len(server.channels.table))),
+        ("CoreProcessedCalls", str(server.channels.created)),
+    )
+    session.send(messages.response(action, "Success", *fields))
     return True
 
 
@@ -428,6 +447,7 @@ _KNOWN = (
     KnownAction("ListCommands", "List available manager commands.", ""),
     KnownAction("Filter", "Dynamically add filters for the current manager session.", "system,all"),
     KnownAction("DeviceStateList", "List the current known device states.", "call,reporting,all"),
+    KnownAction("CoreStatus", "Show PBX core status variables.", "system,reporting,all"),
     KnownAction("CoreShowChannels", "List currently active channels.", "system,reporting,all"),
     KnownAction("Status", "List channel status.", "system,call,reporting,all"),
     KnownAction("Originate", "Originate a call.", "originate,all"),
@@ -449,6 +469,7 @@ _HANDLERS: dict[str, Handler] = {
     "ping": _ping,
     "events": _events,
     "filter": _filter,
+    "corestatus": _core_status,
     "coreshowchannels": _core_show_channels,
     "status": _status,
     "originate": _originate,

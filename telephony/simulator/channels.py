@@ -37,6 +37,7 @@ class LiveChannels:
     def __init__(self) -> None:
         self.table: dict[str, Channel] = {}  # Uniqueid -> snapshot + EXTRA_FIELDS
         self._created: dict[str, float] = {}  # Uniqueid -> monotonic time of its Newchannel
+        self.created = 0  # channels since the start (CoreStatus's CoreProcessedCalls)
 
     def observe(self, headers: Mapping[str, str], now: float) -> None:
         """Apply one emitted event; ``now`` is a monotonic clock reading."""
@@ -78,6 +79,7 @@ class LiveChannels:
         channel.update(dict.fromkeys(EXTRA_FIELDS, ""))
         self.table[uniqueid] = channel
         self._created[uniqueid] = now
+        self.created += 1
 
 
 def duration_text(seconds: int) -> str:

@@ -7,9 +7,11 @@ Both follow Asterisk 22's manager.c so that a client's ``Events:``/``EventMask:`
   ``all`` is only Asterisk's decoration). Asterisk sends an event when *all* of its classes
   are in the session's mask; every real event has one class, so this is the same as asking
   for an intersection. An event without ``Privilege:`` is always sent.
-- mask words: ``on``/``yes``/``true``... mean every class, ``off``/``no``/``false``... none,
-  otherwise a comma list of class names, matched exactly (case-sensitive, no spaces) the way
-  Asterisk's ``get_perm`` matches them; unknown names select nothing.
+- mask words (``strings_to_mask``): digits are a bitmask of EVENT_FLAG_* values (``1`` is
+  ``system`` alone), ``on``/``yes``/``true``... mean every class, ``off``/``no``/``false``...
+  none, otherwise a comma list of class names, matched exactly (case-sensitive, no spaces)
+  the way Asterisk's ``get_perm`` matches them; unknown names select nothing. Events are
+  dropped, never kept for later, while a session's mask refuses them.
 - filters are regexes searched in the whole event text; a leading ``!`` makes an exclude
   filter. Asterisk compiles them as POSIX extended regexes without REG_NEWLINE, so ``.``
   crosses line ends there; re.DOTALL does the same here. No filters: everything passes.
@@ -47,6 +49,28 @@ EVENT_CLASSES = frozenset(
         "message",
     }
 )
+# manager.h's EVENT_FLAG_* bits of those classes (bit 14 is HOOKRESPONSE, no class).
+_FLAG_BITS = {
+    "system": 0,
+    "call": 1,
+    "log": 2,
+    "verbose": 3,
+    "command": 4,
+    "agent": 5,
+    "user": 6,
+    "config": 7,
+    "dtmf": 8,
+    "reporting": 9,
+    "cdr": 10,
+    "dialplan": 11,
+    "originate": 12,
+    "agi": 13,
+    "cc": 15,
+    "aoc": 16,
+    "test": 17,
+    "security": 18,
+    "message": 30,
+}
 _TRUE_WORDS = frozenset({"yes", "true", "y", "t", "1", "on"})  # ast_true
 _FALSE_WORDS = frozenset({"no", "false", "n", "f", "0", "off"})  # ast_false
 _DECORATION = frozenset({"all", "none"})
@@ -56,6 +80,9 @@ def parse_event_mask(text: str) -> frozenset[str] | None:
     """The classes a mask selects; None for an empty mask (Asterisk leaves the mask alone)."""
     if not text:
         return None
+    if text.isascii() and text.isdigit():  # before the words: "1" is system, not on
+        bits = int(text)
+        return frozenset(name for name, bit in _FLAG_BITS.items() if bits >> bit & 1)
     if text.lower() in _FALSE_WORDS:
         return frozenset()
     if text.lower() in _TRUE_WORDS:

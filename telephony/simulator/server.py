@@ -6,7 +6,8 @@ bytes back. Tests drive the PBX side from here: ``emit`` events (split across TC
 they want), ``send_raw`` garbage, ``drop_sessions`` for a network cut, ``answer_pings =
 False`` for a half-open link, ``play_capture`` to stream a recorded real call,
 ``set_contact``/``remove_contact`` to register a phone or make it stop answering qualify
-(``contacts.add_static`` gives a trunk its static contact first).
+(``contacts.add_static`` gives a trunk its static contact first), ``on_action`` to emit
+between two of a client's actions.
 
 It listens on loopback unless told otherwise: it accepts the lab's well-known credentials
 and must not be reachable from the network by accident.
@@ -35,6 +36,9 @@ from telephony.simulator.session import AmiSession
 log = logging.getLogger(__name__)
 
 OriginateHook = Callable[[dict[str, str]], Awaitable[None]]
+# Runs after each action is answered, before the session reads its next one: a test emits
+# there what the PBX does between two of a client's actions.
+ActionHook = Callable[[dict[str, str]], Awaitable[None]]
 
 # Big enough for any burst a healthy client falls behind on (a whole recorded capture is
 # under 1 MiB); a client this far behind has stopped reading.
@@ -74,18 +78,22 @@ class AmiServer:
         self.host = host
         self.port = port
         self.banner = banner
-        self.uptime = uptime  # FullyBooted's Uptime/LastReload; lower it to fake a restart
+        self.uptime = uptime  # FullyBooted's Uptime, CoreStatus's start: lower it to restart
+        self._made_at = time.time()
         self.timestampevents = timestampevents
         self.answer_pings = True  # False: Pings get no reply at all (a half-open link)
         # False: Originates are taken (recorded, hook run) but never answered, as when the
         # link drops while Asterisk is still dialling a synchronous Originate.
         self.answer_originates = True
         self.on_originate: OriginateHook | None = None  # runs once an Originate is taken
+        self.on_action: ActionHook | None = None  # runs between two of a session's actions
         self.max_write_buffer = DEFAULT_MAX_WRITE_BUFFER
         self.write_timeout = DEFAULT_WRITE_TIMEOUT
         self.piece_pause = DEFAULT_PIECE_PAUSE
         self.actions: list[dict[str, str]] = []
         self.sessions: list[AmiSession] = []
+        # Logins that receive events (at the Login, or at the Events action after one with
+        # events off): Asterisk drops what a session has off, so tests wait for these.
         self.logins = 0
         self.channels = LiveChannels()
         self.contacts = ContactTable()  # registered PJSIP phones; PJSIPShowContacts reads it
@@ -102,6 +110,12 @@ class AmiServer:
         self._session_tasks: set[asyncio.Task[None]] = set()
         self._hook_tasks: set[asyncio.Task[None]] = set()
         self._progress = asyncio.Event()
+
+    @property
+    def started_at(self) -> float:
+        """When the PBX started (CoreStatus), as epoch seconds: ``uptime`` before the server
+        was made, so a lower ``uptime`` is a later start, a restart."""
+        return self._made_at - self.uptime
 
     @property
     def live_channels(self) -> dict[str, dict[str, str]]:
@@ -164,7 +178,8 @@ class AmiServer:
     # something that never comes fails with a message saying what it waited for.
 
     async def wait_logged_in(self, count: int = 1, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Until ``count`` successful logins in total since the server was made."""
+        """Until ``count`` logins in total since the server was made receive events
+        (``logins``): an event emitted after this reaches them."""
         await self._wait_until(lambda: self.logins >= count, timeout, f"{count} login(s)")
 
     async def wait_for_action(
@@ -315,10 +330,10 @@ class AmiServer:
         return sent
 
     async def _until_someone_listens(self) -> float:
-        """Wait until a logged-in session is connected; how long that took, in seconds."""
+        """Wait until a session receives events; how long that took, in seconds."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        while not any(s.logged_in and not s.closing for s in self.sessions):
+        while not any(s.listening for s in self.sessions):
             await self._progress.wait()
         return loop.time() - started
 

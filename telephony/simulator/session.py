@@ -39,6 +39,7 @@ class AmiSession:
     ) -> None:
         self.server = server
         self.logged_in = False
+        self._login_counted = False
         self.event_mask: frozenset[str] = EVENT_CLASSES  # Asterisk's default: all it may read
         self.event_filters = EventFilters()
         self.challenge: str | None = None
@@ -57,6 +58,18 @@ class AmiSession:
     @property
     def closing(self) -> bool:
         return self._writer.transport.is_closing()
+
+    @property
+    def listening(self) -> bool:
+        """Logged in, connected, and with some event class on."""
+        return self.logged_in and bool(self.event_mask) and not self.closing
+
+    def count_login(self) -> None:
+        """Count the login with the server once the session receives events (at the Login,
+        or at the Events action after a Login with events off), once per session."""
+        if self.listening and not self._login_counted:
+            self._login_counted = True
+            self.server.login_succeeded()
 
     def wants(self, headers: Mapping[str, str], text: str) -> bool:
         """Would Asterisk deliver this event (``text`` as sent) to this session?"""
@@ -143,6 +156,8 @@ class AmiSession:
                 self.server.record_action(action)
                 if not await dispatch(self, action):
                     return True
+                if self.server.on_action is not None:
+                    await self.server.on_action(action)
             await self.flush()
         return False
 

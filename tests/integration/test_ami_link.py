@@ -96,6 +96,19 @@ async def next_event(link: AmiLink, name: str, limit: float = 3.0) -> LinkEvent:
                 return item
 
 
+async def items_until(link: AmiLink, name: str, limit: float = 3.0) -> list[LinkItem]:
+    """Every queued item up to the next event called ``name``, that event last."""
+    items: list[LinkItem] = []
+    async with asyncio.timeout(limit):
+        while event_name(item := await link.get()) != name:
+            items.append(item)
+    return [*items, item]
+
+
+def event_name(item: LinkItem) -> str | None:
+    return item.headers.get("Event") if isinstance(item, LinkEvent) else None
+
+
 async def next_item(link: AmiLink, kind: type[LinkItem], limit: float = 3.0) -> LinkItem:
     async with asyncio.timeout(limit):
         while True:
@@ -158,22 +171,78 @@ async def test_login_asks_only_for_the_events_the_product_uses(
 ) -> None:
     link = running(fast_config(server))
     await until(lambda: link.state.status is LinkStatus.CONNECTED, "login")
-    login = server.actions[0]
-    assert login["Action"] == "Login"
-    assert login["Events"] == actions.EVENT_CLASSES
+    await server.wait_for_action("CoreShowChannels")
+    sent = [a["Action"] for a in server.actions]
+    assert sent[:7] == [
+        "Login",  # events off: no event until the filters are in
+        "ListCommands",
+        "Filter",
+        "Filter",
+        "Events",
+        "CoreStatus",
+        "CoreShowChannels",
+    ]
+    login, turn_on = server.actions[0], server.actions[4]
+    assert login["Events"] == "off"
+    assert turn_on["EventMask"] == actions.EVENT_CLASSES
     filters = [a["Filter"] for a in server.actions if a["Action"] == "Filter"]
     assert filters == actions.event_filters(actions.WANTED_EVENTS, actions.WANTED_VARIABLES)
     assert link.state.filters_installed
-    assert (await next_event(link, "FullyBooted")).headers["Uptime"] == str(server.uptime)
 
     noise = {"Event": "VarSet", "Privilege": "dialplan,all", "Variable": "SIPDOMAIN"}
     await server.emit({**noise, "Uniqueid": "1.1", "Value": "127.0.0.1"})
     await server.emit({"Event": "Newexten", "Privilege": "dialplan,all", "Uniqueid": "1.1"})
     recording = {**noise, "Variable": "MIXMONITOR_FILENAME", "Value": "/rec/a.wav"}
     await server.emit({**recording, "Uniqueid": "1.1"})
-    delivered = await next_event(link, "VarSet")
+    *before, delivered = await items_until(link, "VarSet")
+    assert isinstance(delivered, LinkEvent)
     assert delivered.headers["Variable"] == "MIXMONITOR_FILENAME"
+    # Asterisk sends FullyBooted at a login only when the login's events take `system`.
+    assert "FullyBooted" not in [event_name(item) for item in before]
     assert link.state.messages_received >= 3
+
+
+async def test_a_call_starting_while_the_filters_go_in_never_arrives_in_half(
+    server: AmiServer, running: Callable[[LinkConfig], AmiLink]
+) -> None:
+    """Asterisk applies each Filter as it comes and keeps no event a session refuses. A call
+    starts between the first Filter (event names) and the second (the VarSet variables):
+    with the events on from the Login, its Newchannel came and its recording's VarSet was
+    lost, half a call taken for a whole one. With the events off until the filters are in,
+    neither comes (Asterisk never sends them later), and the channel list after the login
+    brings the call, before any later event of it."""
+    customer = "PJSIP/2001-00000030"
+    recording = {
+        "Event": "VarSet",
+        "Privilege": "dialplan,all",
+        "Channel": customer,
+        "Uniqueid": "300.1",
+        "Linkedid": "300.1",
+        "Variable": "MIXMONITOR_FILENAME",
+        "Value": "/rec/300.1.wav",
+    }
+
+    async def call_starts_after_the_first_filter(action: dict[str, str]) -> None:
+        if action["Action"] == "Filter":
+            server.on_action = None
+            await server.emit(channel("300.1", customer, "300.1", "+15551230100"))
+            await server.emit(recording)
+
+    server.on_action = call_starts_after_the_first_filter
+    link = running(fast_config(server))
+    await until(lambda: link.state.status is LinkStatus.CONNECTED, "login")
+    await server.emit(hangup("300.1", customer, "300.1"))
+
+    items = await items_until(link, "Hangup")
+    of_the_call = [
+        event_name(item)
+        for item in items
+        if isinstance(item, LinkEvent) and item.headers.get("Uniqueid") == "300.1"
+    ]
+    assert of_the_call == ["Hangup"], "events of the call came from before the filters were in"
+    (listed,) = [item for item in items if isinstance(item, LiveChannels)]
+    assert [entry["Uniqueid"] for entry in listed.channels] == ["300.1"]
+    assert items.index(listed) < len(items) - 1
 
 
 async def test_a_user_without_system_gets_no_filter_action_and_no_warning(
@@ -190,7 +259,8 @@ async def test_a_user_without_system_gets_no_filter_action_and_no_warning(
     await until(lambda: link.state.status is LinkStatus.CONNECTED, "login")
 
     sent = [a["Action"] for a in server.actions]
-    assert sent[:2] == ["Login", "ListCommands"]
+    assert sent[:4] == ["Login", "ListCommands", "Events", "CoreStatus"]
+    assert server.actions[0]["Events"] == "off"  # the same on both paths
     assert "Filter" not in sent
     assert not link.state.filters_installed
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -405,19 +475,24 @@ async def test_nothing_is_sent_while_the_link_is_down_and_no_header_can_smuggle_
         await link.send({"Action": "Hangup", "Channel": "PJSIP/1001\r\nAction: Originate"})
 
 
-async def test_a_pbx_restart_is_told_from_fully_booted_uptime(
+async def test_a_pbx_restart_is_told_from_its_core_status(
     server: AmiServer, running: Callable[[LinkConfig], AmiLink]
 ) -> None:
+    """The login has events off, so no FullyBooted comes with it: CoreStatus (write
+    `reporting`, as the shipped user has) dates the PBX's start instead."""
+    server.write_classes = {"originate", "reporting"}
     link = running(fast_config(server))
-    await until(lambda: link.state.pbx_started_at is not None, "FullyBooted")
+    await until(lambda: link.state.pbx_started is not None, "CoreStatus")
+    first = link.state.pbx_started
     await server.drop_sessions()  # a network cut: the PBX keeps running
     await until(lambda: server.logins == 2, "reconnect")
     await until(lambda: link.state.status is LinkStatus.CONNECTED, "reconnected")
-    assert link.state.pbx_restarts == 0
+    assert link.state.pbx_restarts == 0 and link.state.pbx_started == first
     server.uptime = 2  # the PBX came back from a restart
     await server.drop_sessions()
     await until(lambda: server.logins == 3, "reconnect after restart")
     await until(lambda: link.state.pbx_restarts == 1, "restart noticed")
+    assert link.state.pbx_started != first
 
 
 async def test_asterisk_timestamps_give_the_event_time(

@@ -352,6 +352,67 @@ async def test_event_class_mask_from_login_and_events_action(
 
 
 @pytest.mark.asyncio
+async def test_a_login_with_events_off_gets_none_until_the_events_action_nor_after(
+    server: AmiServer, connect: Connect
+) -> None:
+    """manager.c: ``Events: off`` at the Login leaves the session's mask empty (and sends no
+    FullyBooted); an event the mask refuses is dropped at once, never kept for later. The
+    login counts for ``wait_logged_in`` once the Events action has turned events on."""
+    client = await connect()
+    await client.login(events="off")
+    await server.emit(channel_event("Newchannel", "1.0", "PJSIP/2001-00000000"))
+    await server.emit(MARK)
+    assert events(await client.until("UserEvent")) == [("UserEvent", "")]
+    assert server.logins == 0
+
+    await client.send(Action="Events", EventMask="call", ActionID="e-1")
+    assert await client.raw() == b"Response: Success\r\nActionID: e-1\r\nEvents: On\r\n\r\n"
+    await server.wait_logged_in()
+    await server.emit(channel_event("Newstate", "1.0", "PJSIP/2001-00000000", ChannelState="6"))
+    await server.emit(MARK)
+    assert events(await client.until("UserEvent")) == [
+        ("Newstate", "PJSIP/2001-00000000"),
+        ("UserEvent", ""),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_numeric_event_mask_is_a_bitmask_of_classes(
+    server: AmiServer, connect: Connect
+) -> None:
+    """strings_to_mask reads digits before words: ``1`` is EVENT_FLAG_SYSTEM, not ``on``."""
+    client = await connect()
+    await client.login(events="off")
+    await client.send(Action="Events", EventMask="1", ActionID="e-1")
+    assert (await client.message())["Events"] == "On"
+    await server.emit(channel_event("Newchannel", "1.0", "PJSIP/2001-00000000"))
+    await server.emit({"Event": "Reload", "Privilege": "system,all", "Module": "manager"})
+    await server.emit(MARK)
+    assert events(await client.until("UserEvent")) == [("Reload", ""), ("UserEvent", "")]
+
+
+@pytest.mark.asyncio
+async def test_core_status_dates_the_start_as_asterisk_does(
+    server: AmiServer, connect: Connect
+) -> None:
+    """manager.c action_corestatus, field for field; a lower uptime is a later start."""
+    client = await connect()
+    await client.login()
+    await client.send(Action="CoreStatus", ActionID="s-1")
+    started = time.localtime(server.started_at)
+    day, clock = time.strftime("%Y-%m-%d", started), time.strftime("%H:%M:%S", started)
+    expected = (
+        f"Response: Success\r\nActionID: s-1\r\nCoreStartupDate: {day}\r\n"
+        f"CoreStartupTime: {clock}\r\nCoreReloadDate: {day}\r\nCoreReloadTime: {clock}\r\n"
+        "CoreCurrentCalls: 0\r\nCoreProcessedCalls: 0\r\n\r\n"
+    )
+    assert await client.raw() == expected.encode()
+    before = server.started_at
+    server.uptime = 2
+    assert server.started_at - before == pytest.approx(998)
+
+
+@pytest.mark.asyncio
 async def test_events_go_only_to_logged_in_sessions(server: AmiServer, connect: Connect) -> None:
     anonymous = await connect()
     member = await connect()

@@ -406,9 +406,11 @@ def test_the_ami_user_reads_every_event_class_the_app_subscribes_to() -> None:
 # a user may send it with ANY of them (manager.c: writeperm & authority). (): any user.
 ACTION_CLASSES: dict[str, tuple[str, ...]] = {
     "Login": (),
+    "Events": (),
     "Ping": (),
     "ListCommands": (),
     "Filter": ("system",),  # sent only when ListCommands lists it: not for this user
+    "CoreStatus": ("system", "reporting"),  # sent only when ListCommands lists it
     "CoreShowChannels": ("system", "reporting"),
     "Status": ("system", "call", "reporting"),
     "DeviceStateList": ("call", "reporting"),
@@ -420,7 +422,8 @@ ACTION_CLASSES: dict[str, tuple[str, ...]] = {
 }
 # What the app sends whatever the user's classes; the rest only when ListCommands lists them.
 ALWAYS_SENT = [
-    actions.login("u", "s", actions.EVENT_CLASSES),
+    actions.login("u", "s"),
+    actions.events(actions.EVENT_CLASSES),
     actions.ping(),
     actions.list_commands(),
     actions.core_show_channels(),
@@ -431,11 +434,14 @@ ALWAYS_SENT = [
     ),
     actions.show_dialplan("callassist-callback"),
 ]
+# Sent only when ListCommands lists it, and the shipped user must have it: CoreStatus dates
+# the PBX's start, which tells a restart from a network cut.
+LISTED_AND_NEEDED = [actions.core_status()]
 # Classes that give more than the app needs: shell commands, configs with their secrets.
 TOO_MUCH = {"system", "command", "config", "all"}
 
 
-@pytest.mark.parametrize("action", [a["Action"] for a in ALWAYS_SENT])
+@pytest.mark.parametrize("action", [a["Action"] for a in [*ALWAYS_SENT, *LISTED_AND_NEEDED]])
 def test_the_ami_user_may_send_every_action_the_app_sends(action: str) -> None:
     needed = ACTION_CLASSES[str(action)]
     assert not needed or set(needed) & classes(manager_user(), "write")
