@@ -95,19 +95,19 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
     incidents = IncidentDesk(database, hub, settings)
     lines = LineDesk(database, hub, settings.trunk_plan)
     board = Switchboard(settings.trunk_plan, settings.watch_rules)
-    pops = PopLedger(settings.pop_ack_seconds, settings.pop_resends)
     pipeline = Pipeline(
-        link, board, hub, writer, pops, desks=(callbacks, incidents, lines), database=database,
-        callback_rules=callback_rules,
+        link, board, hub, writer, PopLedger(settings.pop_ack_seconds, settings.pop_resends),
+        desks=(callbacks, incidents, lines), database=database, callback_rules=callback_rules,
     )
-    pbx_check = PbxChecker.from_settings(settings, link)
-    line_check = LineCheck.from_settings(settings, incidents)
+    pbx_check, line_check = _checks(settings, link, incidents)
     term = PbxTerm(
         settings, link, writer, callbacks, incidents, lines, pipeline, pbx_check, line_check
     )
     ownership = _ownership(settings, database, term)
     live_calls = LiveCalls(pipeline, link, relay, ownership.state)
-    answers = OwnerAnswers(callbacks, link, lines, database, settings.trunk_plan)
+    answers = OwnerAnswers(
+        callbacks, link, lines, pipeline, database=database, trunks=settings.trunk_plan
+    )
     return Parts(
         settings=settings,
         database=database,
@@ -276,6 +276,12 @@ def _ownership(settings: Settings, database: Database, term: PbxTerm) -> Ownersh
         instance=settings.instance,
         poll=settings.owner_poll_seconds,
     )
+
+
+def _checks(
+    settings: Settings, link: PbxLink, incidents: IncidentDesk
+) -> tuple[PbxChecker, LineCheck | None]:
+    return PbxChecker.from_settings(settings, link), LineCheck.from_settings(settings, incidents)
 
 
 def _adherence_rules(settings: Settings) -> AdherenceRules:

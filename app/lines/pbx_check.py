@@ -65,6 +65,12 @@ NEEDED_ACTIONS = (
         "a callback attempt that a cut or a restart hid cannot be found by its ChannelId",
     ),
     Need(
+        "CoreStatus",
+        "reporting",
+        "a PBX restart is not noticed at a login (events are off until the filters are in,"
+        " so no FullyBooted comes): calls the restart ended stay live until they are re-read",
+    ),
+    Need(
         "DeviceStateList",
         "reporting",
         "the IT board and the shift check cannot read the phones' and trunks' state after a "

@@ -53,11 +53,6 @@ class LiveCalls:
                 return live_call_of(view)
         return None
 
-    def endpoint_fault(self, endpoint: str) -> str | None:
-        """The fault state of an endpoint's line, as far as this instance knows it (the
-        owner's line watch; another instance learns faults from the messages only)."""
-        return self._pipeline.endpoint_fault(endpoint) if self.here else None
-
     # -- the relay's Owner ----------------------------------------------------------------
 
     def owner_view(self) -> list[dict[str, Any]] | None:

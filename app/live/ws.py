@@ -28,6 +28,7 @@ from app.db.tables import User
 from app.live.calls import LiveCalls, LiveCallsDep
 from app.live.hub import Hub, HubDep, Subscriber
 from app.live.relay import Relay, RelayDep, RelayDown
+from app.ownership.answers import AtOwner, AtOwnerDep
 from app.settings import SettingsDep
 
 router = APIRouter()
@@ -47,6 +48,7 @@ async def live_updates(
     hub: HubDep,
     live: LiveCallsDep,
     relay: RelayDep,
+    owner: AtOwnerDep,
     token: str | None = None,
 ) -> None:
     if not origin_allowed(websocket, settings.origins):
@@ -66,7 +68,7 @@ async def live_updates(
         # in the queue after it (here: no await between; elsewhere the relay writes the
         # owner's view in the same transaction as each message).
         try:
-            snapshot = await _snapshot(hub, live, user)
+            snapshot = await _snapshot(hub, live, owner, user)
         except RelayDown as down:
             await websocket.close(TRY_AGAIN_LATER, f"live updates unavailable here: {down}")
             return
@@ -89,11 +91,11 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
     return origin.rstrip("/") in {f"{scheme}://{host}", *allowed}
 
 
-async def _snapshot(hub: Hub, live: LiveCalls, user: User) -> dict[str, Any]:
+async def _snapshot(hub: Hub, live: LiveCalls, owner: AtOwner, user: User) -> dict[str, Any]:
     message_id = hub.next_id()
     calls, link = await live.calls(viewer_of(user))
     # The agent's own phone in a fault state: the console's equipment check survives a reload.
-    fault = live.endpoint_fault(user.endpoint) if user.endpoint else None
+    fault = await owner.endpoint_fault(user.endpoint) if user.endpoint else None
     return {
         "type": "snapshot",
         "id": message_id,

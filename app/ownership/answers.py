@@ -11,6 +11,7 @@ link is down" only because this instance does not hold it.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, cast
@@ -26,11 +27,13 @@ from app.lines import store as lines
 from app.lines.desk import LineDesk
 from app.live.calls import LiveCalls
 from app.live.no_pbx import PbxLink
+from app.live.pipeline import Pipeline
 from app.live.relay import Relay, RelayDown
 from app.shift_checks.desk import read_equipment
 from app.status.view import link_status
 from telephony.calls.trunks import TrunkPlan
 
+SNAPSHOT_ASK_WITHIN = 1.0  # seconds a console's snapshot waits for the owner's answer
 Answer = dict[str, Any]  # {"ok": value} or {"error": {"status": int, "detail": str}}
 
 
@@ -48,15 +51,18 @@ class OwnerAnswers:
         callbacks: CallbackDesk,
         link: PbxLink,
         lines: LineDesk,
+        pipeline: Pipeline,
+        *,
         database: Database,
         trunks: TrunkPlan,
     ) -> None:
         self._callbacks, self._link, self._lines = callbacks, link, lines
-        self._database, self._trunks = database, trunks
+        self._pipeline, self._database, self._trunks = pipeline, database, trunks
         self._handlers: dict[str, Callable[..., Awaitable[Any]]] = {
             "dial": self._dial,
             "equipment": self._equipment,
             "line_board": self._line_board,
+            "endpoint_fault": self._endpoint_fault,
         }
 
     async def answer(self, kind: str, args: dict[str, Any]) -> Answer:
@@ -83,6 +89,9 @@ class OwnerAnswers:
     async def _equipment(self, endpoint: str | None) -> dict[str, Any]:
         return dataclasses.asdict(await read_equipment(self._link, endpoint))
 
+    async def _endpoint_fault(self, endpoint: str) -> str | None:
+        return self._pipeline.endpoint_fault(endpoint)
+
     async def _line_board(self) -> dict[str, Any]:
         names, active = await self._database.run(
             lambda s: (lines.agent_names(s), sum(incidents.active_by_level(s).values()))
@@ -103,6 +112,18 @@ class AtOwner:
 
     def __init__(self, live: LiveCalls, relay: Relay, answers: OwnerAnswers) -> None:
         self._live, self._relay, self._answers = live, relay, answers
+
+    async def endpoint_fault(self, endpoint: str) -> str | None:
+        """The fault state of an agent's phone for their console's snapshot; None when the
+        owner does not answer at once (a takeover under way): the snapshot does not wait,
+        and the next line.fault message says it."""
+        try:
+            fault: str | None = await asyncio.wait_for(
+                self.ask("endpoint_fault", endpoint=endpoint), SNAPSHOT_ASK_WITHIN
+            )
+        except (HTTPException, TimeoutError):
+            return None
+        return fault
 
     async def ask(self, kind: str, **args: Any) -> Any:
         """The answer's value; HTTPException with the owner's status when it refused, 503
