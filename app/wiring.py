@@ -105,9 +105,7 @@ def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
     )
     ownership = _ownership(settings, database, term)
     live_calls = LiveCalls(pipeline, link, relay, ownership.state)
-    answers = OwnerAnswers(
-        callbacks, link, lines, pipeline, database=database, trunks=settings.trunk_plan
-    )
+    answers = OwnerAnswers(term, database)
     return Parts(
         settings=settings,
         database=database,

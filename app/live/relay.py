@@ -135,7 +135,9 @@ class NoRelay:
     async def owner_calls(self) -> tuple[list[dict[str, Any]], str]:
         raise RelayDown(NO_REDIS)
 
-    async def ask(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def ask(
+        self, kind: str, args: dict[str, Any], within: float | None = None
+    ) -> dict[str, Any]:
         raise RelayDown(NO_REDIS)
 
 
@@ -215,9 +217,12 @@ class RedisRelay:
         calls.sort(key=lambda call: (call.get("started_at") or 0, call.get("call_id", "")))
         return calls, (link.decode() if isinstance(link, bytes) else link) or "unknown"
 
-    async def ask(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def ask(
+        self, kind: str, args: dict[str, Any], within: float | None = None
+    ) -> dict[str, Any]:
         """Ask the PBX's owner (another instance); its answer, ``{"ok": ...}`` or
-        ``{"error": {"status", "detail"}}``. Raises RelayDown when nobody answers in time."""
+        ``{"error": {"status", "detail"}}``. Raises RelayDown when nobody answers in time
+        (``within``, else the relay's own limit)."""
         if not self.state.connected:
             raise RelayDown(self.state.last_error or "not connected to Redis yet")
         question_id = uuid.uuid4().hex
@@ -226,9 +231,9 @@ class RedisRelay:
         question = {"from": self._instance, "id": question_id, "kind": kind, "args": args}
         self._queue(self._asks, json.dumps(question), ViewChange())
         try:
-            return await asyncio.wait_for(answered, self._ask_within)
+            return await asyncio.wait_for(answered, within or self._ask_within)
         except TimeoutError:
-            within = self._ask_within
+            within = within or self._ask_within
             raise RelayDown(f"the PBX's owner did not answer within {within:g} s") from None
         finally:
             self._asked.pop(question_id, None)

@@ -11,10 +11,9 @@ link is down" only because this instance does not hold it.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends, HTTPException, status
 from starlette.requests import HTTPConnection
@@ -25,15 +24,18 @@ from app.db.engine import Database
 from app.incidents import store as incidents
 from app.lines import store as lines
 from app.lines.desk import LineDesk
+from app.lines.pbx_check import PbxChecker
 from app.live.calls import LiveCalls
 from app.live.no_pbx import PbxLink
 from app.live.pipeline import Pipeline
 from app.live.relay import Relay, RelayDown
+from app.settings import Settings
 from app.shift_checks.desk import read_equipment
 from app.status.view import link_status
-from telephony.calls.trunks import TrunkPlan
 
-SNAPSHOT_ASK_WITHIN = 1.0  # seconds a console's snapshot waits for the owner's answer
+# Seconds a snapshot or the status page waits for the owner's answer: they must not hang
+# while an owner has died and the next has not taken over yet.
+QUICK_ANSWER_WITHIN = 1.0
 Answer = dict[str, Any]  # {"ok": value} or {"error": {"status": int, "detail": str}}
 
 
@@ -43,26 +45,34 @@ class Refused(Exception):
         self.status_code, self.detail = status_code, detail
 
 
+class OwnerParts(Protocol):
+    """The PBX-facing parts the answers read (app/wiring.py's PbxTerm)."""
+
+    @property
+    def link(self) -> PbxLink: ...
+    @property
+    def callbacks(self) -> CallbackDesk: ...
+    @property
+    def lines(self) -> LineDesk: ...
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def pbx_check(self) -> PbxChecker: ...
+    @property
+    def settings(self) -> Settings: ...
+
+
 class OwnerAnswers:
     """The owner's side: each question's handler over this instance's PBX-facing parts."""
 
-    def __init__(
-        self,
-        callbacks: CallbackDesk,
-        link: PbxLink,
-        lines: LineDesk,
-        pipeline: Pipeline,
-        *,
-        database: Database,
-        trunks: TrunkPlan,
-    ) -> None:
-        self._callbacks, self._link, self._lines = callbacks, link, lines
-        self._pipeline, self._database, self._trunks = pipeline, database, trunks
+    def __init__(self, parts: OwnerParts, database: Database) -> None:
+        self._parts, self._database = parts, database
         self._handlers: dict[str, Callable[..., Awaitable[Any]]] = {
             "dial": self._dial,
             "equipment": self._equipment,
             "line_board": self._line_board,
             "endpoint_fault": self._endpoint_fault,
+            "pbx_status": self._pbx_status,
         }
 
     async def answer(self, kind: str, args: dict[str, Any]) -> Answer:
@@ -78,7 +88,7 @@ class OwnerAnswers:
 
     async def _dial(self, callback_id: int, agent: str) -> dict[str, Any]:
         try:
-            return await self._callbacks.dial(callback_id, agent)
+            return await self._parts.callbacks.dial(callback_id, agent)
         except callbacks.CallbackNotFound as error:
             raise Refused(status.HTTP_404_NOT_FOUND, str(error)) from None
         except callbacks.CallbackError as error:
@@ -87,19 +97,28 @@ class OwnerAnswers:
             raise Refused(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
 
     async def _equipment(self, endpoint: str | None) -> dict[str, Any]:
-        return dataclasses.asdict(await read_equipment(self._link, endpoint))
+        return dataclasses.asdict(await read_equipment(self._parts.link, endpoint))
 
     async def _endpoint_fault(self, endpoint: str) -> str | None:
-        return self._pipeline.endpoint_fault(endpoint)
+        return self._parts.pipeline.endpoint_fault(endpoint)
+
+    async def _pbx_status(self) -> dict[str, Any]:
+        """The AMI link, the PBX check and the calls in progress, for /api/status."""
+        parts = self._parts
+        return {
+            "ami": link_status(parts.link).model_dump(),
+            "pbx": parts.pbx_check.result.as_dict(),
+            "live_calls": parts.pipeline.live_count,
+        }
 
     async def _line_board(self) -> dict[str, Any]:
         names, active = await self._database.run(
             lambda s: (lines.agent_names(s), sum(incidents.active_by_level(s).values()))
         )
-        desk = self._lines
-        endpoints = lines.line_board(desk.lines, self._trunks, names, desk.last_faults)
+        desk, trunks = self._parts.lines, self._parts.settings.trunk_plan
+        endpoints = lines.line_board(desk.lines, trunks, names, desk.last_faults)
         board = {"endpoints": endpoints, "incidents_active": active}
-        return {**board, "link": link_status(self._link).model_dump()}
+        return {**board, "link": link_status(self._parts.link).model_dump()}
 
 
 def _error(status_code: int, detail: str) -> Answer:
@@ -118,21 +137,22 @@ class AtOwner:
         owner does not answer at once (a takeover under way): the snapshot does not wait,
         and the next line.fault message says it."""
         try:
-            fault: str | None = await asyncio.wait_for(
-                self.ask("endpoint_fault", endpoint=endpoint), SNAPSHOT_ASK_WITHIN
+            fault: str | None = await self.ask(
+                "endpoint_fault", within=QUICK_ANSWER_WITHIN, endpoint=endpoint
             )
-        except (HTTPException, TimeoutError):
+        except HTTPException:
             return None
         return fault
 
-    async def ask(self, kind: str, **args: Any) -> Any:
+    async def ask(self, kind: str, *, within: float | None = None, **args: Any) -> Any:
         """The answer's value; HTTPException with the owner's status when it refused, 503
-        when no owner could be asked."""
+        when no owner could be asked (none answered ``within`` seconds: a takeover under way,
+        or the relay's limit, long enough for an Originate)."""
         if self._live.here:
             answer = await self._answers.answer(kind, args)
         else:
             try:
-                answer = await self._relay.ask(kind, args)
+                answer = await self._relay.ask(kind, args, within)
             except RelayDown as down:
                 raise HTTPException(
                     status.HTTP_503_SERVICE_UNAVAILABLE, f"the PBX's owner cannot be asked: {down}"

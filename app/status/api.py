@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 
 from app import __version__
 from app.auth.deps import SignedIn
+from app.ownership.answers import QUICK_ANSWER_WITHIN, AtOwner, AtOwnerDep
 from app.status.metrics import render
 from app.status.schemas import (
     CallScriptsStatus,
     DatabaseStatus,
+    LinkStatus,
     PbxCheckStatus,
     ServiceStatus,
 )
@@ -54,17 +57,22 @@ async def database_status(services: ServiceView) -> DatabaseStatus:
     summary="AMI link, database, version",
     responses=LOGIN,
 )
-async def service_status(user: SignedIn, services: ServiceDep) -> ServiceStatus:
+async def service_status(
+    user: SignedIn, services: ServiceDep, owner: AtOwnerDep
+) -> ServiceStatus:
+    """The PBX's side (the AMI link, the PBX check, the calls in progress) is the owner's,
+    whichever instance answers; the rest is this instance's."""
     database = await database_status(services)
+    pbx = await _pbx_side(services, owner)
     return ServiceStatus(
         version=__version__,
         uptime_seconds=round(time.time() - services.started_at, 1),
         demo=services.settings.demo,
-        ami=link_status(services.link),
-        pbx=PbxCheckStatus.model_validate(services.pbx_check.result.as_dict()),
+        ami=LinkStatus.model_validate(pbx["ami"]),
+        pbx=PbxCheckStatus.model_validate(pbx["pbx"]),
         database=database,
         websocket_clients=services.hub.clients,
-        live_calls=services.pipeline.live_count,
+        live_calls=pbx["live_calls"],
         call_scripts=CallScriptsStatus(
             loaded=[f"{c.id}.{c.language}" for c in services.catalog.call_scripts],
             errors=[str(error) for error in services.catalog.errors],
@@ -72,6 +80,21 @@ async def service_status(user: SignedIn, services: ServiceDep) -> ServiceStatus:
         pbxes=[owner_status(services.ownership)],
         redis=relay_status(services.relay.state),
     )
+
+
+async def _pbx_side(services: ServiceView, owner: AtOwner) -> dict[str, Any]:
+    """The owner's answer; when no owner can be asked, this instance's own view, whose link
+    is not up, with the reason."""
+    try:
+        side: dict[str, Any] = await owner.ask("pbx_status", within=QUICK_ANSWER_WITHIN)
+    except HTTPException as unanswered:
+        ami = link_status(services.link).model_copy(update={"last_error": unanswered.detail})
+        return {
+            "ami": ami.model_dump(),
+            "pbx": services.pbx_check.result.as_dict(),
+            "live_calls": services.pipeline.live_count,
+        }
+    return side
 
 
 class Alive(BaseModel):

@@ -83,12 +83,4 @@ def owner_status(ownership: Ownership) -> PbxOwnerStatus:
 
 
 def relay_status(state: RelayState) -> RelayStatus:
-    return RelayStatus(
-        configured=state.configured,
-        connected=state.connected,
-        since=state.since,
-        last_error=state.last_error,
-        published=state.published,
-        received=state.received,
-        dropped=state.dropped,
-    )
+    return RelayStatus.model_validate(state, from_attributes=True)

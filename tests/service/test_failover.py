@@ -138,8 +138,12 @@ async def test_the_second_instance_stands_by_then_takes_over_a_killed_owner_mid_
 
 
 async def _owner_answers_on(standing_by: ServeProcess, call_id: str | None) -> None:
-    """What only the PBX's owner knows, asked on the instance standing by: its line board,
-    the agent's phone at the shift check, the call at the agent's console."""
+    """What only the PBX's owner knows, asked on the instance standing by: its link and calls
+    on the status page, its line board, the agent's phone at the shift check, the call at
+    the agent's console."""
+    status = (await standing_by.get("/api/status", "it")).json()
+    assert (status["ami"]["status"], status["live_calls"]) == ("connected", 1)
+    assert status["pbxes"][0]["pbx_owner"] is False
     board = await standing_by.get("/api/lines", "it")
     assert board.status_code == 200, board.text
     assert board.json()["link"]["status"] == "connected"
