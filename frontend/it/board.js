@@ -75,6 +75,7 @@ class Board {
       const status = await api("/api/status");
       this.pbx.set(status.ami);
       this.pbx.setCheck(status.pbx);
+      this.pbx.setInstances(status);
     } catch (error) {
       if (!this.pbx.state) reportError(error, t("it.pbx"));
     }

@@ -15,11 +15,39 @@ export class PbxLink {
   constructor(el) {
     this.el = el;
     this.state = null; // /api/status "ami" (or /api/lines "link")
+    this.serving = null; // /api/status "pbxes" and "redis": which instance owns, serves
     // /api/status "pbx": what the PBX lacks (AMI permissions, dialplan), shown under the bar.
     this.problems = h("div", { class: "banner banner-offline pbx-problems", hidden: true,
       attrs: { role: "status", "data-test": "pbx-problems" } });
     this.problems.style.textAlign = "left";
     this.el.closest("header")?.after(this.problems);
+    // Which instance owns the PBX and which serves this page, where several may run.
+    this.instances = h("span", { class: "pbx-instances", hidden: true,
+      attrs: { "data-test": "pbx-instances", title: t("it.instances.title") } });
+    this.el.after(this.instances);
+  }
+
+  /** /api/status's "pbxes" and "redis": shown only where several instances may run (a
+   *  PostgreSQL lock decides the PBX's owner, or Redis relays between instances). */
+  setInstances(status) {
+    this.serving = { pbxes: status.pbxes, redis: status.redis };
+    this.renderInstances();
+  }
+
+  renderInstances() {
+    const pbx = (this.serving?.pbxes || [])[0];
+    const redis = this.serving?.redis || {};
+    const several = Boolean(pbx?.locked || redis.configured);
+    this.instances.hidden = !several;
+    if (!several) return;
+    const relay = redis.configured
+      ? h("span", { class: redis.connected ? "pbx-since" : "pbx-error",
+        text: t(redis.connected ? "it.instances.redis_up" : "it.instances.redis_down") })
+      : null;
+    fill(this.instances,
+      h("span", { text: t("it.instances.owner", { owner: pbx?.owner || t("it.instances.nobody") }) }),
+      h("span", { class: "pbx-since", text: t("it.instances.here", { instance: pbx?.instance || "?" }) }),
+      relay);
   }
 
   /** The PBX check: nothing when it passed, else each problem as the server words it. */
@@ -76,6 +104,7 @@ export class PbxLink {
       state.address ? h("span", { class: "pbx-address", text: state.address }) : null,
       since ? h("span", { class: "pbx-since", text: t("it.pbx.since", { time: when(since) }) }) : null,
       !up && state.last_error ? h("span", { class: "pbx-error", text: state.last_error }) : null);
+    this.renderInstances();
   }
 }
 

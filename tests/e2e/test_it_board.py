@@ -139,6 +139,8 @@ def test_it_board_follows_a_trunk_outage_from_alert_to_review(
     expect(page.locator("#who")).to_contain_text("Ivy IT")
     expect(page.locator("[data-test=pbx-link]")).to_have_attribute("data-status", "connected")
     expect(page.locator("#live-status")).to_have_attribute("data-connected", "true")
+    # One instance on SQLite without Redis: nothing about instances to say.
+    expect(page.locator("[data-test=pbx-instances]")).to_be_hidden()
     page.evaluate("() => { window.notReloaded = true; }")
 
     # The lines: the trunk and both phones qualify, with their round trip.

@@ -13,7 +13,7 @@ from app.lines.pbx_check import (
     read_listing,
 )
 
-EVERYTHING = {"Originate", "CoreShowChannels", "Status", "DeviceStateList", "Ping"}
+EVERYTHING = {"Originate", "CoreShowChannels", "Status", "CoreStatus", "DeviceStateList", "Ping"}
 CALLBACK = Listing(found=True, extensions=("_X.", "_+X."))
 PROBE = Listing(found=True, extensions=("*77",))
 EXPECT = Expectations("callassist-callback", "*77")
@@ -47,11 +47,13 @@ def test_every_missing_action_is_its_own_problem() -> None:
         "the AMI user may not send Originate",
         "the AMI user may not send CoreShowChannels",
         "the AMI user may not send Status",
+        "the AMI user may not send CoreStatus",
         "the AMI user may not send DeviceStateList",
     ]
     assert not any("`system`" in problem for problem in check.problems)
     assert "`reporting`" in check.problems[1]  # CoreShowChannels: reporting, not system
-    assert "load res_manager_devicestate.so" in check.problems[3]
+    assert "a PBX restart is not noticed" in check.problems[3]
+    assert "load res_manager_devicestate.so" in check.problems[4]
 
 
 def test_a_missing_callback_context_names_the_setting_and_the_shipped_dialplan() -> None:
