@@ -38,14 +38,9 @@ async def traffic(pbx: AmiServer) -> AsyncIterator[Traffic]:
     await traffic.close()
 
 
-async def post(service: Service, path: str, username: str, body: dict[str, Any]) -> httpx.Response:
-    token = await service.login(username)
-    return await service.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
-
-
 async def act(service: Service, call_id: str, **action: Any) -> httpx.Response:
     body = {"action_id": action.pop("action_id", None) or uuid.uuid4().hex, **action}
-    return await post(service, f"/api/console/calls/{call_id}/actions", "agent1", body)
+    return await service.post(f"/api/console/calls/{call_id}/actions", "agent1", body)
 
 
 async def ack_pops(client: LiveClient, kind: str) -> dict[str, Any]:
@@ -274,8 +269,8 @@ async def test_the_console_is_the_agents_own(
         assert (await service.get(path, "qa")).status_code == 403
         assert (await service.client.get(path)).status_code == 401
         body = {"action_id": "x1", "kind": "next"}
-        assert (await post(service, path + "/actions", "agent2", body)).status_code == 404
-        bad = await post(service, path + "/actions", "agent1", {"action_id": "x 1", "kind": "go"})
+        assert (await service.post(path + "/actions", "agent2", body)).status_code == 404
+        bad = await service.post(path + "/actions", "agent1", {"action_id": "x 1", "kind": "go"})
         assert bad.status_code == 422
         await call.hang_up()
 
@@ -285,20 +280,20 @@ async def test_the_shift_check_tells_the_truth_about_the_phone_and_is_recorded(
 ) -> None:
     async with running_service(database_url, pbx) as service:
         await pbx.wait_logged_in()
-        check = (await post(service, "/api/shift-checks", "agent1", {"rtt_ms": 12.5})).json()
+        check = (await service.post("/api/shift-checks", "agent1", {"rtt_ms": 12.5})).json()
         assert check["ok"] is True
         assert check["endpoint"]["registered"] is True
         assert check["endpoint"]["reachable"] is True
         assert check["link"]["up"] is True
 
         await pbx.set_contact("PJSIP/1001", "Unreachable")
-        check = (await post(service, "/api/shift-checks", "agent1", {"rtt_ms": 12.5})).json()
+        check = (await service.post("/api/shift-checks", "agent1", {"rtt_ms": 12.5})).json()
         assert check["ok"] is False
         assert check["codes"] == ["unreachable"]
         assert "headset" in check["problems"][0]
 
         await pbx.remove_contact("PJSIP/1001")
-        check = (await post(service, "/api/shift-checks", "agent1", {"rtt_ms": 900})).json()
+        check = (await service.post("/api/shift-checks", "agent1", {"rtt_ms": 900})).json()
         assert check["codes"] == ["not_registered", "slow"]
         latest = (await service.get("/api/shift-checks/latest", "agent1")).json()
         assert latest["id"] == check["id"]

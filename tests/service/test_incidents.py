@@ -9,7 +9,6 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from telephony.capture import read_capture
@@ -19,11 +18,6 @@ from tests.conftest import CAPTURES
 from tests.service.harness import Service, running_service
 
 pytestmark = pytest.mark.asyncio
-
-
-async def post(service: Service, path: str, username: str, body: dict[str, Any]) -> httpx.Response:
-    token = await service.login(username)
-    return await service.client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
 
 
 async def incidents(service: Service, status: str = "active") -> list[dict[str, Any]]:
@@ -147,36 +141,35 @@ async def test_the_procedure_through_the_api_with_its_refusals(
         base = f"/api/incidents/{incident['id']}"
 
         for username in ("agent1", "qa"):
-            assert (await post(service, f"{base}/acknowledge", username, {})).status_code == 403
+            assert (await service.post(f"{base}/acknowledge", username, {})).status_code == 403
             assert (await service.get(base, username)).status_code == 403
-        early = await post(service, f"{base}/review", "it", {"summary": "too soon"})
+        early = await service.post(f"{base}/review", "it", {"summary": "too soon"})
         assert early.status_code == 409
         assert early.json()["allowed"] == ["acknowledge", "resolve"]
-        assert (await post(service, f"{base}/progress", "it", {"note": "x"})).status_code == 409
+        assert (await service.post(f"{base}/progress", "it", {"note": "x"})).status_code == 409
 
-        taken = await post(service, f"{base}/acknowledge", "it", {})
+        taken = await service.post(f"{base}/acknowledge", "it", {})
         assert taken.status_code == 200
         assert (taken.json()["status"], taken.json()["owner"]) == ("acknowledged", "it")
         for empty in ({"note": ""}, {"note": "   "}, {}):
-            refused = await post(service, f"{base}/progress", "it", empty)
+            refused = await service.post(f"{base}/progress", "it", empty)
             assert refused.status_code == 422, empty
-        noted = await post(service, f"{base}/progress", "supervisor", {"note": "carrier called"})
+        noted = await service.post(f"{base}/progress", "supervisor", {"note": "carrier called"})
         assert noted.json()["last_progress_at"] is not None
-        assert (await post(service, f"{base}/resolve", "it", {"cause": " "})).status_code == 422
-        resolved = await post(service, f"{base}/resolve", "it", {"cause": "carrier fibre cut"})
+        assert (await service.post(f"{base}/resolve", "it", {"cause": " "})).status_code == 422
+        resolved = await service.post(f"{base}/resolve", "it", {"cause": "carrier fibre cut"})
         assert (resolved.json()["status"], resolved.json()["cause"]) == (
             "resolved",
             "carrier fibre cut",
         )
-        assert (await post(service, f"{base}/review", "it", {"summary": ""})).status_code == 422
-        reviewed = await post(
-            service,
+        assert (await service.post(f"{base}/review", "it", {"summary": ""})).status_code == 422
+        reviewed = await service.post(
             f"{base}/review",
             "supervisor",
             {"summary": "20 min outage", "actions": "second carrier"},
         )
         assert reviewed.status_code == 200
-        final = await post(service, f"{base}/review", "it", {"summary": "again"})
+        final = await service.post(f"{base}/review", "it", {"summary": "again"})
         assert final.status_code == 409 and final.json()["allowed"] == []
 
         view = await detail(service, incident["id"])
@@ -197,7 +190,7 @@ async def test_the_procedure_through_the_api_with_its_refusals(
         assert view["timeline"][3]["note"] == "carrier called"
         assert await incidents(service) == []
         assert [i["status"] for i in await incidents(service, "all")] == ["reviewed"]
-        missing = await post(service, "/api/incidents/999999/acknowledge", "it", {})
+        missing = await service.post("/api/incidents/999999/acknowledge", "it", {})
         assert missing.status_code == 404
 
 
