@@ -55,6 +55,9 @@ class LiveCalls:
 
     # -- the relay's Owner ----------------------------------------------------------------
 
+    def owns(self) -> bool:
+        return self._owner.owner
+
     def owner_view(self) -> list[dict[str, Any]] | None:
         return self._pipeline.all_live_calls() if self._owner.owner else None
 

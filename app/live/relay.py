@@ -95,6 +95,10 @@ class Consoles(Protocol):
 class Owner(Protocol):
     """What the relay needs of the PBX's side of this instance (app/live/calls.py)."""
 
+    def owns(self) -> bool:
+        """Whether this instance owns the PBX now (cheap: asked for every question)."""
+        ...
+
     def owner_view(self) -> list[dict[str, Any]] | None:
         """Every live call's view while this instance owns the PBX, else None."""
         ...
@@ -254,7 +258,7 @@ class RedisRelay:
             pubsub = listener.pubsub(ignore_subscribe_messages=True)
             try:
                 await self._connect(client, pubsub, owner)
-                if not first and owner.owner_view() is None:
+                if not first and not owner.owns():
                     consoles.drop_all("the live messages were cut; reconnect for a fresh snapshot")
                 first, wait = False, RETRY_FIRST
                 await _first_to_end(
@@ -300,7 +304,7 @@ class RedisRelay:
                 "Redis unreachable (%s): live messages reach this instance's consoles only", reason
             )
             self.state.since = time.time()
-        if self.state.connected and owner.owner_view() is None:
+        if self.state.connected and not owner.owns():
             consoles.drop_all("this instance lost its live messages; reconnect for a snapshot")
         self.state.connected, self.state.last_error = False, reason
         self._remote.clear()
@@ -361,7 +365,7 @@ class RedisRelay:
     def _take_question(self, data: bytes, owner: _Owning) -> None:
         """Only the owner answers, in a task of its own (a dial takes seconds)."""
         question = json.loads(data)
-        if owner.owner.owner_view() is None or not isinstance(question["args"], dict):
+        if not owner.owner.owns() or not isinstance(question["args"], dict):
             return
         task = asyncio.create_task(self._answer(question, owner.answerer))
         self._answering.add(task)

@@ -33,6 +33,9 @@ class PbxSide:
     acks: list[tuple[int, str | None]] = field(default_factory=list)
     pops: set[int] = field(default_factory=set)  # ids its ledger waits for
 
+    def owns(self) -> bool:
+        return self.calls is not None
+
     def owner_view(self) -> list[dict[str, Any]] | None:
         return self.calls
 
