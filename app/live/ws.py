@@ -108,7 +108,7 @@ async def _snapshot(hub: Hub, live: LiveCalls, owner: AtOwner, user: User) -> di
 @dataclass(frozen=True)
 class Acks:
     """Where a console's acknowledgement of a pop goes: the pop ledger here if this instance
-    sent the pop, else the owner's through the relay."""
+    owns the PBX (it sent the pop), else the owner's through the relay."""
 
     live: LiveCalls
     relay: Relay
@@ -117,7 +117,9 @@ class Acks:
         if not isinstance(message_id, int):
             return  # acknowledgements of other messages need nothing
         at = time.time()
-        if not self.live.acked(message_id, endpoint, at):
+        if self.live.owns():
+            self.live.acked(message_id, endpoint, at)
+        else:
             self.relay.ack(message_id, endpoint, at)
 
 

@@ -103,13 +103,8 @@ class OwnerAnswers:
         return self._parts.pipeline.endpoint_fault(endpoint)
 
     async def _pbx_status(self) -> dict[str, Any]:
-        """The AMI link, the PBX check and the calls in progress, for /api/status."""
         parts = self._parts
-        return {
-            "ami": link_status(parts.link).model_dump(),
-            "pbx": parts.pbx_check.result.as_dict(),
-            "live_calls": parts.pipeline.live_count,
-        }
+        return pbx_side(parts.link, parts.pbx_check, parts.pipeline)
 
     async def _line_board(self) -> dict[str, Any]:
         names, active = await self._database.run(
@@ -119,6 +114,16 @@ class OwnerAnswers:
         endpoints = lines.line_board(desk.lines, trunks, names, desk.last_faults)
         board = {"endpoints": endpoints, "incidents_active": active}
         return {**board, "link": link_status(self._parts.link).model_dump()}
+
+
+def pbx_side(link: PbxLink, pbx_check: PbxChecker, pipeline: Pipeline) -> dict[str, Any]:
+    """The AMI link, the PBX check and the calls in progress, for /api/status: the owner's
+    answer, or this instance's own when no owner can be asked."""
+    return {
+        "ami": link_status(link).model_dump(),
+        "pbx": pbx_check.result.as_dict(),
+        "live_calls": pipeline.live_count,
+    }
 
 
 def _error(status_code: int, detail: str) -> Answer:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from app import __version__
 from app.auth.deps import SignedIn
-from app.ownership.answers import QUICK_ANSWER_WITHIN, AtOwner, AtOwnerDep
+from app.ownership.answers import QUICK_ANSWER_WITHIN, AtOwner, AtOwnerDep, pbx_side
 from app.status.metrics import render
 from app.status.schemas import (
     CallScriptsStatus,
@@ -88,12 +88,9 @@ async def _pbx_side(services: ServiceView, owner: AtOwner) -> dict[str, Any]:
     try:
         side: dict[str, Any] = await owner.ask("pbx_status", within=QUICK_ANSWER_WITHIN)
     except HTTPException as unanswered:
-        ami = link_status(services.link).model_copy(update={"last_error": unanswered.detail})
-        return {
-            "ami": ami.model_dump(),
-            "pbx": services.pbx_check.result.as_dict(),
-            "live_calls": services.pipeline.live_count,
-        }
+        own = pbx_side(services.link, services.pbx_check, services.pipeline)
+        own["ami"]["last_error"] = unanswered.detail
+        return own
     return side
 
 
