@@ -10,12 +10,13 @@ from typing import Annotated, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from fastapi import Depends
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.requests import HTTPConnection
 
 from app.callbacks.rules import DIALLABLE_NUMBER
 from app.incidents.rules import DEFAULT_LEVELS, KINDS, LEVELS
+from app.pbxes.config import DEFAULT_PBX, Pbx, parse_pbxes
 from telephony.ami.link import LinkConfig
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import WatchRules
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///callassist.db", repr=False)  # may hold a password
     ami_url: SecretStr | None = None  # ami://user:secret@host:5038
     trunks: str = ""  # PJSIP/2001,PJSIP/carrier-*
+    # Several PBXs (app/pbxes/config.py): a JSON list of {"name", "ami_url", "trunks"}, in
+    # place of AMI_URL and TRUNKS (which describe the one PBX named "default").
+    pbxes: SecretStr | None = None
     # Live messages between instances (app/live/relay.py): redis://[:password@]host:6379/0,
     # rediss:// with TLS. None: one instance, its hub serves its own consoles.
     redis_url: SecretStr | None = None
@@ -124,9 +128,8 @@ class Settings(BaseSettings):
     probe_local_port: int = Field(default=5070, ge=1, le=65535)
     probe_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     probe_interval_minutes: float = Field(default=0.0, ge=0)  # 0: not scheduled
-    # Several instances (issue 16): the PBX's name (its ownership lock is derived from it) and
-    # this instance's name, shown to the others as the owner's. Empty: hostname-pid.
-    pbx_name: str = Field(default="default", min_length=1, max_length=60, pattern=r"^[\w.:-]+$")
+    # Several instances (issue 16): this instance's name, shown to the others as a PBX's
+    # owner's. Empty: hostname-pid.
     instance_name: str = Field(default="", max_length=60, pattern=r"^[\w.:-]*$")
     # How often an instance standing by tries the lock, and an owner checks it still holds it.
     owner_poll_seconds: float = Field(default=1.0, gt=0, le=60)
@@ -193,6 +196,22 @@ class Settings(BaseSettings):
             LinkConfig.from_url(url.get_secret_value())  # its errors never echo the secret
         return url
 
+    @field_validator("pbxes")
+    @classmethod
+    def _pbxes_parse(cls, text: SecretStr | None) -> SecretStr | None:
+        if text is not None:
+            parse_pbxes(text.get_secret_value())  # its errors never echo a value
+        return text
+
+    @model_validator(mode="after")
+    def _one_way_to_name_pbxes(self) -> Settings:
+        if self.pbxes is not None and (self.ami_url is not None or self.trunks):
+            raise ValueError(
+                "CALLASSIST_PBXES names every PBX with its AMI URL and trunks: leave"
+                " CALLASSIST_AMI_URL and CALLASSIST_TRUNKS unset"
+            )
+        return self
+
     @field_validator("secret_key")
     @classmethod
     def _real_secret(cls, key: SecretStr | None) -> SecretStr | None:
@@ -212,17 +231,33 @@ class Settings(BaseSettings):
             return
         if self.secret_key is None:
             raise ValueError("CALLASSIST_SECRET_KEY is required: it signs login tokens")
-        if self.ami_url is None:
-            raise ValueError("CALLASSIST_AMI_URL is required: ami://user:secret@pbx-host:5038")
+        if self.ami_url is None and self.pbxes is None:
+            raise ValueError(
+                "CALLASSIST_AMI_URL is required: ami://user:secret@pbx-host:5038 (or"
+                " CALLASSIST_PBXES for several PBXs)"
+            )
 
     @property
     def origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
-    def trunk_plan(self) -> TrunkPlan:
+    def pbx_list(self) -> tuple[Pbx, ...]:
+        """The PBXs, in the order named: CALLASSIST_PBXES's, else the one of AMI_URL and
+        TRUNKS (not configured without AMI_URL: the service runs with no live calls)."""
+        if self.pbxes is not None:
+            return parse_pbxes(self.pbxes.get_secret_value())
+        return (Pbx(DEFAULT_PBX, self.ami_url, self.trunks),)
+
+    def trunk_plan_of(self, pbx: Pbx) -> TrunkPlan:
+        """A PBX's trunks; the line probe's account counts as one on every PBX."""
         probe = self.probe_endpoint
-        return TrunkPlan.parse(self.trunks, probes=[probe] if probe else [])
+        return TrunkPlan.parse(pbx.trunks, probes=[probe] if probe else [])
+
+    @property
+    def trunk_plan(self) -> TrunkPlan:
+        """The first PBX's trunks (the demo's, and the one PBX's of AMI_URL)."""
+        return self.trunk_plan_of(self.pbx_list[0])
 
     @property
     def probe_endpoint(self) -> str | None:
@@ -286,11 +321,6 @@ class Settings(BaseSettings):
         """This instance's name: the setting, else hostname-pid (unique on a machine)."""
         return self.instance_name or f"{socket.gethostname()}-{os.getpid()}"[:60]
 
-    def link_config(self) -> LinkConfig | None:
-        """The AMI link's settings; None when no PBX is configured."""
-        if self.ami_url is None:
-            return None
-        return LinkConfig.from_url(self.ami_url.get_secret_value())
 
 
 def _numbers(text: str, kind: type[_N]) -> tuple[_N, ...]:

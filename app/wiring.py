@@ -248,7 +248,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.demo
         else None
     )
-    link_config = await demo.start() if demo is not None else settings.link_config()
+    link_config = await demo.start() if demo is not None else settings.pbx_list[0].link_config()
     running = Running(build(settings, link_config))
     app.state.parts = running.parts
     app.state.demo_pbx = demo
@@ -266,11 +266,11 @@ def _ownership(settings: Settings, database: Database, term: PbxTerm) -> Ownersh
     machine; no PBX: nothing to own) this instance owns it from start to stop, as before."""
     lock = None
     if database.backend == "postgresql" and not isinstance(term.link, NoPbx):
-        lock = PbxLock(settings.database_url, settings.pbx_name, settings.instance)
+        lock = PbxLock(settings.database_url, settings.pbx_list[0].name, settings.instance)
     return Ownership(
         term,
         lock,
-        pbx=settings.pbx_name,
+        pbx=settings.pbx_list[0].name,
         instance=settings.instance,
         poll=settings.owner_poll_seconds,
     )
@@ -293,7 +293,7 @@ def _relay(settings: Settings) -> Relay:
         settings.redis_url.get_secret_value(),
         prefix=settings.redis_prefix,
         instance=settings.instance,
-        pbx=settings.pbx_name,
+        pbx=settings.pbx_list[0].name,
     )
 
 

@@ -20,6 +20,7 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=128)
     role: str = Field(max_length=16)  # agent, qa, it, supervisor, admin
     endpoint: str | None = Field(default=None, max_length=128, unique=True)  # agents: PJSIP/1001
+    pbx: str = Field(default="default", max_length=40)  # the PBX the agent's phone is on
     position: str | None = Field(default=None, max_length=128)  # said in the greeting
     password_hash: str = Field(max_length=256)
     active: bool = True
@@ -48,10 +49,13 @@ class CallRow(SQLModel, table=True):
         Index("ix_calls_started_at_id", "started_at", "id"),
         Index("ix_calls_outcome_started_at", "outcome", "started_at"),
         Index("ix_calls_trunk_ended_at", "trunk", "ended_at"),
+        Index("ix_calls_pbx_started_at", "pbx", "started_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    call_id: str = Field(max_length=64, unique=True)  # the Linkedid
+    # (pbx, Linkedid): the Linkedid on the default PBX, <pbx>:<Linkedid> on another
+    call_id: str = Field(max_length=64, unique=True)
+    pbx: str = Field(default="default", max_length=40)
     status: str = Field(default="live", max_length=8)  # live, ended
     direction: str | None = Field(default=None, max_length=8)
     customer: str | None = Field(default=None, max_length=255, index=True)  # caller ID as sent
@@ -183,11 +187,15 @@ class Callback(SQLModel, table=True):
     """
 
     __tablename__ = "callbacks"
-    __table_args__ = (Index("ix_callbacks_status_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_callbacks_status_due", "status", "next_attempt_at"),
+        Index("ix_callbacks_pbx_status", "pbx", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     call_pk: int | None = Field(default=None, foreign_key="calls.id", index=True)
     call_id: str | None = Field(default=None, max_length=64, unique=True)  # the call to answer for
+    pbx: str = Field(default="default", max_length=40)  # where it is dialled: the call's PBX
     customer: str = Field(max_length=255, index=True)
     reason: str = Field(max_length=16)  # dropped, abandoned, missed, requested
     # queued (waits for a person), pending (next attempt due at next_attempt_at), dialling,
@@ -237,10 +245,14 @@ class Incident(SQLModel, table=True):
     """A line fault: a kind, where, how bad, where it stands."""
 
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_status_location", "status", "location"),)
+    __table_args__ = (
+        Index("ix_incidents_status_location", "status", "location"),
+        Index("ix_incidents_pbx_location", "pbx", "location"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
+    pbx: str = Field(default="default", max_length=40)  # the PBX whose line it is
     location: str = Field(max_length=256, index=True)
     level: str = Field(max_length=4)  # I (highest) to IV
     status: str = Field(default="open", max_length=16)  # open, acknowledged, resolved, reviewed

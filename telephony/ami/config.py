@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from telephony.ami import actions
+from telephony.ami.scope import NO_SCOPE, IdScope
 from telephony.ami.wire import DEFAULT_MAX_FRAME
 
 
@@ -28,6 +29,7 @@ class LinkConfig:
     queue_size: int = 10_000
     max_frame: int = DEFAULT_MAX_FRAME
     resync_interval: float | None = 900.0  # also re-read the live picture this often
+    ids: IdScope = NO_SCOPE  # the PBX's name in front of its ids, when there are several
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> LinkConfig:

@@ -354,6 +354,7 @@ class AmiLink(Manager):  # type: ignore[misc]
         protocol = self.protocol
         if self.state.status is not LinkStatus.CONNECTED or protocol is None:
             raise LinkDown(f"the AMI link is {self.state.status}: {action.get('Action')} not sent")
+        action = self.settings.ids.outward(action)  # the PBX's own ids, never the service's
         return await self._request(protocol, action, answer_within, as_list)
 
     async def _request(
@@ -402,6 +403,7 @@ class AmiLink(Manager):  # type: ignore[misc]
         if "Event" in headers:
             now = self._clock()
             at = event_time(headers, None)
+            headers = self.settings.ids.inward(headers)
             self._enqueue(LinkEvent(headers, now if at is None else at, now))
 
     def _queue_live_channels(self, action_id: str, action: Action) -> None:
@@ -411,7 +413,7 @@ class AmiLink(Manager):  # type: ignore[misc]
             self.state.last_error = "CoreShowChannels was refused: live calls not re-read"
             return
         listed = (e for e in reply.messages if e.get("Event") == "CoreShowChannel")
-        channels = tuple(dict(entry) for entry in listed)
+        channels = tuple(self.settings.ids.inward(entry) for entry in listed)
         self._enqueue(LiveChannels(channels, self._clock()))
 
     def _enqueue(self, item: LinkItem) -> None:

@@ -1,0 +1,104 @@
+"""The PBXs a deployment attaches to: each named, with its AMI URL and its trunks.
+
+One PBX needs no list: ``CALLASSIST_AMI_URL`` and ``CALLASSIST_TRUNKS`` describe it, and it
+is the ``default`` PBX. Several are listed in ``CALLASSIST_PBXES``, a JSON list:
+
+    [{"name": "default", "ami_url": "ami://callassist:...@10.0.0.5:5038",
+      "trunks": "PJSIP/2001"},
+     {"name": "south", "ami_url": "ami://callassist:...@10.1.0.5:5038",
+      "trunks": "PJSIP/carrier-*"}]
+
+A call is named by (pbx, Linkedid): the ``default`` PBX's calls keep their bare Linkedid as
+their id (so a centre that adds a PBX keeps its call ids and its records), every other
+PBX's calls are ``<pbx>:<Linkedid>`` (telephony/ami/scope.py puts the name in front at the
+link). Pure: parsing and checking, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+
+from telephony.ami.config import LinkConfig
+from telephony.ami.scope import SEPARATOR, IdScope
+
+DEFAULT_PBX = "default"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$"  # no ":" (the id separator); short: ids fit 64
+MAX_PBXES = 32
+
+
+class PbxEntry(BaseModel):
+    """One item of CALLASSIST_PBXES, as written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    ami_url: SecretStr
+    trunks: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pbx:
+    """A PBX as the service uses it: its name, where its AMI is (None: not configured, the
+    service runs without live calls) and its trunks' patterns."""
+
+    name: str = DEFAULT_PBX
+    ami_url: SecretStr | None = field(default=None, repr=False)
+    trunks: str = ""
+
+    @property
+    def ids(self) -> IdScope:
+        return IdScope.of(None if self.name == DEFAULT_PBX else self.name)
+
+    def link_config(self) -> LinkConfig | None:
+        if self.ami_url is None:
+            return None
+        return LinkConfig.from_url(self.ami_url.get_secret_value(), ids=self.ids)
+
+
+_ENTRIES = TypeAdapter(list[PbxEntry])
+
+
+def parse_pbxes(text: str) -> tuple[Pbx, ...]:
+    """CALLASSIST_PBXES's PBXs; ValueError naming what is wrong, never echoing a value (the
+    AMI URLs hold passwords)."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON (line {error.lineno}, column {error.colno})") from None
+    try:
+        entries = _ENTRIES.validate_python(raw)
+    except ValidationError as error:
+        problem = error.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ValueError(f"{where}: {problem['msg']}" if where else problem["msg"]) from None
+    return _checked(entries)
+
+
+def _checked(entries: list[PbxEntry]) -> tuple[Pbx, ...]:
+    if not entries:
+        raise ValueError("an empty list: name one PBX at least, or use CALLASSIST_AMI_URL")
+    if len(entries) > MAX_PBXES:
+        raise ValueError(f"{len(entries)} PBXs: at most {MAX_PBXES}")
+    seen: set[str] = set()
+    for number, entry in enumerate(entries):
+        if entry.name.lower() in seen:
+            raise ValueError(f"{number}.name: {entry.name!r} is named twice")
+        seen.add(entry.name.lower())
+        try:
+            LinkConfig.from_url(entry.ami_url.get_secret_value())
+        except ValueError as error:
+            raise ValueError(f"{number}.ami_url ({entry.name}): {error}") from None
+    return tuple(Pbx(e.name, e.ami_url, e.trunks) for e in entries)
+
+
+def split_call_id(call_id: str) -> tuple[str, str]:
+    """(pbx, Linkedid) of a call id: ``south:1733490000.12`` -> ("south", "1733490000.12");
+    a bare Linkedid is the default PBX's."""
+    pbx, separator, linkedid = call_id.partition(SEPARATOR)
+    if separator and re.fullmatch(NAME_PATTERN, pbx):
+        return pbx, linkedid
+    return DEFAULT_PBX, call_id
