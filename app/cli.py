@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 # pay for FastAPI, the database libraries or Argon2.
 if TYPE_CHECKING:
     from app.db.engine import Database
+    from app.db.tables import User
     from app.settings import Settings
     from telephony.calls.model import CallRecord
     from telephony.replay import ReplayResult
@@ -70,6 +71,9 @@ def _add_user(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--endpoint", help="an agent's phone, e.g. PJSIP/1001")
+    add.add_argument(
+        "--pbx", default="default", help="the PBX the agent's phone is on (CALLASSIST_PBXES)"
+    )
     add.add_argument("--display-name", help="the name the console and greeting use")
     add.add_argument("--position", help="said in the greeting, e.g. 'customer service agent'")
     add.add_argument(
@@ -257,12 +261,21 @@ def _run_user_add(args: argparse.Namespace) -> int:
                 endpoint=args.endpoint,
                 display_name=args.display_name,
                 position=args.position,
+                pbx=args.pbx,
+                pbxes=[pbx.name for pbx in settings.pbx_list],
             )
         except UserError as error:
             print(f"{PROG} user add: error: {error}", file=sys.stderr)
             return 2
-    print(f"added {user.role} {user.username}" + (f" on {user.endpoint}" if user.endpoint else ""))
+    print(f"added {user.role} {user.username}" + (f" on {_phone(user)}" if user.endpoint else ""))
     return 0
+
+
+def _phone(user: User) -> str:
+    """An agent's phone as people name it: PJSIP/1001, or PJSIP/1001 on PBX south."""
+    if not user.endpoint:
+        return "-"
+    return user.endpoint if user.pbx == "default" else f"{user.endpoint} on PBX {user.pbx}"
 
 
 def _user_database(command: str) -> Database | None:
@@ -283,7 +296,7 @@ def _run_user_list(args: argparse.Namespace) -> int:
         return 2
     with database.session() as session:
         rows = [
-            (u.username, u.role, u.endpoint or "-", "enabled" if u.active else "disabled")
+            (u.username, u.role, _phone(u), "enabled" if u.active else "disabled")
             for u in list_users(session)
         ]
     database.dispose()

@@ -302,6 +302,14 @@ class Settings(BaseSettings):
         """Incident kind -> response level."""
         return dict(_pairs(self.incident_levels))
 
+    def journal_file_of(self, pbx: str) -> Path:
+        """Where a PBX's call updates not stored at a stop wait for the next start: the
+        default PBX's in ``journal_file``, another's beside it with the PBX's name."""
+        path = self.journal_file
+        if pbx == DEFAULT_PBX:
+            return path
+        return path.with_name(f"{path.name.removesuffix('.unstored.jsonl')}.{pbx}.unstored.jsonl")
+
     @property
     def journal_file(self) -> Path:
         """Where call updates not stored at a stop wait for the next start."""

@@ -33,13 +33,14 @@ from app.incidents.desk import IncidentDesk
 from app.lines.desk import LineDesk
 from app.lines.linecheck import LineCheck
 from app.lines.pbx_check import PbxChecker
-from app.live.calls import LiveCalls
+from app.live.calls import LiveCalls, PbxLive
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.pipeline import Pipeline
 from app.live.relay import NoRelay, RedisRelay, Relay
-from app.ownership.answers import AtOwner, OwnerAnswers
+from app.ownership.answers import AtOwner, OwnerAnswers, PbxAnswers
 from app.ownership.desk import Ownership
+from app.pbxes.config import Pbx
 from app.records.desk import RecordWriter
 from app.records.journal import Journal
 from app.review.adherence import AdherenceRules
@@ -55,80 +56,103 @@ POP_RESEND_EVERY = 0.25  # seconds between looks for unacknowledged pops
 @dataclass(frozen=True, eq=False)
 class Parts:
     """Everything the routes and the tasks use, built once; no part is missing or patched
-    in later (with no PBX configured, ``link`` is a NoPbx that never connects)."""
+    in later. Each PBX has its own PBX-facing parts (``pbxes``, in the order the settings
+    name them); with no PBX configured there is one, whose link is a NoPbx that never
+    connects."""
 
     settings: Settings
     database: Database
     signer: TokenSigner
     login_guard: LoginGuard
     hub: Hub
-    link: PbxLink
-    writer: RecordWriter
-    callbacks: CallbackDesk
-    incidents: IncidentDesk
-    lines: LineDesk
-    pipeline: Pipeline
-    pbx_check: PbxChecker
-    line_check: LineCheck | None  # only when the settings schedule a line probe
     catalog: Catalog
     scorecard: Scorecard
     adherence_rules: AdherenceRules
-    ownership: Ownership  # runs the PBX-facing parts while this instance owns the PBX
+    pbxes: tuple[PbxSide, ...]
     relay: Relay  # live messages to and from the other instances (NoRelay: none)
-    live_calls: LiveCalls  # the calls in progress, this instance's or the owner's
-    answers: OwnerAnswers  # what this instance answers while it owns the PBX
+    live_calls: LiveCalls  # the calls in progress, this instance's or the owners'
+    answers: PbxAnswers  # what this instance answers for the PBXs it owns
     at_owner: AtOwner  # where a route's PBX question is answered
     started_at: float = field(default_factory=time.time)
 
+    def pbx(self, name: str) -> PbxSide:
+        """A PBX's parts; KeyError for a name the settings do not know."""
+        return next(side for side in self.pbxes if side.name == name)
 
-def build(settings: Settings, link_config: LinkConfig | None) -> Parts:
-    """Every part, each handed what it needs; nothing runs yet."""
+
+def build(settings: Settings, link_configs: dict[str, LinkConfig | None]) -> Parts:
+    """Every part, each handed what it needs; nothing runs yet. ``link_configs``: each
+    PBX's AMI link (None: not configured), by name, in the settings' order."""
     database = Database(settings.database_url)
     relay = _relay(settings)
     hub = Hub(relay)
-    link: PbxLink = AmiLink(link_config) if link_config is not None else NoPbx()
-    writer = RecordWriter(database, Journal(settings.journal_file))
-    callback_rules = _callback_rules(settings)  # the pipeline decides, the desk dials
-    callbacks = CallbackDesk(
-        database, hub, link, rules=callback_rules, plan=_dial_plan(settings), stored=writer.flush
+    pbxes = tuple(
+        _pbx_side(settings, pbx, link_configs[pbx.name], database, hub)
+        for pbx in settings.pbx_list
     )
-    incidents = IncidentDesk(database, hub, settings)
-    lines = LineDesk(database, hub, settings.trunk_plan)
-    board = Switchboard(settings.trunk_plan, settings.watch_rules)
-    pipeline = Pipeline(
-        link, board, hub, writer, PopLedger(settings.pop_ack_seconds, settings.pop_resends),
-        desks=(callbacks, incidents, lines), database=database, callback_rules=callback_rules,
-    )
-    pbx_check, line_check = _checks(settings, link, incidents)
-    term = PbxTerm(
-        settings, link, writer, callbacks, incidents, lines, pipeline, pbx_check, line_check
-    )
-    ownership = _ownership(settings, database, term)
-    live_calls = LiveCalls(pipeline, link, relay, ownership.state)
-    answers = OwnerAnswers(term, database)
+    live_calls = LiveCalls([side.live for side in pbxes], relay)
+    answers = PbxAnswers({side.name: side.answers for side in pbxes})
     return Parts(
         settings=settings,
         database=database,
         signer=TokenSigner(_secret_key(settings), settings.token_minutes),
         login_guard=LoginGuard(_login_limits(settings)),
         hub=hub,
-        link=link,
-        writer=writer,
-        callbacks=callbacks,
-        incidents=incidents,
-        lines=lines,
-        pipeline=pipeline,
-        pbx_check=pbx_check,
-        line_check=line_check,
         catalog=_catalog(settings),
         scorecard=_scorecard(settings),
         adherence_rules=_adherence_rules(settings),
-        ownership=ownership,
+        pbxes=pbxes,
         relay=relay,
         live_calls=live_calls,
         answers=answers,
         at_owner=AtOwner(live_calls, relay, answers),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class PbxSide:
+    """One PBX's parts on this instance: its term's parts, its ownership, its answers."""
+
+    term: PbxTerm
+    ownership: Ownership
+    answers: OwnerAnswers
+
+    @property
+    def name(self) -> str:
+        return self.term.pbx.name
+
+    @property
+    def live(self) -> PbxLive:
+        term = self.term
+        return PbxLive(self.name, term.pipeline, term.link, self.ownership.state)
+
+
+def _pbx_side(
+    settings: Settings, pbx: Pbx, link_config: LinkConfig | None, database: Database, hub: Hub
+) -> PbxSide:
+    """A PBX's AMI link, pipeline, record writer and desks, and who owns it."""
+    link: PbxLink = AmiLink(link_config) if link_config is not None else NoPbx()
+    writer = RecordWriter(database, Journal(settings.journal_file_of(pbx.name)))
+    callback_rules = _callback_rules(settings)  # the pipeline decides, the desk dials
+    callbacks = CallbackDesk(
+        database, hub, link, rules=callback_rules, plan=_dial_plan(settings), stored=writer.flush,
+        pbx=pbx.name,
+    )
+    incidents = IncidentDesk(database, hub, settings, pbx=pbx.name)
+    trunks = settings.trunk_plan_of(pbx)
+    lines = LineDesk(database, hub, trunks, pbx=pbx.name)
+    pipeline = Pipeline(
+        link, Switchboard(trunks, settings.watch_rules), hub, writer,
+        PopLedger(settings.pop_ack_seconds, settings.pop_resends),
+        desks=(callbacks, incidents, lines), database=database, callback_rules=callback_rules,
+        pbx=pbx.name,
+    )
+    first = pbx.name == settings.pbx_list[0].name
+    pbx_check, line_check = _checks(settings, link, incidents, first=first)
+    term = PbxTerm(
+        settings, pbx, link, writer, callbacks, incidents, lines, pipeline, pbx_check, line_check
+    )
+    return PbxSide(term, _ownership(settings, database, term), OwnerAnswers(term, database))
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,6 +166,7 @@ class PbxTerm:
     next term takes it up from the database and the PBX, as a start does."""
 
     settings: Settings
+    pbx: Pbx
     link: PbxLink
     writer: RecordWriter
     callbacks: CallbackDesk
@@ -222,7 +247,9 @@ class Running:
 
     def start(self, *extra: Coroutine[Any, Any, None]) -> None:
         parts = self.parts
-        self._tasks.append(asyncio.create_task(parts.ownership.run(), name="ownership"))
+        for side in parts.pbxes:
+            name = f"ownership-{side.name}"
+            self._tasks.append(asyncio.create_task(side.ownership.run(), name=name))
         relay = parts.relay.run(parts.hub, parts.live_calls, parts.answers)
         self._tasks.append(asyncio.create_task(relay, name="relay"))
         for number, work in enumerate(extra):
@@ -234,7 +261,7 @@ class Running:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.parts.ownership.stop()
+        await asyncio.gather(*(side.ownership.stop() for side in self.parts.pbxes))
         self.parts.database.dispose()
 
 
@@ -248,8 +275,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.demo
         else None
     )
-    link_config = await demo.start() if demo is not None else settings.pbx_list[0].link_config()
-    running = Running(build(settings, link_config))
+    configs = {pbx.name: pbx.link_config() for pbx in settings.pbx_list}
+    if demo is not None:  # the demo's one PBX is the simulator
+        configs = {settings.pbx_list[0].name: await demo.start()}
+    running = Running(build(settings, configs))
     app.state.parts = running.parts
     app.state.demo_pbx = demo
     running.start(*([demo.run_traffic()] if demo is not None else []))
@@ -266,20 +295,23 @@ def _ownership(settings: Settings, database: Database, term: PbxTerm) -> Ownersh
     machine; no PBX: nothing to own) this instance owns it from start to stop, as before."""
     lock = None
     if database.backend == "postgresql" and not isinstance(term.link, NoPbx):
-        lock = PbxLock(settings.database_url, settings.pbx_list[0].name, settings.instance)
+        lock = PbxLock(settings.database_url, term.pbx.name, settings.instance)
     return Ownership(
         term,
         lock,
-        pbx=settings.pbx_list[0].name,
+        pbx=term.pbx.name,
         instance=settings.instance,
         poll=settings.owner_poll_seconds,
     )
 
 
 def _checks(
-    settings: Settings, link: PbxLink, incidents: IncidentDesk
+    settings: Settings, link: PbxLink, incidents: IncidentDesk, *, first: bool
 ) -> tuple[PbxChecker, LineCheck | None]:
-    return PbxChecker.from_settings(settings, link), LineCheck.from_settings(settings, incidents)
+    """The PBX check, and the line probe's schedule: the probe's settings name one PBX's
+    SIP listener, the first PBX's."""
+    line_check = LineCheck.from_settings(settings, incidents) if first else None
+    return PbxChecker.from_settings(settings, link), line_check
 
 
 def _adherence_rules(settings: Settings) -> AdherenceRules:
@@ -293,7 +325,6 @@ def _relay(settings: Settings) -> Relay:
         settings.redis_url.get_secret_value(),
         prefix=settings.redis_prefix,
         instance=settings.instance,
-        pbx=settings.pbx_list[0].name,
     )
 
 

@@ -278,7 +278,8 @@ def percentile(ordered: list[float], fraction: float) -> float:
 
 
 def scrape(base_url: str) -> dict[str, dict[str, float]]:
-    """/metrics as {metric family: {sample name with labels: value}}."""
+    """/metrics as {metric family: {sample name with labels: value}}, every PBX's samples
+    added up (the ``pbx`` label left out)."""
     status, text = http_get(f"{base_url}/metrics")
     if status != 200:
         return {}
@@ -286,8 +287,10 @@ def scrape(base_url: str) -> dict[str, dict[str, float]]:
     for family in text_string_to_metric_families(text):
         samples = metrics.setdefault(family.name, {})
         for sample in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+            kept = sorted((k, v) for k, v in sample.labels.items() if k != "pbx")
+            labels = ",".join(f"{k}={v}" for k, v in kept)
+            name = f"{sample.name}{{{labels}}}" if labels else sample.name
+            samples[name] = samples.get(name, 0.0) + sample.value
     return metrics
 
 

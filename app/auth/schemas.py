@@ -19,6 +19,7 @@ class Me(BaseModel):
     display_name: str
     role: str
     endpoint: str | None
+    pbx: str = "default"
     position: str | None
 
 
@@ -29,6 +30,7 @@ class UserInfo(BaseModel):
     display_name: str
     role: str
     endpoint: str | None
+    pbx: str = "default"
     position: str | None
     active: bool
 

@@ -4,7 +4,7 @@ which logins have been ended (a user's token generation, the logged-out tokens).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from enum import StrEnum
 from functools import cache
 
@@ -14,6 +14,7 @@ from sqlmodel import Session, col, delete, select
 
 from app.auth.tokens import TokenClaims
 from app.db.tables import RevokedToken, User
+from app.pbxes.config import DEFAULT_PBX
 
 _hasher = PasswordHash.recommended()  # Argon2id with the library's current parameters
 MIN_PASSWORD_LENGTH = 8
@@ -52,7 +53,10 @@ def add_user(
     endpoint: str | None = None,
     display_name: str | None = None,
     position: str | None = None,
+    pbx: str = DEFAULT_PBX,
+    pbxes: Collection[str] = (DEFAULT_PBX,),
 ) -> User:
+    """``pbx``: the PBX the agent's phone is on, one of ``pbxes`` (the configured ones)."""
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise UserError("a username is 1 to 64 characters with no spaces")
@@ -62,11 +66,14 @@ def add_user(
         raise UserError("an agent needs --endpoint, the phone it answers (e.g. PJSIP/1001)")
     if endpoint is not None and "/" not in endpoint:
         raise UserError("an endpoint looks like PJSIP/1001")
+    if pbx not in pbxes:
+        raise UserError(f"no PBX is named {pbx!r}; the PBXs: {', '.join(pbxes)}")
     user = User(
         username=username,
         display_name=display_name or username,
         role=role.value,
         endpoint=endpoint,
+        pbx=pbx,
         position=position,
         password_hash=_hasher.hash(password),
         created_at=time.time(),

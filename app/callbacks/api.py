@@ -18,7 +18,7 @@ from app.auth.store import Role
 from app.callbacks import query as reading
 from app.callbacks import store as callbacks
 from app.db.engine import Database, DatabaseDep, Session
-from app.db.tables import User
+from app.db.tables import Callback, User
 from app.ownership.answers import AtOwnerDep
 from app.web.answers import (
     ROLE,
@@ -141,8 +141,17 @@ async def dial(
     """Dialled by the PBX's owner, whichever instance took the request."""
     await _may_see(database, user, callback_id)
     agent = _dialling_agent(user, body)
-    view: dict[str, Any] = await owner.ask("dial", callback_id=callback_id, agent=agent)
+    pbx = await database.run(lambda s: _pbx_of(s, callback_id))
+    view: dict[str, Any] = await owner.ask("dial", pbx=pbx, callback_id=callback_id, agent=agent)
     return view
+
+
+def _pbx_of(session: Session, callback_id: int) -> str:
+    """Where the callback is dialled: its PBX's owner dials it."""
+    callback = session.get(Callback, callback_id)
+    if callback is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no callback {callback_id}")
+    return callback.pbx
 
 
 def _dialling_agent(user: User, body: DialRequest | None) -> str:

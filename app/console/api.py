@@ -26,6 +26,7 @@ from app.live.calls import LiveCalls, LiveCallsDep
 from app.live.hub import Hub, HubDep
 from app.live.pipeline import live_view
 from app.live.relay import RelayDown
+from app.pbxes.config import split_call_id
 from app.settings import Settings, SettingsDep
 from app.web.answers import (
     BAD_INPUT,
@@ -113,7 +114,7 @@ async def console_call(
     locations = [mine.trunk or "", user.endpoint or ""] if mine else []
 
     def read(db: Session) -> ConsoleCall:
-        facts = live or console.recorded_party(db, call_id, user.endpoint or "")
+        facts = live or _recorded_party(db, call_id, user)
         session = console.find_session(db, call_id, user)
         if facts is None and session is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_YOUR_CALL)
@@ -225,9 +226,20 @@ async def _my_live_call(live_calls: LiveCalls, call_id: str, user: User) -> Live
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the live calls cannot be read here: {down}"
         ) from None
-    if live is None or user.endpoint not in live.parties:
+    if live is None or not _on_my_pbx(call_id, user) or user.endpoint not in live.parties:
         return None
     return live
+
+
+def _on_my_pbx(call_id: str, user: User) -> bool:
+    """An endpoint names a phone on one PBX: a call elsewhere is not at this agent's phone."""
+    return split_call_id(call_id)[0] == user.pbx
+
+
+def _recorded_party(db: Session, call_id: str, user: User) -> rules.CallFacts | None:
+    if not _on_my_pbx(call_id, user):
+        return None
+    return console.recorded_party(db, call_id, user.endpoint or "")
 
 
 def _live_view(live: LiveCall) -> dict[str, Any]:

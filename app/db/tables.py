@@ -14,12 +14,14 @@ from sqlmodel import Field, SQLModel, col
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    # An endpoint names a phone on one PBX: PJSIP/1001 may be on each.
+    __table_args__ = (UniqueConstraint("pbx", "endpoint", name="uq_users_pbx_endpoint"),)
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
     display_name: str = Field(max_length=128)
     role: str = Field(max_length=16)  # agent, qa, it, supervisor, admin
-    endpoint: str | None = Field(default=None, max_length=128, unique=True)  # agents: PJSIP/1001
+    endpoint: str | None = Field(default=None, max_length=128)  # agents: PJSIP/1001
     pbx: str = Field(default="default", max_length=40)  # the PBX the agent's phone is on
     position: str | None = Field(default=None, max_length=128)  # said in the greeting
     password_hash: str = Field(max_length=256)

@@ -13,6 +13,7 @@ from app.auth.deps import ItSideUser
 from app.db.engine import DatabaseDep
 from app.lines import store as lines
 from app.ownership.answers import AtOwnerDep
+from app.pbxes.config import DEFAULT_PBX
 from app.status.schemas import LinkStatus
 from app.web.answers import OWNER_UNREACHABLE, ROLES
 
@@ -27,6 +28,7 @@ class LastFault(BaseModel):
 
 class EndpointLine(BaseModel):
     endpoint: str = Field(description="PJSIP/1001")
+    pbx: str = Field(default=DEFAULT_PBX, description="the PBX the line is on")
     kind: Literal["trunk", "agent"]
     state: Literal["reachable", "unreachable", "unregistered", "unknown"]
     roundtrip_ms: float | None = Field(description="the PBX's last qualify round trip")
@@ -69,9 +71,17 @@ class DropRates(BaseModel):
     responses=OWNER_UNREACHABLE,
 )
 async def line_board(user: ItSideUser, owner: AtOwnerDep) -> dict[str, Any]:
-    """The owner's line watch, whichever instance took the request."""
-    board: dict[str, Any] = await owner.ask("line_board")
-    return board
+    """Each PBX's owner's line watch, whichever instance took the request: every PBX's
+    trunks and phones (each row names its PBX), and the first PBX's link that is not up."""
+    boards = [await owner.ask("line_board", pbx=pbx) for pbx in owner.pbxes]
+    endpoints = [
+        {**row, "pbx": pbx}
+        for pbx, board in zip(owner.pbxes, boards, strict=True)
+        for row in board["endpoints"]
+    ]
+    links = [board["link"] for board in boards]
+    link = next((link for link in links if link.get("status") != "connected"), links[0])
+    return {**boards[0], "endpoints": endpoints, "link": link}
 
 
 @router.get("/drop-rates", response_model=DropRates, summary="Dropped calls per trunk over time")

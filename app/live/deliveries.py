@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from app.pbxes.config import DEFAULT_PBX, split_call_id
+
 SLOTS = 1024  # instances told apart in message ids (app/live/hub.py, app/live/relay.py)
 AudienceKind = Literal["all", "parties", "roles", "user", "agents", "each", "logins"]
 KINDS: frozenset[str] = frozenset(AudienceKind.__args__)  # type: ignore[attr-defined]
@@ -33,6 +35,9 @@ class Audience:
     - ``agents``: the consoles at ``endpoints`` only (a pop sent again).
     - ``each``: every client, the message's ``calls`` cut to what that client may see.
     - ``logins``: no message: the logins of ``username`` (one token, or all) were ended.
+
+    ``pbx``: the message is about that PBX only (one of its calls, its link), so of the
+    agents only those whose phone is on it get it: an endpoint is named per PBX.
     """
 
     kind: AudienceKind
@@ -40,6 +45,10 @@ class Audience:
     roles: tuple[str, ...] = ()
     username: str | None = None
     token_id: str | None = None
+    pbx: str | None = None
+
+    def reaches_agent_on(self, pbx: str) -> bool:
+        return self.pbx is None or self.pbx == pbx
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,7 @@ class Delivery:
                     "roles": list(audience.roles),
                     "username": audience.username,
                     "token_id": audience.token_id,
+                    "pbx": audience.pbx,
                 },
                 "message": self.message,
             },
@@ -85,6 +95,7 @@ def read_delivery(text: str | bytes) -> tuple[str, Delivery]:
             roles=tuple(str(r) for r in to.get("roles") or ()),
             username=to.get("username"),
             token_id=to.get("token_id"),
+            pbx=to.get("pbx"),
         )
         return str(frame["from"]), Delivery(audience, frame["message"])
     except (ValueError, TypeError, KeyError) as error:
@@ -108,6 +119,7 @@ class ViewChange:
     gone: tuple[str, ...] = ()
     replace: bool = False
     link: str | None = None
+    pbx: str = DEFAULT_PBX  # whose view it changes
 
     @property
     def empty(self) -> bool:
@@ -118,15 +130,18 @@ def view_change(message: dict[str, Any]) -> ViewChange:
     """Read off the message the pipeline publishes: ``call.*`` with the call's view,
     ``call.ended`` with the ids merged into it, ``link.up`` with every call, ``link.down``."""
     kind = str(message.get("type", ""))
+    pbx = str(message.get("pbx") or DEFAULT_PBX)
     if kind == "link.up" and isinstance(message.get("calls"), list):
         calls = {str(c["call_id"]): c for c in message["calls"] if "call_id" in c}
-        return ViewChange(put=calls, replace=True, link="connected")
+        return ViewChange(put=calls, replace=True, link="connected", pbx=pbx)
     if kind == "link.down":
-        return ViewChange(link="down")
+        return ViewChange(link="down", pbx=pbx)
     if kind == "call.ended":
+        call_id = str(message.get("call_id"))
         merged = tuple(str(m) for m in message.get("merged") or ())
-        return ViewChange(gone=(str(message.get("call_id")), *merged))
+        return ViewChange(gone=(call_id, *merged), pbx=split_call_id(call_id)[0])
     call = message.get("call")
     if kind.startswith("call.") and isinstance(call, dict) and "call_id" in call:
-        return ViewChange(put={str(call["call_id"]): call})
+        call_id = str(call["call_id"])
+        return ViewChange(put={call_id: call}, pbx=split_call_id(call_id)[0])
     return ViewChange()

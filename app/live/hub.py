@@ -20,6 +20,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from app.live.deliveries import SLOTS, Audience, AudienceKind, Delivery, calls_for
+from app.pbxes.config import DEFAULT_PBX
 
 DEFAULT_QUEUE = 512
 log = logging.getLogger("callassist.hub")
@@ -32,7 +33,7 @@ class HubRelay(Protocol):
 
     def send(self, delivery: Delivery) -> None: ...
 
-    def listeners(self, endpoint: str) -> int: ...
+    def listeners(self, phone: str) -> int: ...
 
     def consoles_changed(self) -> None: ...
 
@@ -46,6 +47,13 @@ class Subscriber:
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
     token_id: str | None = None  # the login it was opened with
     ended: asyncio.Event = field(default_factory=asyncio.Event)  # that login was ended
+    pbx: str = DEFAULT_PBX  # an agent's: the PBX their phone is on
+
+
+def phone_key(pbx: str, endpoint: str) -> str:
+    """A phone among every PBX's, named as a call is: ``PJSIP/1001`` on the default PBX,
+    ``south:PJSIP/1001`` on another."""
+    return endpoint if pbx == DEFAULT_PBX else f"{pbx}:{endpoint}"
 
 
 class Hub:
@@ -71,10 +79,15 @@ class Hub:
         return len(self._subscribers)
 
     def subscribe(
-        self, username: str, role: str, endpoint: str | None, token_id: str | None = None
+        self,
+        username: str,
+        role: str,
+        endpoint: str | None,
+        token_id: str | None = None,
+        pbx: str = DEFAULT_PBX,
     ) -> Subscriber:
         subscriber = Subscriber(
-            username, role, endpoint, asyncio.Queue(self._queue_size), token_id=token_id
+            username, role, endpoint, asyncio.Queue(self._queue_size), token_id=token_id, pbx=pbx
         )
         self._subscribers.add(subscriber)
         if role != "agent":
@@ -112,34 +125,53 @@ class Hub:
             log.warning("%d live connections told to reconnect: %s", len(dropped), reason)
         return len(dropped)
 
-    def listeners(self, endpoint: str) -> int:
-        """How many consoles of this agent are connected, to any instance."""
-        remote = self._relay.listeners(endpoint) if self._relay is not None else 0
-        return len(self._agents.get(endpoint, ())) + remote
+    def listeners(self, endpoint: str, pbx: str = DEFAULT_PBX) -> int:
+        """How many consoles of the agent at this phone are connected, to any instance."""
+        phone = phone_key(pbx, endpoint)
+        remote = self._relay.listeners(phone) if self._relay is not None else 0
+        here = sum(1 for s in self._agents.get(endpoint, ()) if s.pbx == pbx)
+        return here + remote
 
     def console_counts(self) -> dict[str, int]:
-        """This instance's consoles per agent endpoint (what it tells the others)."""
-        return {endpoint: len(consoles) for endpoint, consoles in self._agents.items()}
+        """This instance's consoles per agent's phone (what it tells the others), each
+        phone named as ``phone_key`` names it."""
+        counts: dict[str, int] = {}
+        for consoles in self._agents.values():
+            for console in consoles:
+                phone = phone_key(console.pbx, console.endpoint or "")
+                counts[phone] = counts.get(phone, 0) + 1
+        return counts
 
     def next_id(self) -> int:
         self._last_id += 1
         slot = self._relay.slot if self._relay is not None else 0
         return self._last_id * SLOTS + slot
 
-    def publish(self, message: dict[str, Any], audience: Iterable[str] | None = None) -> int:
+    def publish(
+        self,
+        message: dict[str, Any],
+        audience: Iterable[str] | None = None,
+        *,
+        pbx: str | None = None,
+    ) -> int:
         """Queue a message for every client that may see it (None: everyone; else the
-        watchers and the agents at these endpoints); returns its id."""
+        watchers and the agents at these endpoints); with ``pbx``, of the agents only those
+        whose phone is on that PBX. Returns its id."""
         message_id = self.next_id()
         kind: AudienceKind = "all" if audience is None else "parties"
         endpoints = () if audience is None else tuple(audience)
-        self._publish(Delivery(Audience(kind, endpoints), {**message, "id": message_id}))
+        to = Audience(kind, endpoints, pbx=pbx)
+        self._publish(Delivery(to, {**message, "id": message_id}))
         return message_id
 
-    def publish_calls(self, message: dict[str, Any], calls: list[dict[str, Any]]) -> int:
-        """One message to every client with the live calls it may see (``calls``: all of
-        them, each with its parties); one id for all. Returns it."""
+    def publish_calls(
+        self, message: dict[str, Any], calls: list[dict[str, Any]], *, pbx: str | None = None
+    ) -> int:
+        """One message to every client (of ``pbx``'s agents only, when given) with the live
+        calls it may see (``calls``: all of them, each with its parties); one id for all."""
         message_id = self.next_id()
-        self._publish(Delivery(Audience("each"), {**message, "calls": calls, "id": message_id}))
+        to = Audience("each", pbx=pbx)
+        self._publish(Delivery(to, {**message, "calls": calls, "id": message_id}))
         return message_id
 
     def publish_to(self, username: str, message: dict[str, Any]) -> int:
@@ -154,18 +186,27 @@ class Hub:
         return sum(1 for s in self._watchers if s.role in wanted)
 
     def publish_to_roles(
-        self, message: dict[str, Any], roles: Iterable[str], endpoints: Iterable[str] = ()
+        self,
+        message: dict[str, Any],
+        roles: Iterable[str],
+        endpoints: Iterable[str] = (),
+        *,
+        pbx: str | None = None,
     ) -> int:
-        """A message for these roles and the agents at these endpoints only: incidents are the
-        IT side's business, not every watcher's (QA), and an agent sees only their own."""
+        """A message for these roles and the agents at these endpoints (on ``pbx``) only:
+        incidents are the IT side's business, not every watcher's (QA), and an agent sees
+        only their own."""
         message_id = self.next_id()
-        audience = Audience("roles", tuple(endpoints), tuple(roles))
+        audience = Audience("roles", tuple(endpoints), tuple(roles), pbx=pbx)
         self._publish(Delivery(audience, {**message, "id": message_id}))
         return message_id
 
-    def resend(self, message: dict[str, Any], endpoint: str, resends: int) -> None:
+    def resend(
+        self, message: dict[str, Any], endpoint: str, resends: int, *, pbx: str | None = None
+    ) -> None:
         """Send a pop again, same id, to the agent's consoles only."""
-        self._publish(Delivery(Audience("agents", (endpoint,)), {**message, "resent": resends}))
+        to = Audience("agents", (endpoint,), pbx=pbx)
+        self._publish(Delivery(to, {**message, "resent": resends}))
 
     def deliver(self, delivery: Delivery) -> None:
         """Hand a delivery to this instance's consoles it is for (one of ours, or one the
@@ -175,7 +216,7 @@ class Hub:
             if audience.username is not None:
                 self._end_logins(audience.username, audience.token_id)
         elif audience.kind == "each":
-            self._send_each(message)
+            self._send_each(message, audience)
         else:
             self._send(message, self._recipients(audience))
 
@@ -187,7 +228,11 @@ class Hub:
     def _recipients(self, audience: Audience) -> Iterable[Subscriber]:
         kind = audience.kind
         if kind == "all":
-            return self._subscribers
+            return [
+                s
+                for s in self._subscribers
+                if s.role != "agent" or audience.reaches_agent_on(s.pbx)
+            ]
         if kind == "user":
             return [s for s in self._subscribers if s.username == audience.username]
         recipients: set[Subscriber] = set()
@@ -197,12 +242,15 @@ class Hub:
             wanted = set(audience.roles)
             recipients.update(s for s in self._watchers if s.role in wanted)
         for endpoint in audience.endpoints:
-            recipients.update(self._agents.get(endpoint, ()))
+            consoles = self._agents.get(endpoint, ())
+            recipients.update(s for s in consoles if audience.reaches_agent_on(s.pbx))
         return recipients
 
-    def _send_each(self, message: dict[str, Any]) -> None:
+    def _send_each(self, message: dict[str, Any], audience: Audience) -> None:
         calls = list(message.get("calls") or ())
         for subscriber in list(self._subscribers):
+            if subscriber.role == "agent" and not audience.reaches_agent_on(subscriber.pbx):
+                continue
             mine = calls_for(calls, subscriber.role, subscriber.endpoint)
             self._send({**message, "calls": mine}, [subscriber])
 

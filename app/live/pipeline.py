@@ -34,6 +34,7 @@ from app.live.updates import (
     LiveCallsListed,
     Update,
 )
+from app.pbxes.config import DEFAULT_PBX, split_call_id
 from app.records.desk import RecordWriter
 from app.records.query import Viewer
 from app.records.store import (
@@ -99,7 +100,9 @@ class Pipeline:
         database: Database | None = None,
         clock: Callable[[], float] = time.time,
         callback_rules: CallbackRules | None = None,
+        pbx: str = DEFAULT_PBX,
     ) -> None:
+        self.pbx = pbx
         self._link = link
         self._callback_rules = callback_rules or CallbackRules()
         self._contacts_wanted = asyncio.Event()
@@ -164,7 +167,8 @@ class Pipeline:
             self._known = {}
             received = item.at
         else:
-            self._hub.publish({"type": "link.down", "at": item.at, "reason": item.reason})
+            down = {"type": "link.down", "at": item.at, "reason": item.reason, "pbx": self.pbx}
+            self._hub.publish(down, pbx=self.pbx)
             self._link_up_untold = True
             self.board.expect_resync()
             self._tell(LinkLost(item.at, item.reason))
@@ -245,7 +249,7 @@ class Pipeline:
         """Send again the pops no console acknowledged in time; returns how many."""
         due = self.pops.due(now)
         for pop in due:
-            self._hub.resend(pop.message, pop.endpoint, pop.resends)
+            self._hub.resend(pop.message, pop.endpoint, pop.resends, pbx=self.pbx)
         return len(due)
 
     # -- inside -------------------------------------------------------------------------------
@@ -264,14 +268,14 @@ class Pipeline:
         calls it may see now, so a console that showed "PBX down" clears it and holds the
         PBX's picture, calls that began or ended meanwhile included (the same calls a new
         snapshot would list)."""
-        message = {"type": "link.up", "at": at, "link": "connected"}
-        self._hub.publish_calls(message, self.all_live_calls())
+        message = {"type": "link.up", "at": at, "link": "connected", "pbx": self.pbx}
+        self._hub.publish_calls(message, self.all_live_calls(), pbx=self.pbx)
 
     def _publish(self, signal: Signal, received: float) -> list[RecordJob]:
         if isinstance(signal, FaultSignal):
             # The agent whose own phone it is sees it too (check your headset, issue 6).
             fault: dict[str, Any] = {"type": "line.fault", **signal.contract()}
-            self._hub.publish(fault, [signal.location])
+            self._hub.publish(fault, [signal.location], pbx=self.pbx)
             self._tell(FaultSeen(signal, received))
             return []
         if isinstance(signal, OriginateAnswer):
@@ -292,9 +296,9 @@ class Pipeline:
             message["customer"] = view["customer"]
         if isinstance(signal, POPS):
             message.update(ack=True, received_at=received)
-        message["id"] = self._hub.publish(message, live.parties)
+        message["id"] = self._hub.publish(message, live.parties, pbx=self.pbx)
         if isinstance(signal, POPS):
-            listeners = self._hub.listeners(signal.agent)
+            listeners = self._hub.listeners(signal.agent, self.pbx)
             self.pops.sent(
                 message, signal.call_id, signal.agent, received=received, at=received,
                 listeners=listeners,
@@ -308,7 +312,7 @@ class Pipeline:
         parties = {leg.endpoint for leg in signal.legs if leg.role == "agent"}
         message: dict[str, Any] = {"type": "call.ended", "call_id": signal.call_id}
         message.update(at=signal.at, record=record, merged=list(signal.merged))
-        self._hub.publish(message, parties)
+        self._hub.publish(message, parties, pbx=self.pbx)
         # The callback it is owed is decided here and stored with the call's end (app/callbacks/
         # store.py, owe): one transaction, so neither a crash nor an outage can split them.
         owed = candidate(signal, self._callback_rules, signal.at or self._clock())
@@ -325,6 +329,7 @@ def live_view(live: LiveCall) -> dict[str, Any]:
     view = asdict(live)
     view["direction"] = str(live.direction)
     view["customer"] = customer_of(live)
+    view["pbx"] = split_call_id(live.call_id)[0]
     for name in ("agents", "ringing", "parties"):
         view[name] = list(view[name])
     return view

@@ -93,17 +93,23 @@ class Consoles(Protocol):
 
 
 class Owner(Protocol):
-    """What the relay needs of the PBX's side of this instance (app/live/calls.py)."""
+    """What the relay needs of the PBXs' side of this instance (app/live/calls.py)."""
 
-    def owns(self) -> bool:
+    def owns(self, pbx: str) -> bool:
         """Whether this instance owns the PBX now (cheap: asked for every question)."""
         ...
 
-    def owner_view(self) -> list[dict[str, Any]] | None:
+    def owns_all(self) -> bool:
+        """Whether this instance owns every PBX: its consoles get every message from it."""
+        ...
+
+    def owned(self) -> list[str]: ...
+
+    def owner_view(self, pbx: str) -> list[dict[str, Any]] | None:
         """Every live call's view while this instance owns the PBX, else None."""
         ...
 
-    def link_view(self) -> str: ...
+    def link_view(self, pbx: str) -> str: ...
 
     def acked(self, message_id: int, endpoint: str | None, at: float) -> bool: ...
 
@@ -111,7 +117,7 @@ class Owner(Protocol):
 class Answerer(Protocol):
     """The owner's answers to questions asked on other instances (app/ownership/answers.py)."""
 
-    async def answer(self, kind: str, args: dict[str, Any]) -> dict[str, Any]: ...
+    async def answer(self, pbx: str, kind: str, args: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class NoRelay:
@@ -127,7 +133,7 @@ class NoRelay:
     def ack(self, message_id: int, endpoint: str | None, at: float) -> None:
         """The ledger is this instance's own: the hub's caller asked it already."""
 
-    def listeners(self, endpoint: str) -> int:
+    def listeners(self, phone: str) -> int:
         return 0
 
     def consoles_changed(self) -> None:
@@ -136,11 +142,11 @@ class NoRelay:
     async def run(self, consoles: Consoles, owner: Owner, answerer: Answerer) -> None:
         await asyncio.Event().wait()
 
-    async def owner_calls(self) -> tuple[list[dict[str, Any]], str]:
+    async def owner_calls(self, pbx: str) -> tuple[list[dict[str, Any]], str]:
         raise RelayDown(NO_REDIS)
 
     async def ask(
-        self, kind: str, args: dict[str, Any], within: float | None = None
+        self, pbx: str, kind: str, args: dict[str, Any], within: float | None = None
     ) -> dict[str, Any]:
         raise RelayDown(NO_REDIS)
 
@@ -150,7 +156,7 @@ NO_REDIS = "no Redis is configured (CALLASSIST_REDIS_URL)"
 
 class RedisRelay:
     def __init__(
-        self, url: str, *, prefix: str, instance: str, pbx: str, ask_within: float = ASK_WITHIN
+        self, url: str, *, prefix: str, instance: str, ask_within: float = ASK_WITHIN
     ) -> None:
         self._url = url
         self._ask_within = ask_within
@@ -159,7 +165,7 @@ class RedisRelay:
         self._presence = f"{prefix}:presence"
         self._asks, self._answers = f"{prefix}:asks", f"{prefix}:answers"
         self._asked: dict[str, asyncio.Future[dict[str, Any]]] = {}  # question id -> answer
-        self._calls_key, self._link_key = f"{prefix}:pbx:{pbx}:calls", f"{prefix}:pbx:{pbx}:link"
+        self._prefix = prefix
         self._slots_key = f"{prefix}:slots"
         self.state = RelayState(configured=True)
         self.slot = 0  # this instance's part of every message id (app/live/hub.py)
@@ -182,11 +188,12 @@ class RedisRelay:
         )
         self._queue(self._acks, text, ViewChange())
 
-    def listeners(self, endpoint: str) -> int:
-        """Consoles of this agent connected to the other instances."""
+    def listeners(self, phone: str) -> int:
+        """Consoles of the agent at this phone (app/live/hub.py's phone_key) connected to
+        the other instances."""
         now = time.monotonic()
         return sum(
-            counts.get(endpoint, 0)
+            counts.get(phone, 0)
             for heard, counts in self._remote.values()
             if now - heard < PRESENCE_FRESH
         )
@@ -205,15 +212,16 @@ class RedisRelay:
 
     # -- what a snapshot on an instance that does not own the PBX reads ----------------------
 
-    async def owner_calls(self) -> tuple[list[dict[str, Any]], str]:
-        """The owner's live calls (oldest first) and its link state."""
+    async def owner_calls(self, pbx: str) -> tuple[list[dict[str, Any]], str]:
+        """The PBX's owner's live calls (oldest first) and its link state."""
         client = self._reader
         if client is None or not self.state.connected:
             raise RelayDown(self.state.last_error or "not connected to Redis yet")
         try:
             pipe = client.pipeline(transaction=True)
-            pipe.hvals(self._calls_key)
-            pipe.get(self._link_key)
+            calls_key, link_key = _view_keys(self._prefix, pbx)
+            pipe.hvals(calls_key)
+            pipe.get(link_key)
             values, link = await pipe.execute()
         except (RedisError, OSError) as error:
             raise RelayDown(_reason(error)) from error
@@ -222,7 +230,7 @@ class RedisRelay:
         return calls, (link.decode() if isinstance(link, bytes) else link) or "unknown"
 
     async def ask(
-        self, kind: str, args: dict[str, Any], within: float | None = None
+        self, pbx: str, kind: str, args: dict[str, Any], within: float | None = None
     ) -> dict[str, Any]:
         """Ask the PBX's owner (another instance); its answer, ``{"ok": ...}`` or
         ``{"error": {"status", "detail"}}``. Raises RelayDown when nobody answers in time
@@ -232,7 +240,9 @@ class RedisRelay:
         question_id = uuid.uuid4().hex
         answered: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._asked[question_id] = answered
-        question = {"from": self._instance, "id": question_id, "kind": kind, "args": args}
+        question = {
+            "from": self._instance, "id": question_id, "pbx": pbx, "kind": kind, "args": args
+        }
         self._queue(self._asks, json.dumps(question), ViewChange())
         try:
             return await asyncio.wait_for(answered, within or self._ask_within)
@@ -258,7 +268,7 @@ class RedisRelay:
             pubsub = listener.pubsub(ignore_subscribe_messages=True)
             try:
                 await self._connect(client, pubsub, owner)
-                if not first and not owner.owns():
+                if not first and not owner.owns_all():
                     consoles.drop_all("the live messages were cut; reconnect for a fresh snapshot")
                 first, wait = False, RETRY_FIRST
                 await _first_to_end(
@@ -304,27 +314,22 @@ class RedisRelay:
                 "Redis unreachable (%s): live messages reach this instance's consoles only", reason
             )
             self.state.since = time.time()
-        if self.state.connected and not owner.owns():
+        if self.state.connected and not owner.owns_all():
             consoles.drop_all("this instance lost its live messages; reconnect for a snapshot")
         self.state.connected, self.state.last_error = False, reason
         self._remote.clear()
 
     async def _write_whole_view(self, client: Redis, owner: Owner) -> None:
-        """The owner's live calls and link state, replacing what Redis held."""
-        calls = owner.owner_view()
-        if calls is None:
-            return
+        """The live calls and link state of each PBX this instance owns, replacing what
+        Redis held."""
         pipe = client.pipeline(transaction=True)
-        _apply(
-            pipe,
-            self._calls_key,
-            self._link_key,
-            ViewChange(
-                put={str(call["call_id"]): call for call in calls},
-                replace=True,
-                link=owner.link_view(),
-            ),
-        )
+        for pbx in owner.owned():
+            calls = owner.owner_view(pbx)
+            if calls is None:
+                continue
+            put = {str(call["call_id"]): call for call in calls}
+            change = ViewChange(put=put, replace=True, link=owner.link_view(pbx), pbx=pbx)
+            _apply(pipe, self._prefix, change)
         await pipe.execute()
 
     async def _read(self, pubsub: PubSub, consoles: Consoles, owner: _Owning) -> None:
@@ -365,7 +370,7 @@ class RedisRelay:
     def _take_question(self, data: bytes, owner: _Owning) -> None:
         """Only the owner answers, in a task of its own (a dial takes seconds)."""
         question = json.loads(data)
-        if not owner.owner.owns() or not isinstance(question["args"], dict):
+        if not owner.owner.owns(str(question["pbx"])) or not isinstance(question["args"], dict):
             return
         task = asyncio.create_task(self._answer(question, owner.answerer))
         self._answering.add(task)
@@ -373,7 +378,8 @@ class RedisRelay:
 
     async def _answer(self, question: dict[str, Any], answerer: Answerer) -> None:
         try:
-            answer = await answerer.answer(str(question["kind"]), question["args"])
+            kind, args = str(question["kind"]), question["args"]
+            answer = await answerer.answer(str(question["pbx"]), kind, args)
         except Exception as error:  # the asker must hear, not wait in vain
             log.exception("answering %s for %s", question["kind"], question["from"])
             answer = {"error": {"status": 500, "detail": f"the owner failed: {error!r}"}}
@@ -396,7 +402,7 @@ class RedisRelay:
                 batch.append(self._outbox.get_nowait())
             pipe = client.pipeline(transaction=True)
             for channel, text, change in batch:
-                _apply(pipe, self._calls_key, self._link_key, change)
+                _apply(pipe, self._prefix, change)
                 pipe.publish(channel, text)
             try:
                 await pipe.execute()
@@ -425,9 +431,15 @@ class _Owning:
     answerer: Answerer
 
 
-def _apply(pipe: Any, calls_key: str, link_key: str, change: ViewChange) -> None:
+def _view_keys(prefix: str, pbx: str) -> tuple[str, str]:
+    """Where a PBX's owner keeps its live calls and its link state."""
+    return f"{prefix}:pbx:{pbx}:calls", f"{prefix}:pbx:{pbx}:link"
+
+
+def _apply(pipe: Any, prefix: str, change: ViewChange) -> None:
     if change.empty:
         return
+    calls_key, link_key = _view_keys(prefix, change.pbx)
     if change.replace:
         pipe.delete(calls_key)
     if change.put:

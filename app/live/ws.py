@@ -61,7 +61,9 @@ async def live_updates(
         return
     user, claims = login.user, login.claims
     await websocket.accept()
-    subscriber = hub.subscribe(user.username, user.role, user.endpoint, claims.token_id)
+    subscriber = hub.subscribe(
+        user.username, user.role, user.endpoint, claims.token_id, pbx=user.pbx
+    )
     watch = _login_watch(database, signer, token, settings.ws_login_check_seconds)
     try:
         # Subscribed first, then the snapshot: a change made meanwhile is in the snapshot or
@@ -95,7 +97,7 @@ async def _snapshot(hub: Hub, live: LiveCalls, owner: AtOwner, user: User) -> di
     message_id = hub.next_id()
     calls, link = await live.calls(viewer_of(user))
     # The agent's own phone in a fault state: the console's equipment check survives a reload.
-    fault = await owner.endpoint_fault(user.endpoint) if user.endpoint else None
+    fault = await owner.endpoint_fault(user.pbx, user.endpoint) if user.endpoint else None
     return {
         "type": "snapshot",
         "id": message_id,
@@ -117,9 +119,7 @@ class Acks:
         if not isinstance(message_id, int):
             return  # acknowledgements of other messages need nothing
         at = time.time()
-        if self.live.owns():
-            self.live.acked(message_id, endpoint, at)
-        else:
+        if not self.live.acked_here(message_id, endpoint, at):
             self.relay.ack(message_id, endpoint, at)
 
 

@@ -12,7 +12,7 @@ link is down" only because this instance does not hold it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends, HTTPException, status
@@ -130,34 +130,56 @@ def _error(status_code: int, detail: str) -> Answer:
     return {"error": {"status": status_code, "detail": detail}}
 
 
+class PbxAnswers:
+    """This instance's answers for each PBX (what the relay asks of it, too)."""
+
+    def __init__(self, answers: Mapping[str, OwnerAnswers]) -> None:
+        self._answers = dict(answers)
+
+    async def answer(self, pbx: str, kind: str, args: dict[str, Any]) -> Answer:
+        answers = self._answers.get(pbx)
+        if answers is None:
+            return _error(status.HTTP_404_NOT_FOUND, f"no such PBX: {pbx!r}")
+        return await answers.answer(kind, args)
+
+
 class AtOwner:
     """Where a route's PBX question is answered: here while this instance owns the PBX (or
     runs alone), else by the owner through the relay."""
 
-    def __init__(self, live: LiveCalls, relay: Relay, answers: OwnerAnswers) -> None:
+    def __init__(self, live: LiveCalls, relay: Relay, answers: PbxAnswers) -> None:
         self._live, self._relay, self._answers = live, relay, answers
 
-    async def endpoint_fault(self, endpoint: str) -> str | None:
+    @property
+    def pbxes(self) -> list[str]:
+        """Every PBX's name, in the order the settings name them."""
+        return self._live.names
+
+    async def endpoint_fault(self, pbx: str, endpoint: str) -> str | None:
         """The fault state of an agent's phone for their console's snapshot; None when the
         owner does not answer at once (a takeover under way): the snapshot does not wait,
         and the next line.fault message says it."""
         try:
             fault: str | None = await self.ask(
-                "endpoint_fault", within=QUICK_ANSWER_WITHIN, endpoint=endpoint
+                "endpoint_fault", pbx=pbx, within=QUICK_ANSWER_WITHIN, endpoint=endpoint
             )
         except HTTPException:
             return None
         return fault
 
-    async def ask(self, kind: str, *, within: float | None = None, **args: Any) -> Any:
-        """The answer's value; HTTPException with the owner's status when it refused, 503
-        when no owner could be asked (none answered ``within`` seconds: a takeover under way,
-        or the relay's limit, long enough for an Originate)."""
-        if self._live.here:
-            answer = await self._answers.answer(kind, args)
+    async def ask(
+        self, kind: str, *, pbx: str, within: float | None = None, **args: Any
+    ) -> Any:
+        """The answer's value; HTTPException with the owner's status when it refused (404:
+        no such PBX), 503 when no owner could be asked (none answered ``within`` seconds: a
+        takeover under way, or the relay's limit, long enough for an Originate)."""
+        if not self._live.known(pbx):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such PBX: {pbx!r}")
+        if self._live.here(pbx):
+            answer = await self._answers.answer(pbx, kind, args)
         else:
             try:
-                answer = await self._relay.ask(kind, args, within)
+                answer = await self._relay.ask(pbx, kind, args, within)
             except RelayDown as down:
                 raise HTTPException(
                     status.HTTP_503_SERVICE_UNAVAILABLE, f"the PBX's owner cannot be asked: {down}"

@@ -61,6 +61,7 @@ CSV_BATCH = 2000
 class Viewer:
     role: str
     endpoint: str | None
+    pbx: str | None = None
 
     @property
     def sees_all(self) -> bool:

@@ -28,7 +28,7 @@ async def run_check(
     body: ShiftCheckRequest, user: CurrentUser, owner: AtOwnerDep, database: DatabaseDep
 ) -> ShiftCheckResult:
     """The phone is read by the PBX's owner, whichever instance took the request."""
-    equipment = Equipment(**await owner.ask("equipment", endpoint=user.endpoint))
+    equipment = Equipment(**await owner.ask("equipment", pbx=user.pbx, endpoint=user.endpoint))
     result = await database.run(
         lambda db: shift_checks.record(db, user, equipment, body.rtt_ms, time.time())
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
@@ -19,9 +20,17 @@ from app.status.schemas import (
     DatabaseStatus,
     LinkStatus,
     PbxCheckStatus,
+    PbxOwnerStatus,
     ServiceStatus,
 )
-from app.status.view import ServiceDep, ServiceView, link_status, owner_status, relay_status
+from app.status.view import (
+    PbxView,
+    ServiceDep,
+    ServiceView,
+    link_status,
+    owner_status,
+    relay_status,
+)
 from app.web.answers import LOGIN, PUBLIC, as_json
 
 router = APIRouter(responses=PUBLIC)
@@ -39,15 +48,17 @@ class Readiness(BaseModel):
 
 
 async def database_status(services: ServiceView) -> DatabaseStatus:
-    writer = services.writer.state
+    """Every PBX's record writer, as one: what waits to be stored, and the first error."""
+    writers = [side.term.writer for side in services.pbxes]
+    failing = [w.state for w in writers if w.state.last_error is not None]
     return DatabaseStatus(
         backend=services.database.backend,
         reachable=await services.database.reachable(),
-        backlog=services.writer.backlog,
-        last_error=writer.last_error,
-        failing_since=writer.failing_since,
+        backlog=sum(w.backlog for w in writers),
+        last_error=failing[0].last_error if failing else None,
+        failing_since=min((s.failing_since for s in failing if s.failing_since), default=None),
         journal=str(services.settings.journal_file),
-        set_aside=writer.set_aside,
+        set_aside=sum(w.state.set_aside for w in writers),
     )
 
 
@@ -63,35 +74,59 @@ async def service_status(
     """The PBX's side (the AMI link, the PBX check, the calls in progress) is the owner's,
     whichever instance answers; the rest is this instance's."""
     database = await database_status(services)
-    pbx = await _pbx_side(services, owner)
+    pbxes = [await _pbx_status(side, owner) for side in services.pbxes]
+    first = pbxes[0]
     return ServiceStatus(
         version=__version__,
         uptime_seconds=round(time.time() - services.started_at, 1),
         demo=services.settings.demo,
-        ami=LinkStatus.model_validate(pbx["ami"]),
-        pbx=PbxCheckStatus.model_validate(pbx["pbx"]),
+        ami=first.ami or LinkStatus(),
+        pbx=first.check or PbxCheckStatus(),
         database=database,
         websocket_clients=services.hub.clients,
-        live_calls=pbx["live_calls"],
+        live_calls=sum(pbx.live_calls for pbx in pbxes),
         call_scripts=CallScriptsStatus(
             loaded=[f"{c.id}.{c.language}" for c in services.catalog.call_scripts],
             errors=[str(error) for error in services.catalog.errors],
         ),
-        pbxes=[owner_status(services.ownership)],
+        pbxes=pbxes,
         redis=relay_status(services.relay.state),
     )
 
 
-async def _pbx_side(services: ServiceView, owner: AtOwner) -> dict[str, Any]:
-    """The owner's answer; when no owner can be asked, this instance's own view, whose link
-    is not up, with the reason."""
+async def _pbx_status(side: PbxView, owner: AtOwner) -> PbxOwnerStatus:
+    """Who owns the PBX, and its side as the owner answers it; when no owner can be asked,
+    this instance's own view, whose link is not up, with the reason."""
     try:
-        side: dict[str, Any] = await owner.ask("pbx_status", within=QUICK_ANSWER_WITHIN)
+        answer: dict[str, Any] = await owner.ask(
+            "pbx_status", pbx=side.name, within=QUICK_ANSWER_WITHIN
+        )
     except HTTPException as unanswered:
-        own = pbx_side(services.link, services.pbx_check, services.pipeline)
-        own["ami"]["last_error"] = unanswered.detail
-        return own
-    return side
+        term = side.term
+        answer = pbx_side(term.link, term.pbx_check, term.pipeline)
+        answer["ami"]["last_error"] = unanswered.detail
+    return owner_status(side.ownership).model_copy(
+        update={
+            "ami": LinkStatus.model_validate(answer["ami"]),
+            "check": PbxCheckStatus.model_validate(answer["pbx"]),
+            "live_calls": answer["live_calls"],
+        }
+    )
+
+
+def _pbx_problems(pbxes: Sequence[PbxView]) -> tuple[list[str], bool]:
+    """A PBX this instance owns (or nobody owns yet) whose AMI link is not up; and whether
+    this instance stands by for every PBX (their owners are other instances)."""
+    problems, standing_by = [], True
+    for side in pbxes:
+        owner = side.ownership.state
+        stands_by = not owner.owner and owner.owner_name is not None
+        standing_by = standing_by and stands_by
+        link = link_status(side.term.link)
+        if link.status != "connected" and not stands_by:
+            where = "" if len(pbxes) == 1 else f" (PBX {side.name})"
+            problems.append(f"AMI link {link.status}{where}")
+    return problems, standing_by
 
 
 class Alive(BaseModel):
@@ -115,15 +150,11 @@ async def readyz(services: ServiceDep, response: Response) -> dict[str, object]:
     standing by (another owns the PBX) has no link by design: ready, it serves, as long as
     Redis brings it the owner's live messages; without them its consoles would hear nothing,
     so it says so (the owner's own consoles still get theirs: the owner stays ready)."""
-    link = link_status(services.link)
     database = await database_status(services)
-    owner = services.ownership.state
-    standing_by = not owner.owner and owner.owner_name is not None
-    problems = []
-    if link.status != "connected" and not standing_by:
-        problems.append(f"AMI link {link.status}")
+    problems, standing_by = _pbx_problems(services.pbxes)
     relay = services.relay.state
-    if relay.configured and not relay.connected and not owner.owner:
+    owns_all = all(side.ownership.state.owner for side in services.pbxes)
+    if relay.configured and not relay.connected and not owns_all:
         problems.append(
             f"Redis unreachable ({relay.last_error or 'not connected yet'}): live messages"
             " cannot reach this instance's consoles"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -17,7 +17,7 @@ from app.callbacks.desk import DeskState
 from app.console.pops import LATENCY_BUCKETS, PopLedger
 from app.live.no_pbx import pbx_configured
 from app.live.relay import RelayState
-from app.status.view import ServiceView
+from app.status.view import PbxView, ServiceView
 
 
 class ServiceCollector(Collector):
@@ -25,47 +25,78 @@ class ServiceCollector(Collector):
         self._services = services
 
     def collect(self) -> Iterator[Metric]:
+        """Each PBX's metrics carry its name (label ``pbx``); the rest are the instance's."""
         services = self._services
-        link = services.link.snapshot() if pbx_configured(services.link) else None
-        up = GaugeMetricFamily("callassist_ami_link_up", "1 when the AMI link is logged in")
-        up.add_metric([], 1.0 if link and link.status == "connected" else 0.0)
-        yield up
-        received = CounterMetricFamily("callassist_ami_messages", "AMI messages received")
-        received.add_metric([], link.messages_received if link else 0)
-        yield received
-        malformed = CounterMetricFamily("callassist_ami_malformed_frames", "AMI frames skipped")
-        malformed.add_metric([], link.malformed_skipped if link else 0)
-        yield malformed
-        calls = CounterMetricFamily("callassist_calls", "finished calls", labels=["outcome"])
-        for outcome, count in sorted(services.pipeline.outcomes.items()):
-            calls.add_metric([outcome], count)
-        yield calls
-        yield from _pops(services.pipeline.pops)
-        check = GaugeMetricFamily(
-            "callassist_pbx_check_ok", "1 when the PBX provides what the service relies on"
-        )
-        check.add_metric([], 1.0 if services.pbx_check.result.ok else 0.0)
-        yield check
+        yield from _per_pbx(services.pbxes)
         clients = GaugeMetricFamily("callassist_websocket_clients", "connected WebSocket clients")
         clients.add_metric([], services.hub.clients)
         yield clients
-        backlog = GaugeMetricFamily("callassist_record_backlog", "call updates not yet stored")
-        backlog.add_metric([], services.writer.backlog)
-        yield backlog
-        yield from _callbacks(services.callbacks.state)
-        active = GaugeMetricFamily(
-            "callassist_incidents_active", "open or acknowledged incidents", labels=["level"]
-        )
-        for level, count in sorted(services.incidents.active_by_level.items()):
-            active.add_metric([level], count)
-        yield active
-        owner = services.ownership.state
-        owns = GaugeMetricFamily(
-            "callassist_pbx_owner", "1 while this instance owns the PBX", labels=["pbx"]
-        )
-        owns.add_metric([owner.pbx], 1.0 if owner.owner else 0.0)
-        yield owns
         yield from _relay(services.relay.state)
+
+
+def _per_pbx(pbxes: Sequence[PbxView]) -> Iterator[Metric]:
+    families = _PbxFamilies()
+    for side in pbxes:
+        families.add(side)
+    yield from families.all()
+
+
+class _PbxFamilies:
+    """Every PBX-side family, one sample per PBX (and per outcome, result, level)."""
+
+    def __init__(self) -> None:
+        pbx = ["pbx"]
+        self.up = GaugeMetricFamily(
+            "callassist_ami_link_up", "1 when the AMI link is logged in", labels=pbx
+        )
+        self.received = CounterMetricFamily(
+            "callassist_ami_messages", "AMI messages received", labels=pbx
+        )
+        self.malformed = CounterMetricFamily(
+            "callassist_ami_malformed_frames", "AMI frames skipped", labels=pbx
+        )
+        self.calls = CounterMetricFamily(
+            "callassist_calls", "finished calls", labels=["pbx", "outcome"]
+        )
+        self.check = GaugeMetricFamily(
+            "callassist_pbx_check_ok",
+            "1 when the PBX provides what the service relies on",
+            labels=pbx,
+        )
+        self.backlog = GaugeMetricFamily(
+            "callassist_record_backlog", "call updates not yet stored", labels=pbx
+        )
+        self.active = GaugeMetricFamily(
+            "callassist_incidents_active", "open or acknowledged incidents", labels=["pbx", "level"]
+        )
+        self.owns = GaugeMetricFamily(
+            "callassist_pbx_owner", "1 while this instance owns the PBX", labels=pbx
+        )
+        self.pops = _PopFamilies()
+        self.callbacks = _CallbackFamilies()
+
+    def add(self, side: PbxView) -> None:
+        name, term = side.name, side.term
+        link = term.link.snapshot() if pbx_configured(term.link) else None
+        self.up.add_metric([name], 1.0 if link and link.status == "connected" else 0.0)
+        self.received.add_metric([name], link.messages_received if link else 0)
+        self.malformed.add_metric([name], link.malformed_skipped if link else 0)
+        for outcome, count in sorted(term.pipeline.outcomes.items()):
+            self.calls.add_metric([name, outcome], count)
+        self.check.add_metric([name], 1.0 if term.pbx_check.result.ok else 0.0)
+        self.backlog.add_metric([name], term.writer.backlog)
+        for level, count in sorted(term.incidents.active_by_level.items()):
+            self.active.add_metric([name, level], count)
+        self.owns.add_metric([name], 1.0 if side.ownership.state.owner else 0.0)
+        self.pops.add(name, term.pipeline.pops)
+        self.callbacks.add(name, term.callbacks.state)
+
+    def all(self) -> Iterator[Metric]:
+        yield from (self.up, self.received, self.malformed, self.calls)
+        yield from self.pops.all()
+        yield from (self.check, self.backlog)
+        yield from self.callbacks.all()
+        yield from (self.active, self.owns)
 
 
 def _relay(state: RelayState) -> Iterator[Metric]:
@@ -89,43 +120,55 @@ def _relay(state: RelayState) -> Iterator[Metric]:
         yield counter
 
 
-def _pops(pops: PopLedger) -> Iterator[Metric]:
-    for name, help_text, value in (
-        (
-            "callassist_pops_delivered",
-            "screen pops acknowledged by the agent's console",
-            pops.delivered,
-        ),
-        ("callassist_pops_missed", "calls whose pop never reached an agent's console", pops.missed),
-        (
-            "callassist_pops_resent",
-            "screen pops sent again for want of an acknowledgement",
-            pops.resent,
-        ),
-    ):
-        counter = CounterMetricFamily(name, help_text)
-        counter.add_metric([], value)
-        yield counter
-    latency = HistogramMetricFamily(
-        "callassist_pop_latency_seconds",
-        "from the AMI frame reaching callassist to the console acknowledging the pop",
-    )
-    counts = zip(LATENCY_BUCKETS, pops.latency.counts, strict=True)
-    buckets = [(str(bound), count) for bound, count in counts]
-    latency.add_metric([], [*buckets, ("+Inf", pops.latency.total)], pops.latency.sum)
-    yield latency
+class _PopFamilies:
+    def __init__(self) -> None:
+        self.counters = [
+            CounterMetricFamily(name, help_text, labels=["pbx"])
+            for name, help_text in (
+                ("callassist_pops_delivered", "screen pops acknowledged by the agent's console"),
+                ("callassist_pops_missed", "calls whose pop never reached an agent's console"),
+                ("callassist_pops_resent", "screen pops sent again for want of an acknowledgement"),
+            )
+        ]
+        self.latency = HistogramMetricFamily(
+            "callassist_pop_latency_seconds",
+            "from the AMI frame reaching callassist to the console acknowledging the pop",
+            labels=["pbx"],
+        )
+
+    def add(self, pbx: str, pops: PopLedger) -> None:
+        values = (pops.delivered, pops.missed, pops.resent)
+        for counter, value in zip(self.counters, values, strict=True):
+            counter.add_metric([pbx], value)
+        counts = zip(LATENCY_BUCKETS, pops.latency.counts, strict=True)
+        buckets = [(str(bound), count) for bound, count in counts]
+        self.latency.add_metric(
+            [pbx], [*buckets, ("+Inf", pops.latency.total)], pops.latency.sum
+        )
+
+    def all(self) -> Iterator[Metric]:
+        yield from self.counters
+        yield self.latency
 
 
-def _callbacks(state: DeskState) -> Iterator[Metric]:
-    sent = CounterMetricFamily("callassist_callback_originates", "Originates sent for callbacks")
-    sent.add_metric([], state.originates_sent)
-    yield sent
-    attempts = CounterMetricFamily(
-        "callassist_callback_attempts", "callback attempts ended, by result", labels=["result"]
-    )
-    for result, count in sorted(state.results.items()):
-        attempts.add_metric([result], count)
-    yield attempts
+class _CallbackFamilies:
+    def __init__(self) -> None:
+        self.sent = CounterMetricFamily(
+            "callassist_callback_originates", "Originates sent for callbacks", labels=["pbx"]
+        )
+        self.attempts = CounterMetricFamily(
+            "callassist_callback_attempts",
+            "callback attempts ended, by result",
+            labels=["pbx", "result"],
+        )
+
+    def add(self, pbx: str, state: DeskState) -> None:
+        self.sent.add_metric([pbx], state.originates_sent)
+        for result, count in sorted(state.results.items()):
+            self.attempts.add_metric([pbx, result], count)
+
+    def all(self) -> Iterator[Metric]:
+        yield from (self.sent, self.attempts)
 
 
 def render(services: ServiceView) -> bytes:

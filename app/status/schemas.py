@@ -55,7 +55,7 @@ class PbxOwnerStatus(BaseModel):
     """Which instance owns a PBX (issue 16): the owner runs its AMI link, pipeline, record
     writer and desks; the others serve pages and the API from the database, standing by."""
 
-    pbx: str = Field(description="the PBX's name (CALLASSIST_PBX_NAME)")
+    pbx: str = Field(description="the PBX's name (CALLASSIST_PBXES; one PBX: default)")
     pbx_owner: bool = Field(description="whether this instance owns the PBX now")
     owner: str | None = Field(
         description="the owner's instance name (this one's or another's); null: nobody holds"
@@ -69,6 +69,9 @@ class PbxOwnerStatus(BaseModel):
     )
     terms: int = Field(default=0, description="terms of ownership begun since the start")
     losses: int = Field(default=0, description="terms ended by a lost lock connection")
+    ami: LinkStatus | None = Field(default=None, description="its AMI link, as its owner sees it")
+    check: PbxCheckStatus | None = Field(default=None, description="its PBX check")
+    live_calls: int = Field(default=0, description="its calls in progress")
 
 
 class RelayStatus(BaseModel):
@@ -87,16 +90,19 @@ class ServiceStatus(BaseModel):
     version: str
     uptime_seconds: float
     demo: bool
-    ami: LinkStatus
+    ami: LinkStatus = Field(description="the first PBX's AMI link (every PBX's: pbxes)")
     pbx: PbxCheckStatus = Field(
         default_factory=PbxCheckStatus,
-        description="the AMI permissions and dialplan the service relies on, after each login",
+        description="the AMI permissions and dialplan the service relies on, after each login"
+        " (the first PBX's; every PBX's: pbxes)",
     )
     database: DatabaseStatus
     websocket_clients: int
-    live_calls: int
+    live_calls: int = Field(description="calls in progress on every PBX")
     call_scripts: CallScriptsStatus
-    pbxes: list[PbxOwnerStatus] = Field(default=[], description="each PBX's owner")
+    pbxes: list[PbxOwnerStatus] = Field(
+        default=[], description="each PBX: its owner, AMI link, check and calls in progress"
+    )
     redis: RelayStatus = Field(
         default_factory=lambda: RelayStatus(configured=False, connected=False),
         description="live messages between instances",

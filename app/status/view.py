@@ -4,6 +4,7 @@ it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Protocol, cast
 
 from fastapi import Depends
@@ -24,11 +25,9 @@ from app.settings import Settings
 from app.status.schemas import LinkStatus, PbxOwnerStatus, RelayStatus
 
 
-class ServiceView(Protocol):
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def database(self) -> Database: ...
+class PbxParts(Protocol):
+    """One PBX's parts (app/wiring.py's PbxTerm)."""
+
     @property
     def writer(self) -> RecordWriter: ...
     @property
@@ -38,15 +37,33 @@ class ServiceView(Protocol):
     @property
     def pbx_check(self) -> PbxChecker: ...
     @property
-    def hub(self) -> Hub: ...
-    @property
-    def catalog(self) -> Catalog: ...
-    @property
     def callbacks(self) -> CallbackDesk: ...
     @property
     def incidents(self) -> IncidentDesk: ...
+
+
+class PbxView(Protocol):
+    """One PBX on this instance (app/wiring.py's PbxSide)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def term(self) -> PbxParts: ...
     @property
     def ownership(self) -> Ownership: ...
+
+
+class ServiceView(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def database(self) -> Database: ...
+    @property
+    def pbxes(self) -> Sequence[PbxView]: ...
+    @property
+    def hub(self) -> Hub: ...
+    @property
+    def catalog(self) -> Catalog: ...
     @property
     def relay(self) -> Relay: ...
     @property

@@ -21,7 +21,7 @@ from app.db.engine import Database, upgrade
 from app.demo.pbx import DEMO_TRUNKS, DemoPbx, ensure_demo_users
 from app.main import create_app
 from app.settings import Settings
-from app.wiring import Parts
+from app.wiring import Parts, PbxTerm
 from telephony.simulator.staged import StagedCall
 
 T = TypeVar("T")
@@ -132,6 +132,11 @@ class DemoService:
     def services(self) -> Parts:
         services: Parts = self.app.state.parts
         return services
+
+    @property
+    def term(self) -> PbxTerm:
+        """The (first) PBX's parts: its link, pipeline, writer and desks."""
+        return self.services.pbxes[0].term
 
     @property
     def pbx(self) -> DemoPbx:

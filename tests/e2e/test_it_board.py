@@ -312,8 +312,8 @@ def test_the_board_after_a_line_check_shows_no_false_incident(
 
     for name in ("lab2_g_linecheck_probe_call", "lab2_g2_probe_registration_expires"):
         demo.thread.run(demo.pbx.server.play_capture(CAPTURES / f"{name}.ami"))
-    wait_for(lambda: demo.services.pipeline.line_checks == 2, "the line checks were not seen")
-    wait_for(lambda: PROBE in demo.services.lines.last_faults, "the probe's lapse was not seen")
+    wait_for(lambda: demo.term.pipeline.line_checks == 2, "the line checks were not seen")
+    wait_for(lambda: PROBE in demo.term.lines.last_faults, "the probe's lapse was not seen")
     page.reload()  # what a board opened now shows, not only what it heard
 
     expect(page.locator("#live-status")).to_have_attribute("data-connected", "true")
@@ -363,7 +363,7 @@ def test_a_level_i_incident_nobody_acts_on_is_flagged_until_acknowledged(
     expect(row.locator("[data-test=reminder]")).to_have_count(0)
 
     time.sleep(3.5)  # the reminder period passes with nobody acting
-    assert demo.thread.run(demo.services.incidents.remind_due()) >= 1
+    assert demo.thread.run(demo.term.incidents.remind_due()) >= 1
     reminder = page.locator("[data-test=alert-reminder]")
     expect(reminder).to_contain_text(f"Reminder: level I incident Trunk down at {TRUNK}")
     expect(row).to_have_class(re.compile(r"\bis-reminded\b"))

@@ -22,7 +22,7 @@ from tests.e2e.test_it_board import log_in as board_log_in
 
 
 def reconnect_fast(demo: DemoService) -> None:
-    link = demo.services.link
+    link = demo.term.link
     link.settings = dataclasses.replace(link.settings, backoff_initial=0.1, backoff_max=0.5)
 
 

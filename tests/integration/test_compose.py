@@ -109,7 +109,7 @@ def test_the_instances_differ_only_in_name_address_and_journal(resolved: dict[st
         for app in apps
     ]
     assert shared[0] == shared[1]
-    assert shared[0]["CALLASSIST_PBX_NAME"]  # one PBX: one lock for both to compete for
+    assert shared[0]["CALLASSIST_AMI_URL"]  # one PBX, the default: one lock to compete for
     assert {app["image"] for app in apps} == {"callassist:local"}
     journals = []
     for app in apps:

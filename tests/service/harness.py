@@ -19,7 +19,7 @@ from app.auth.store import Role, add_user
 from app.db.engine import Database, upgrade
 from app.main import create_app
 from app.settings import Settings
-from app.wiring import Parts
+from app.wiring import Parts, PbxTerm
 from telephony.simulator.server import AmiServer
 
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -65,6 +65,11 @@ class Service:
         services: Parts = self.app.state.parts
         return services
 
+    @property
+    def term(self) -> PbxTerm:
+        """The (first) PBX's parts: its link, pipeline, writer and desks."""
+        return self.services.pbxes[0].term
+
     async def login(self, username: str) -> str:
         if username not in self.tokens:
             reply = await self.client.post(
@@ -95,10 +100,10 @@ class Service:
         services = self.services
         deadline = asyncio.get_running_loop().time() + limit
         while True:
-            link = services.link
+            link = services.pbxes[0].term.link
             idle = link.queue.empty()
             if idle:
-                await services.writer.flush()
+                await services.pbxes[0].term.writer.flush()
                 if ready is None or ready():
                     return
             if asyncio.get_running_loop().time() > deadline:

@@ -120,8 +120,8 @@ async def test_a_dropped_call_is_called_back_once_through_the_same_agent(
         assert detail["callbacks"][0]["status"] == "reached"
         assert [c["call_id"] for c in detail["callback_calls"]] == [originate["ChannelId"]]
         metrics = (await service.client.get("/metrics")).text
-        assert 'callassist_callback_attempts_total{result="reached"} 1.0' in metrics
-        assert "callassist_callback_originates_total 1.0" in metrics
+        assert 'callassist_callback_attempts_total{pbx="default",result="reached"} 1.0' in metrics
+        assert 'callassist_callback_originates_total{pbx="default"} 1.0' in metrics
 
 
 async def test_a_callbacks_pop_names_the_customer_from_the_first_ring(

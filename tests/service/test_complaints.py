@@ -104,7 +104,7 @@ async def file_at_console(service: Service, traffic: Traffic, severity: str) -> 
 
 
 def _answered(service: Service) -> bool:
-    tracker = service.services.pipeline.board.tracker
+    tracker = service.term.pipeline.board.tracker
     return any(call.answered for call in tracker.live_calls)
 
 

@@ -51,7 +51,7 @@ async def ack_pops(client: LiveClient, kind: str) -> dict[str, Any]:
 
 
 async def record_of(service: Service, call_id: str) -> dict[str, Any]:
-    await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)
+    await service.settled(lambda: not service.term.pipeline.board.tracker.live_calls)
     (item,) = [c for c in await service.calls() if c["call_id"] == call_id]
     reply = await service.get(f"/api/calls/{item['id']}", "qa")
     reply.raise_for_status()
@@ -79,7 +79,7 @@ async def test_an_acknowledged_pop_is_delivered_and_not_counted_missed(
         record = await record_of(service, ringing["call_id"])
         assert record["pops_missed"] == 0
         assert "pop_missed" not in [entry["kind"] for entry in record["timeline"]]
-        pops = service.services.pipeline.pops
+        pops = service.term.pipeline.pops
         assert pops.delivered == 2
         assert pops.latency.total == 2
 
@@ -110,7 +110,7 @@ async def test_an_unacknowledged_pop_is_sent_again_then_recorded_as_missed(
         assert missed["endpoint"] == "PJSIP/1001"
         assert missed["detail"]["reason"] == "not acknowledged"
         metrics = (await service.client.get("/metrics")).text
-        assert "callassist_pops_missed_total 1.0" in metrics
+        assert 'callassist_pops_missed_total{pbx="default"} 1.0' in metrics
 
 
 async def test_a_pop_for_an_agent_with_no_console_open_is_missed_for_that_reason(
@@ -184,7 +184,7 @@ async def test_the_agent_walks_the_call_script_and_the_call_record_holds_it_all(
         assert restored[0]["notes"] == "Customer is on the 3rd floor"
 
         await call.hang_up()
-        await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)
+        await service.settled(lambda: not service.term.pipeline.board.tracker.live_calls)
         await act(service, call_id, kind="hangup")
         wrapped = await act(service, call_id, kind="wrap_up", disposition="complaint_filed")
         assert wrapped.json()["session"]["status"] == "done"
@@ -211,7 +211,7 @@ async def test_the_agent_walks_the_call_script_and_the_call_record_holds_it_all(
         # The next call from the same number pops with what the centre now knows.
         second = traffic.stage(agent="PJSIP/1001", customer=CUSTOMER)
         await second.ring()
-        await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))
+        await service.settled(lambda: bool(service.term.pipeline.board.tracker.live_calls))
         caller = (await service.get(f"/api/console/calls/{second.call_id}", "agent1")).json()
         assert caller["caller"]["name"] == "张三"
         assert [c["call_id"] for c in caller["caller"]["last_calls"]] == [call_id]
@@ -301,12 +301,12 @@ async def test_the_shift_check_tells_the_truth_about_the_phone_and_is_recorded(
 
 
 def _answered(service: Service) -> bool:
-    tracker = service.services.pipeline.board.tracker
+    tracker = service.term.pipeline.board.tracker
     return any(call.answered for call in tracker.live_calls)
 
 
 def _agents(service: Service, call_id: str) -> int:
-    live = service.services.pipeline.live_call(call_id)
+    live = service.term.pipeline.live_call(call_id)
     return 0 if live is None else len(live.agents)
 
 
@@ -422,7 +422,7 @@ async def test_the_console_reports_the_incidents_on_the_calls_trunk_and_the_agen
             ("device_fault", "PJSIP/1001", "IV", "acknowledged"),
         }
         await call.hang_up()
-        await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)
+        await service.settled(lambda: not service.term.pipeline.board.tracker.live_calls)
         assert (await service.get(path, "agent1")).json()["incidents"] == []  # call over
 
 
@@ -442,7 +442,7 @@ async def test_the_snapshot_tells_a_reloaded_console_its_phone_is_faulty(
             assert (await other.next("snapshot"))["endpoint_fault"] is None
         await pbx.set_contact("PJSIP/1001", "Reachable")
         await service.settled(
-            lambda: "PJSIP/1001" not in service.services.pipeline.board.watch.faulted
+            lambda: "PJSIP/1001" not in service.term.pipeline.board.watch.faulted
         )
         async with service.websocket("agent1") as recovered:
             assert (await recovered.next("snapshot"))["endpoint_fault"] is None

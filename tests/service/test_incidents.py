@@ -113,7 +113,7 @@ async def test_each_kind_of_signal_opens_its_kind_at_its_level(
                 "Cause": "403 Forbidden",
             }
         )
-        desk = service.services.incidents
+        desk = service.term.incidents
         assert desk is not None
         desk.signal(FaultSignal("probe_failed", "probe:*77", time.time(), "timeout"), time.time())
 
@@ -203,8 +203,8 @@ async def test_open_incidents_are_counted_by_level_in_the_metrics(
         (incident,) = await settled_incidents(service, 1)
         await reported(service, incident["id"])  # counted right after the report is stored
         text = (await service.client.get("/metrics")).text
-        assert 'callassist_incidents_active{level="I"} 1.0' in text
-        assert 'callassist_incidents_active{level="IV"} 0.0' in text
+        assert 'callassist_incidents_active{level="I",pbx="default"} 1.0' in text
+        assert 'callassist_incidents_active{level="IV",pbx="default"} 0.0' in text
 
 
 def _rtcp_report(**changes: str) -> dict[str, str]:

@@ -119,7 +119,7 @@ async def test_a_trunk_already_down_at_login_is_an_incident_and_survives_a_recon
 ) -> None:
     pbx.contacts.add_static("PJSIP/2001", "sip:127.0.0.1:25090", status="Unreachable")
     async with running_service(database_url, pbx) as service:
-        link = service.services.link
+        link = service.term.link
         assert link is not None
         link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
         await pbx.wait_logged_in()

@@ -63,7 +63,7 @@ async def test_a_client_that_connects_mid_call_gets_the_call_in_its_snapshot(
         partial = tmp_path / "talking.ami"
         partial.write_bytes(capture[:cut])
         await pbx.play_capture(partial)
-        await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))
+        await service.settled(lambda: bool(service.term.pipeline.board.tracker.live_calls))
         async with service.websocket("agent1") as agent1:
             snapshot = await agent1.next("snapshot")
             (call,) = snapshot["calls"]
@@ -106,7 +106,7 @@ def talking_capture(folder: Path) -> Path:
 
 def reconnect_quickly(service: Service) -> None:
     """The link tries again within a fraction of a second, not the production back-off."""
-    link = service.services.link
+    link = service.term.link
     assert isinstance(link, AmiLink)
     link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
 
@@ -119,7 +119,7 @@ async def test_after_a_pbx_restart_every_console_is_told_the_link_is_back(
         reconnect_quickly(service)
         await pbx.wait_logged_in()
         await pbx.play_capture(talking)  # agent one talks to a customer
-        await service.settled(lambda: bool(service.services.pipeline.board.tracker.live_calls))
+        await service.settled(lambda: bool(service.term.pipeline.board.tracker.live_calls))
         async with (
             service.websocket("agent1") as agent1,
             service.websocket("agent2") as agent2,

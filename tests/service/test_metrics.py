@@ -52,17 +52,19 @@ async def test_the_metrics_an_operator_scrapes_follow_the_traffic(
             async with service.websocket("supervisor") as supervisor:
                 await supervisor.next("snapshot")
                 await traffic.place("dropped_network_cause", agents=["PJSIP/1001"])
-                await until_sample(service, "callassist_calls_total", {"outcome": "dropped"}, 1.0)
-                await until_sample(
-                    service, "callassist_callback_attempts_total", {"result": "reached"}, 1.0
-                )
+                dropped = {"pbx": "default", "outcome": "dropped"}
+                await until_sample(service, "callassist_calls_total", dropped, 1.0)
+                reached = {"pbx": "default", "result": "reached"}
+                await until_sample(service, "callassist_callback_attempts_total", reached, 1.0)
                 await pbx.set_contact("PJSIP/2001", "Unreachable")  # the trunk goes down
-                await until_sample(service, "callassist_incidents_active", {"level": "I"}, 1.0)
+                level_i = {"pbx": "default", "level": "I"}
+                await until_sample(service, "callassist_incidents_active", level_i, 1.0)
                 samples = await scrape(service)
                 assert samples[("callassist_websocket_clients", ())] == 1.0
-            assert samples[("callassist_ami_messages_total", ())] > 50
-            assert samples[("callassist_ami_malformed_frames_total", ())] == 0.0
-            assert samples[("callassist_ami_link_up", ())] == 1.0
-            assert ("callassist_pop_latency_seconds_count", ()) in samples
+            pbx = (("pbx", "default"),)
+            assert samples[("callassist_ami_messages_total", pbx)] > 50
+            assert samples[("callassist_ami_malformed_frames_total", pbx)] == 0.0
+            assert samples[("callassist_ami_link_up", pbx)] == 1.0
+            assert ("callassist_pop_latency_seconds_count", pbx) in samples
     finally:
         await traffic.close()

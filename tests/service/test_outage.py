@@ -46,7 +46,7 @@ async def until(check: Callable[[], Any], what: str, limit: float = 20.0) -> Non
 
 
 async def ended_calls(service: Service) -> int:
-    return sum(service.services.pipeline.outcomes.values())
+    return sum(service.term.pipeline.outcomes.values())
 
 
 async def test_a_stop_during_a_database_outage_loses_no_call_and_the_next_start_stores_them(
@@ -100,7 +100,7 @@ async def test_failing_storage_makes_readyz_503_with_reason_and_backlog_and_stat
             await traffic.place("answered_customer_hangs_up")
 
             async def refused() -> bool:
-                return service.services.writer.state.failures > 0
+                return service.term.writer.state.failures > 0
 
             await until(refused, "a store to fail")
             ready = await service.client.get("/readyz")

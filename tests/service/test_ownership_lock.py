@@ -124,10 +124,11 @@ async def _owned_once(*owners: Ownership) -> bool:
 
 async def test_on_sqlite_there_is_no_lock_and_the_instance_owns_its_pbx(database_url: str) -> None:
     settings = Settings(database_url=database_url, secret_key="k" * 40, instance_name="solo")
-    parts = build(settings, LinkConfig.from_url("ami://u:p@127.0.0.1:5038"))
+    parts = build(settings, {"default": LinkConfig.from_url("ami://u:p@127.0.0.1:5038")})
     try:
-        assert parts.ownership.locked is database_url.startswith("postgresql")
-        assert parts.ownership.state.instance == "solo"
+        ownership = parts.pbx("default").ownership
+        assert ownership.locked is database_url.startswith("postgresql")
+        assert ownership.state.instance == "solo"
     finally:
         parts.database.dispose()
 

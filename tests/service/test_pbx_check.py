@@ -48,7 +48,7 @@ async def test_a_pbx_with_everything_passes_the_check(database_url: str, pbx: Am
 
     assert status["ok"] is True
     assert status["problems"] == []
-    assert "callassist_pbx_check_ok 1.0" in metrics.text
+    assert 'callassist_pbx_check_ok{pbx="default"} 1.0' in metrics.text
 
 
 def shipped_write_classes() -> set[str]:

@@ -65,7 +65,7 @@ def own_timestamps(capture: Path) -> bool:
 
 
 def fast_reconnects(service: Service) -> None:
-    link = service.services.link
+    link = service.term.link
     assert link is not None
     link.settings = dataclasses.replace(link.settings, backoff_initial=0.05, backoff_max=0.2)
 
@@ -117,7 +117,7 @@ async def stream_with_one_cut(
     Returns whether the cut fell mid-call (captures without calls have none to cut).
     Answered calls are cut while talking, the others while ringing or in the IVR.
     """
-    pbx, tracker = service.pbx, service.services.pipeline.board.tracker
+    pbx, tracker = service.pbx, service.term.pipeline.board.tracker
     before, after = split_mid_call(capture, folder)
     writes = {"timestamps": "recorded", "write_sizes": lambda: rng.randint(1, 96)}
     await pbx.play_capture(before, **writes)  # type: ignore[arg-type]
@@ -125,7 +125,7 @@ async def stream_with_one_cut(
     mid_call = bool(tracker.live_calls)
     logins = pbx.logins
     await pbx.drop_sessions()
-    await service.settled(lambda: pbx.logins > logins and service.services.link.queue.empty())
+    await service.settled(lambda: pbx.logins > logins and service.term.link.queue.empty())
     await pbx.play_capture(after, **writes)  # type: ignore[arg-type]
     return mid_call
 
@@ -194,7 +194,7 @@ async def test_replaying_the_same_events_twice_writes_nothing_new(
         counts = _counts(service)
         timeline = await _timeline_keys(service)
         await pbx.play_capture(capture, timestamps="recorded")
-        await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)
+        await service.settled(lambda: not service.term.pipeline.board.tracker.live_calls)
         assert _counts(service) == counts
         assert await _timeline_keys(service) == timeline
         assert await stored(service, set(first)) == first
@@ -217,7 +217,7 @@ async def test_records_survive_a_restart_and_a_call_that_ended_meanwhile_is_clos
         await pbx.play_capture(finished, timestamps="recorded")
         await pbx.play_capture(talking, timestamps="recorded")
         before = await stored(service, set(replayed(finished)))
-        await service.settled(lambda: len(service.services.pipeline.board.tracker.live_calls) == 1)
+        await service.settled(lambda: len(service.term.pipeline.board.tracker.live_calls) == 1)
         (live,) = [c for c in await service.calls() if c["status"] == "live"]
     # While the service is down, the customer hangs up.
     for channel in list(pbx.live_channels):

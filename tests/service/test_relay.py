@@ -33,13 +33,19 @@ class PbxSide:
     acks: list[tuple[int, str | None]] = field(default_factory=list)
     pops: set[int] = field(default_factory=set)  # ids its ledger waits for
 
-    def owns(self) -> bool:
+    def owns(self, pbx: str) -> bool:
+        return self.calls is not None and pbx == "default"
+
+    def owns_all(self) -> bool:
         return self.calls is not None
 
-    def owner_view(self) -> list[dict[str, Any]] | None:
-        return self.calls
+    def owned(self) -> list[str]:
+        return ["default"] if self.calls is not None else []
 
-    def link_view(self) -> str:
+    def owner_view(self, pbx: str) -> list[dict[str, Any]] | None:
+        return self.calls if self.owns(pbx) else None
+
+    def link_view(self, pbx: str) -> str:
         return "connected"
 
     def acked(self, message_id: int, endpoint: str | None, at: float) -> bool:
@@ -48,9 +54,9 @@ class PbxSide:
         self.acks.append((message_id, endpoint))
         return True
 
-    async def answer(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def answer(self, pbx: str, kind: str, args: dict[str, Any]) -> dict[str, Any]:
         """The owner's answer to a question: here, what it was asked, and who answered."""
-        return {"ok": {"kind": kind, "args": args, "by": self.name}}
+        return {"ok": {"kind": kind, "args": args, "by": self.name, "pbx": pbx}}
 
 
 @dataclass
@@ -62,7 +68,7 @@ class Instance:
 
 @contextlib.asynccontextmanager
 async def instance(url: str, prefix: str, name: str, side: PbxSide) -> AsyncIterator[Instance]:
-    relay = RedisRelay(url, prefix=prefix, instance=name, pbx="default", ask_within=2.0)
+    relay = RedisRelay(url, prefix=prefix, instance=name, ask_within=2.0)
     hub = Hub(relay)
     task = asyncio.create_task(relay.run(hub, side, side))
     try:
@@ -138,13 +144,12 @@ async def test_a_question_asked_on_another_instance_is_answered_by_the_owner_onl
     pair: tuple[Instance, Instance],
 ) -> None:
     alpha, beta = pair
-    answer = await beta.relay.ask("dial", {"callback_id": 7, "agent": "PJSIP/1001"})
-    assert answer == {
-        "ok": {"kind": "dial", "args": {"callback_id": 7, "agent": "PJSIP/1001"}, "by": "alpha"}
-    }
+    answer = await beta.relay.ask("default", "dial", {"callback_id": 7, "agent": "PJSIP/1001"})
+    asked = {"callback_id": 7, "agent": "PJSIP/1001"}
+    assert answer == {"ok": {"kind": "dial", "args": asked, "by": "alpha", "pbx": "default"}}
     alpha.side.calls = None  # nobody owns the PBX now: nobody answers, the asker is told
     with pytest.raises(RelayDown, match="did not answer"):
-        await beta.relay.ask("dial", {})
+        await beta.relay.ask("default", "dial", {})
 
 
 async def test_the_owner_knows_whether_an_agent_has_a_console_anywhere(
@@ -170,7 +175,7 @@ async def test_another_instance_reads_the_owners_live_calls_for_a_snapshot(
     for _ in range(4):
         await next_message(watcher)  # all four reached beta: Redis has written them
 
-    calls, link = await beta.relay.owner_calls()
+    calls, link = await beta.relay.owner_calls("default")
     assert [call["call_id"] for call in calls] == ["c2"]
     assert link == "down"
 
@@ -187,7 +192,7 @@ async def test_after_the_link_comes_back_each_console_gets_only_the_calls_it_may
 
     assert [c["call_id"] for c in (await next_message(agent))["calls"]] == ["c1"]
     assert [c["call_id"] for c in (await next_message(supervisor))["calls"]] == ["c1", "c2"]
-    snapshot, link = await beta.relay.owner_calls()
+    snapshot, link = await beta.relay.owner_calls("default")
     assert ([c["call_id"] for c in snapshot], link) == (["c1", "c2"], "connected")
 
 
@@ -231,5 +236,5 @@ async def test_without_redis_the_owners_consoles_still_get_their_pops_and_the_ot
             proxy.open()
             await eventually(lambda: beta.relay.state.connected, "beta back", within=15)
             await eventually(lambda: alpha.relay.state.connected, "alpha back", within=15)
-            calls, _ = await beta.relay.owner_calls()
+            calls, _ = await beta.relay.owner_calls("default")
             assert [c["call_id"] for c in calls] == ["c1"], "the owner wrote its view again"

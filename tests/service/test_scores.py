@@ -54,7 +54,7 @@ async def act(service: Service, call_id: str, **action: Any) -> dict[str, Any]:
 
 async def ended_call(service: Service, call_id: str) -> dict[str, Any]:
     """The call's list item once the service has stored its end."""
-    await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)
+    await service.settled(lambda: not service.term.pipeline.board.tracker.live_calls)
     (item,) = [c for c in await service.calls() if c["call_id"] == call_id]
     return item
 
@@ -258,5 +258,5 @@ async def test_an_operators_scorecard_file_is_served_and_a_broken_one_is_refused
 
 
 def _answered(service: Service) -> bool:
-    tracker = service.services.pipeline.board.tracker
+    tracker = service.term.pipeline.board.tracker
     return any(call.answered for call in tracker.live_calls)

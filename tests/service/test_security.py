@@ -90,7 +90,7 @@ async def play_agent1_call(service: Service, pbx: AmiServer) -> dict[str, Any]:
     """The recorded inbound call answered by PJSIP/1001, stored; its record as QA sees it."""
     await pbx.wait_logged_in()
     await pbx.play_capture(CALLER_HANGUP)
-    pipeline = service.services.pipeline
+    pipeline = service.term.pipeline
     assert pipeline is not None
     await service.settled(lambda: pipeline.outcomes.get("completed", 0) >= 1)
     (record,) = await service.calls("qa")
@@ -274,7 +274,7 @@ async def test_an_agent_whose_phone_only_rang_cannot_open_the_colleagues_call(
     async with running_service(database_url, pbx) as service:
         await pbx.wait_logged_in()
         await pbx.play_capture(CAPTURES / "queue_ringnoanswer_then_answer.ami")
-        await service.settled(lambda: not service.services.pipeline.board.tracker.live_calls)
+        await service.settled(lambda: not service.term.pipeline.board.tracker.live_calls)
         (record,) = await service.calls()
         call_pk = record["id"]
 
@@ -531,7 +531,7 @@ async def test_a_rejected_ami_login_shows_in_readyz_and_status_without_the_secre
     wrong = "Wrong-" + AMI_SECRET
     ami_url = f"ami://{AMI_USER}:{wrong}@127.0.0.1:{pbx.port}"
     async with capturing(caplog), running_service(database_url, pbx, ami_url=ami_url) as service:
-        link = service.services.link
+        link = service.term.link
         assert link is not None
         client = service.client
         await pbx.wait_for_action("Login", timeout=10)
@@ -572,7 +572,7 @@ async def test_health_readiness_and_metrics_need_no_login(
         client = service.client
         await pbx.wait_logged_in()
         await service.settled(
-            lambda: str(service.services.link.snapshot().status) == "connected"
+            lambda: str(service.term.link.snapshot().status) == "connected"
         )
         health = await client.get("/healthz")
         assert health.status_code == 200 and health.json() == {"status": "ok"}
@@ -582,10 +582,11 @@ async def test_health_readiness_and_metrics_need_no_login(
 
         metrics = await client.get("/metrics")
         assert metrics.status_code == 200
-        assert metric_value(metrics.text, "callassist_ami_link_up") == 1.0
+        assert metric_value(metrics.text, 'callassist_ami_link_up{pbx="default"}') == 1.0
         await play_agent1_call(service, pbx)
         metrics = await client.get("/metrics")
-        assert metric_value(metrics.text, 'callassist_calls_total{outcome="completed"}') == 1.0
+        completed = 'callassist_calls_total{outcome="completed",pbx="default"}'
+        assert metric_value(metrics.text, completed) == 1.0
 
 
 def metric_value(exposition: str, name: str) -> float:
@@ -606,13 +607,13 @@ async def test_readyz_says_503_with_a_reason_when_the_pbx_cannot_be_reached(
         assert any("AMI" in problem for problem in ready.json()["problems"]), ready.text
         assert AMI_SECRET not in ready.text
         metrics = await service.client.get("/metrics")
-        assert metric_value(metrics.text, "callassist_ami_link_up") == 0.0
+        assert metric_value(metrics.text, 'callassist_ami_link_up{pbx="default"}') == 0.0
 
 
 async def test_readyz_turns_503_when_the_pbx_goes_away(database_url: str, pbx: AmiServer) -> None:
     async with running_service(database_url, pbx) as service:
         await pbx.wait_logged_in()
-        link = service.services.link
+        link = service.term.link
         assert link is not None
         await service.settled(lambda: str(link.snapshot().status) == "connected")
         assert (await service.client.get("/readyz")).status_code == 200
