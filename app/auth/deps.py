@@ -140,4 +140,5 @@ AgentUser = Annotated[User, Depends(agent_at_phone)]
 
 
 def viewer_of(user: User) -> Viewer:
-    return Viewer(user.role, user.endpoint)
+    """What the user may see of the calls: an agent's phone is an endpoint on one PBX."""
+    return Viewer(user.role, user.endpoint, user.pbx)

@@ -8,6 +8,7 @@ the call.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,7 @@ from app.auth.deps import (
 from app.auth.tokens import SignerDep
 from app.console.deps import CatalogDep
 from app.db.engine import DatabaseDep, Session
+from app.pbxes.config import NAME_PATTERN
 from app.records.query import CallFilters, get_call, iter_csv, list_calls, recording_of
 from app.records.recordings import AUDIO_TYPES, audible, media_type, recording_file
 from app.records.schemas import CallDetail, CallPage
@@ -66,6 +68,11 @@ def _filters(
     customer: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     outcome: Outcome | None = None,
     queue: Annotated[str | None, Query(max_length=128, pattern=PRINTABLE)] = None,
+    pbx: Annotated[
+        str | None,
+        Query(description="the PBX's name, exactly: default, south (1 to 20 letters, digits,"
+              " '_', '.' or '-')"),
+    ] = None,
     has_complaint: bool | None = None,
     has_callback: bool | None = None,
     disposition: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
@@ -82,6 +89,7 @@ def _filters(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "score_min is above score_max: nothing fits"
         )
+    _check_pbx_name(pbx)
     return CallFilters(
         since=_epoch(since),
         until=_epoch(until),
@@ -89,6 +97,7 @@ def _filters(
         customer=customer,
         outcome=outcome,
         queue=queue,
+        pbx=pbx,
         has_complaint=has_complaint,
         has_callback=has_callback,
         disposition=disposition,
@@ -98,6 +107,18 @@ def _filters(
         sort=sort,
         descending=order == "desc",
     )
+
+
+def _check_pbx_name(pbx: str | None) -> None:
+    """A PBX filter that could never match is a mistake to show, not an empty list: a name is
+    what CALLASSIST_PBXES accepts (app/pbxes/config.py), and the message says what that is
+    without echoing the value."""
+    if pbx is not None and not re.fullmatch(NAME_PATTERN, pbx):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "pbx is not a PBX name: 1 to 20 letters, digits, '_', '.' or '-', starting with"
+            " a letter or a digit",
+        )
 
 
 def _epoch(value: float | datetime | None) -> float | None:

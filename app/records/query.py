@@ -1,7 +1,7 @@
 """Finding call records: filters, paging, one call with its timeline, CSV rows.
 
-Who sees what: agents see the calls that rang at or reached their own endpoint; QA, IT,
-supervisors and admins see every call.
+Who sees what: agents see the calls their own endpoint talked on, on their own phone's PBX
+(two PBXs may each have a PJSIP/1001); QA, IT, supervisors and admins see every call.
 """
 
 from __future__ import annotations
@@ -25,13 +25,18 @@ from app.db.tables import (
     CallScriptSession,
     Complaint,
 )
+from app.pbxes.config import split_call_id
 from telephony.calls.model import CallRecord
 
-# The replay contract's fields (DESIGN.md), in its order, then the record's own.
+# The replay contract's fields (DESIGN.md), in its order, then the record's own; the call's
+# id is followed by what it is made of, (pbx, linkedid), so a centre with several PBXs can
+# sort and match a call to its PBX's own logs (CDR, CEL) by its Linkedid.
 CONTRACT_FIELDS = tuple(f.name for f in fields(CallRecord))
+IDENTITY_FIELDS = ("call_id", "pbx", "linkedid")
 RECORD_FIELDS = (
     "id",
-    *CONTRACT_FIELDS,
+    *IDENTITY_FIELDS,
+    *(name for name in CONTRACT_FIELDS if name != "call_id"),
     "status",
     "ended_in_gap",
     "events_missed",
@@ -42,6 +47,9 @@ RECORD_FIELDS = (
     "callback_for",
 )
 BOOLEAN_FIELDS = ("ended_in_gap", "events_missed")
+# The fields that are not a column of the call's row, and (for the CSV) the column each is
+# read from: the agents from call_parties or their joined copy, the linkedid from the call id.
+COMPUTED = {"agents": "connected_agents", "linkedid": "call_id"}
 # What the list may be sorted by: the columns QA sorts on, each with an index or cheap.
 SORTS = {
     "started_at": CallRow.started_at,
@@ -59,6 +67,9 @@ CSV_BATCH = 2000
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
+    """Who asks: an agent sees the calls of its endpoint on its PBX (``pbx``; None: on any
+    PBX, for callers that are not a logged-in user)."""
+
     role: str
     endpoint: str | None
     pbx: str | None = None
@@ -82,6 +93,7 @@ class CallFilters:
     score_min: float | None = None
     score_max: float | None = None
     text: str | None = None  # free text over notes and collected fields
+    pbx: str | None = None  # the PBX's name, exactly
     sort: str = "started_at"
     descending: bool = True
 
@@ -207,15 +219,17 @@ def iter_csv(session: Session, filters: CallFilters, viewer: Viewer) -> Iterator
     writer.writerow(RECORD_FIELDS)
     yield "\ufeff" + _drain(buffer)
     # Plain rows through the connection, not CallRow objects through the ORM: building
-    # 100,000 objects halved the export's pace. The agents come with the row.
-    names = [("connected_agents" if name == "agents" else name) for name in RECORD_FIELDS]
+    # 100,000 objects halved the export's pace. The agents come with the row; the linkedid
+    # is read from the call id (_csv_row).
+    names = [COMPUTED.get(name, name) for name in RECORD_FIELDS]
     query = select(*[col(getattr(CallRow, name)) for name in names])
     query = _ordered(query.where(*_conditions(filters, viewer)), filters)
     connection = session.connection()
     result = connection.execution_options(yield_per=CSV_BATCH).execute(query)
     flags = [at for at, name in enumerate(names) if name in BOOLEAN_FIELDS]
+    linkedid = RECORD_FIELDS.index("linkedid")
     for partition in result.partitions():
-        writer.writerows(_csv_row(row, flags) for row in partition)
+        writer.writerows(_csv_row(row, flags, linkedid) for row in partition)
         yield _drain(buffer)
 
 
@@ -226,13 +240,20 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
-def _csv_row(row: Sequence[Any], flags: list[int]) -> list[Any]:
-    """A row's cells as the CSV shows them: booleans as true/false, text made inert; the
-    csv module writes NULL (None) as an empty cell itself."""
-    cells = [inert(cell) if isinstance(cell, str) else cell for cell in row]
+def _csv_row(row: Sequence[Any], flags: list[int], linkedid: int) -> list[Any]:
+    """A row's cells as the CSV shows them: booleans as true/false, the linkedid cut out of
+    the call id, text made inert; the csv module writes NULL (None) as an empty cell itself."""
+    cells = list(row)
+    cells[linkedid] = linkedid_of(cells[linkedid])
+    cells = [inert(cell) if isinstance(cell, str) else cell for cell in cells]
     for at in flags:
         cells[at] = "true" if cells[at] else "false"
     return cells
+
+
+def linkedid_of(call_id: str) -> str:
+    """The Linkedid the call has on its own PBX (its id there, without the PBX's name)."""
+    return split_call_id(call_id)[1]
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -261,6 +282,8 @@ def _conditions(filters: CallFilters, viewer: Viewer) -> list[ColumnElement[bool
         conditions.append(col(CallRow.outcome) == filters.outcome)
     if filters.queue:
         conditions.append(col(CallRow.queue) == filters.queue)
+    if filters.pbx:
+        conditions.append(col(CallRow.pbx) == filters.pbx)
     if filters.agent:
         conditions.append(_has_party(filters.agent, connected_only=True))
     if filters.has_complaint is not None:
@@ -296,8 +319,12 @@ def _scope(viewer: Viewer) -> list[ColumnElement[bool]]:
     if not viewer.endpoint:
         return [col(CallRow.id).is_(None)]  # an agent with no phone sees nothing
     # The calls they talked on: a phone that merely rang does not open a colleague's call,
-    # its notes or its recording (the ringing pop itself comes over the WebSocket).
-    return [_has_party(viewer.endpoint, connected_only=True)]
+    # its notes or its recording (the ringing pop itself comes over the WebSocket). On their
+    # own PBX only: another PBX's PJSIP/1001 is someone else's phone.
+    conditions = [_has_party(viewer.endpoint, connected_only=True)]
+    if viewer.pbx is not None:
+        conditions.append(col(CallRow.pbx) == viewer.pbx)
+    return conditions
 
 
 def _has_party(endpoint: str, *, connected_only: bool) -> ColumnElement[bool]:
@@ -350,6 +377,7 @@ def _ids(call_pks: list[int]) -> BindParameter[list[int]]:
 
 
 def _item(row: CallRow, agents: list[str]) -> dict[str, Any]:
-    item = {name: getattr(row, name) for name in RECORD_FIELDS if name != "agents"}
+    item = {name: getattr(row, name) for name in RECORD_FIELDS if name not in COMPUTED}
     item["agents"] = agents
+    item["linkedid"] = linkedid_of(row.call_id)
     return item

@@ -8,10 +8,15 @@ from pydantic import BaseModel, Field
 
 
 class CallItem(BaseModel):
-    """A call record: the replay contract's fields, plus its id and state."""
+    """A call record: the replay contract's fields, plus its id and state.
+
+    A call is named by (pbx, linkedid); ``call_id`` is both in one string (the bare linkedid
+    on the default PBX), the id the service's other pages and messages use."""
 
     id: int
     call_id: str
+    pbx: str = Field(description="the PBX the call was on: its name, `default` with one PBX")
+    linkedid: str = Field(description="the call's Linkedid on its PBX: call_id without its pbx")
     direction: str | None
     customer: str | None
     agent: str | None

@@ -1,9 +1,10 @@
 """The recorder: call updates become durable call records and timeline entries.
 
-Writes are idempotent, so delivery can be at-least-once: a call row is keyed by its
-Linkedid, a timeline entry by (call, key) where the key names the fact (``answered:PJSIP/1001``,
-``ended``), not the moment it was seen. Replaying the same events, or re-reading a live call
-after a reconnect or a restart, writes nothing new. An ended call is never put back to live.
+Writes are idempotent, so delivery can be at-least-once: a call row is keyed by its call
+id, (pbx, Linkedid) in one string (app/pbxes/config.py), a timeline entry by (call, key)
+where the key names the fact (``answered:PJSIP/1001``, ``ended``), not the moment it was
+seen. Replaying the same events, or re-reading a live call after a reconnect or a restart,
+writes nothing new. An ended call is never put back to live.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from app.callbacks.rules import CALLBACK_FOR_TAG, CUSTOMER_TAG, Candidate
 from app.console.pops import MissedPop
 from app.db.tables import CallEvent, CallParty, CallRow, table_of
 from app.db.values import fitted
+from app.pbxes.config import split_call_id
 from telephony.calls.causes import describe
 from telephony.calls.model import (
     CallAnswered,
@@ -54,6 +56,7 @@ CALLS, PARTIES, EVENTS = table_of(CallRow), table_of(CallParty), table_of(CallEv
 KEPT_FACTS = frozenset(
     ("customer", "agent", "queue", "started_at", "answered_at", "recording", "trunk")
 )
+IDENTITY = frozenset(("call_id", "pbx"))
 GAP_REASON = "ended while callassist was not listening: how it ended was not seen"
 
 
@@ -148,9 +151,10 @@ def _store_ended(connection: Connection, ended: CallEnded) -> None:
     record = ended.record
     values = record_values(record)
     values.update(status=ENDED, ended_in_gap=ended.ended_in_gap, updated_at=time.time())
+    values.update(pbx=pbx_of(record.call_id))
     values.update(events_missed=ended.events_missed)
     values.update(trunk=ended.trunk, **_as_callback(dict(ended.tags), values["customer"]))
-    call_pk = _upsert_call(connection, values, updated=tuple(values))
+    call_pk = _upsert_call(connection, values, updated=_updated(values))
     for position, agent in enumerate(record.agents, start=1):
         _add_party(connection, call_pk, agent, connected=True, position=position)
     detail = {
@@ -307,6 +311,7 @@ def _as_callback(tags: dict[str, str], customer: str | None) -> dict[str, Any]:
 def _upsert_live_call(connection: Connection, live: LiveCall) -> int:
     values: dict[str, Any] = {
         "call_id": live.call_id,
+        "pbx": pbx_of(live.call_id),
         "status": LIVE,
         "direction": str(live.direction),
         "customer": live.customer,
@@ -322,8 +327,19 @@ def _upsert_live_call(connection: Connection, live: LiveCall) -> int:
         "updated_at": time.time(),
     }
     values.update(_as_callback(dict(live.tags), live.customer))
-    updated = tuple(name for name in values if name != "call_id")
-    return _upsert_call(connection, values, updated=updated, live_only=True)
+    return _upsert_call(connection, values, updated=_updated(values), live_only=True)
+
+
+def pbx_of(call_id: str) -> str:
+    """The PBX a call is on, read from its id: the link put the PBX's name there, so the
+    column agrees with the id whichever path (live, ended, a callback call) writes the row."""
+    return split_call_id(call_id)[0]
+
+
+def _updated(values: dict[str, Any]) -> tuple[str, ...]:
+    """The columns an upsert rewrites: all but the call's identity (its id and its PBX,
+    which the id fixes for good)."""
+    return tuple(name for name in values if name not in IDENTITY)
 
 
 def _upsert_call(

@@ -6,7 +6,7 @@ import { h, fill } from "/shared/dom.js";
 import { api, token, describeError, ApiError } from "/shared/api.js";
 import { t, label, formatDuration } from "/shared/i18n.js";
 import { timelineEntries, endedSentence } from "/qa/timeline.js";
-import { formatDateTime, formatTime, seconds, offset, causeWords, score, scoreLevel, fieldName } from "/qa/format.js";
+import { formatDateTime, formatTime, seconds, offset, causeWords, score, scoreLevel, fieldName, otherPbx } from "/qa/format.js";
 import { Scorecard } from "/qa/scorecard.js";
 
 export class CallView {
@@ -81,8 +81,9 @@ export class CallView {
         h("h1", { attrs: { "data-test": "call-number" }, text: d.customer || t("caller.withheld") }),
         outcome,
         h("span", { class: "call-when", text: formatDateTime(d.started_at, { seconds: true }) }),
+        otherPbx(d.pbx) ? h("span", { class: "badge badge-pbx", attrs: { "data-test": "call-pbx", title: t("pbx.title", { pbx: d.pbx }) }, text: `${t("pbx.label")} ${d.pbx}` }) : null,
         h("span", { class: "call-sub muted", text: [label("direction", d.direction), (d.agents || []).join(" → "), d.queue ? `${t("col.queue")} ${d.queue}` : ""].filter(Boolean).join(" · ") }),
-        h("span", { class: "call-id muted", attrs: { title: t("call.call_id") }, text: `#${d.id} · ${d.call_id}` })),
+        h("span", { class: "call-id muted", attrs: { title: this.callIdTitle(d) }, text: `#${d.id} · ${d.call_id}` })),
       live ? h("p", { class: "notice", text: t("call.live") }) : null,
       d.ended_in_gap ? h("p", { class: "notice notice-warn", text: t("call.gap") }) : null,
       d.events_missed && !d.ended_in_gap ? h("p", { class: "notice notice-warn", text: t("call.events_missed") }) : null,
@@ -96,6 +97,12 @@ export class CallView {
         fact("call.disposition", d.disposition ? label("disposition", d.disposition) : "—"),
         fact("call.score", h("span", { class: `score score-${scoreLevel(d.score)}`, attrs: { "data-test": "call-score" }, text: d.score === null || d.score === undefined ? t("call.not_scored") : score(d.score) }))),
       d.drop_reason ? h("p", { class: "drop-reason" }, h("span", { class: "drop-reason-label", text: `${t("call.drop_reason")}: ` }), d.drop_reason) : null);
+  }
+
+  /** On another PBX the call id is not the Linkedid alone: say which part is which. */
+  callIdTitle(d) {
+    const pbx = otherPbx(d.pbx);
+    return pbx ? t("call.call_id_pbx", { pbx, linkedid: d.linkedid }) : t("call.call_id");
   }
 
   // --- the recording -----------------------------------------------------------------------

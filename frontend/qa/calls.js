@@ -4,7 +4,7 @@ import { h, fill } from "/shared/dom.js";
 import { api, token, reportError, describeError, ApiError } from "/shared/api.js";
 import { t, label, language } from "/shared/i18n.js";
 import { CALL_FILTERS, OUTCOMES, PAGE_SIZES, callQuery, activeFilterCount } from "/qa/query.js";
-import { formatDateTime, seconds, causeWords, endedBy, score, scoreLevel } from "/qa/format.js";
+import { formatDateTime, seconds, causeWords, endedBy, score, scoreLevel, otherPbx } from "/qa/format.js";
 
 const COLUMNS = [
   { id: "started_at", sort: "started_at" },
@@ -27,7 +27,7 @@ export class CallList {
     this.review = review;
     this.page = null; // the last reply: {query, items, total}
     this.loading = null;
-    this.seen = { agent: new Set(), queue: new Set(), disposition: new Set(DISPOSITIONS) };
+    this.seen = { agent: new Set(), queue: new Set(), pbx: new Set(), disposition: new Set(DISPOSITIONS) };
     this.build();
   }
 
@@ -36,6 +36,7 @@ export class CallList {
     this.lists = {
       agent: h("datalist", { id: "agents-seen" }),
       queue: h("datalist", { id: "queues-seen" }),
+      pbx: h("datalist", { id: "pbxes-seen" }),
       disposition: h("datalist", { id: "dispositions-seen" }),
     };
     this.summary = h("div", { class: "list-summary", attrs: { role: "status", "aria-live": "polite" } });
@@ -46,7 +47,7 @@ export class CallList {
     this.table = h("table", { class: "data calls-table", attrs: { "data-test": "calls" } });
     this.empty = h("p", { class: "list-empty muted", hidden: true });
     fill(this.root,
-      this.form, this.lists.agent, this.lists.queue, this.lists.disposition,
+      this.form, this.lists.agent, this.lists.queue, this.lists.pbx, this.lists.disposition,
       h("div", { class: "list-bar" }, this.summary, h("div", { class: "list-tools" }, this.refreshButton, this.csv), this.pagerTop),
       h("div", { class: "table-wrap" }, this.table, this.empty),
       h("div", { class: "list-bar list-bar-bottom" }, this.pagerBottom));
@@ -105,6 +106,7 @@ export class CallList {
       control("agent", text("agent", { list: "agents-seen", placeholder: t("filters.agent_hint") })),
       control("customer", text("customer", { inputmode: "tel" })),
       control("queue", text("queue", { list: "queues-seen" })),
+      control("pbx", text("pbx", { list: "pbxes-seen", placeholder: t("filters.pbx_hint"), spellcheck: "false" })),
       control("outcome", pick("outcome", [["", t("filters.any")], ...OUTCOMES.map((o) => [o, label("outcome", o)])])),
       control("has_callback", pick("has_callback", yesNo)),
       control("has_complaint", pick("has_complaint", yesNo)),
@@ -188,6 +190,7 @@ export class CallList {
     for (const item of items) {
       for (const agent of item.agents || []) this.seen.agent.add(agent);
       if (item.queue) this.seen.queue.add(item.queue);
+      if (item.pbx) this.seen.pbx.add(item.pbx);
       if (item.disposition) this.seen.disposition.add(item.disposition);
     }
     this.fillDatalists();
@@ -243,7 +246,7 @@ export class CallList {
       dataset: { callId: item.call_id, id: String(item.id) },
       on: { click: (event) => { if (!event.target.closest("a")) this.review.navigate({ call: item.id }); } },
     },
-    h("td", { class: "when" }, h("a", { href: link, text: formatDateTime(item.started_at, { seconds: true }), on: { click: open } })),
+    h("td", { class: "when" }, h("a", { href: link, text: formatDateTime(item.started_at, { seconds: true }), on: { click: open } }), this.pbxBadge(item)),
     h("td", { class: "number", text: item.customer || "—" }),
     h("td", { class: "agent", text: (item.agents && item.agents.length ? item.agents.join(", ") : item.agent) || "—" }),
     h("td", { text: item.queue || "—" }),
@@ -254,6 +257,13 @@ export class CallList {
     h("td", { text: item.disposition ? label("disposition", item.disposition) : "—" }),
     h("td", { class: "num" }, h("span", { class: `score score-${scoreLevel(item.score)}`, text: score(item.score) })),
     h("td", {}, h("span", { class: "flags" }, this.flags(item))));
+  }
+
+  /** Which PBX the call was on, beside its time; nothing for the default PBX's calls. */
+  pbxBadge(item) {
+    const pbx = otherPbx(item.pbx);
+    if (!pbx) return null;
+    return h("span", { class: "badge badge-pbx", attrs: { "data-test": "pbx", title: t("pbx.title", { pbx }) }, text: pbx });
   }
 
   flags(item) {

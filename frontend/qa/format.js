@@ -12,6 +12,12 @@ export function formatDateTime(epochSeconds, { seconds = false } = {}) {
   return new Intl.DateTimeFormat(language(), options).format(date);
 }
 
+/** The PBX a call was on, when there is something to say: the `default` PBX is the only one
+ *  a single-PBX centre has, so its calls show no PBX at all (""). */
+export function otherPbx(pbx) {
+  return pbx && pbx !== "default" ? pbx : "";
+}
+
 export function formatTime(epochSeconds) {
   if (!epochSeconds) return "—";
   return new Intl.DateTimeFormat(language(), { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false })

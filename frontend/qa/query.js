@@ -9,7 +9,7 @@ export const DEFAULTS = { sort: "started_at", order: "desc", limit: 50, offset: 
 
 /** The call list's filters as they appear in the URL (and in the form). */
 export const CALL_FILTERS = [
-  "since", "until", "agent", "customer", "queue", "outcome",
+  "since", "until", "agent", "customer", "queue", "pbx", "outcome",
   "has_callback", "has_complaint", "disposition", "score_min", "score_max", "q",
 ];
 /** The complaints list's own keys: prefixed, so they never clash with the call list's. */
@@ -90,7 +90,7 @@ export function callQuery(state, { paged = true } = {}) {
   const f = state.filters || {};
   if (f.since) params.set("since", String(localMidnight(f.since)));
   if (f.until) params.set("until", String(localMidnight(f.until, 1)));
-  for (const key of ["agent", "customer", "queue", "outcome", "has_callback", "has_complaint", "disposition", "score_min", "score_max", "q"]) {
+  for (const key of ["agent", "customer", "queue", "pbx", "outcome", "has_callback", "has_complaint", "disposition", "score_min", "score_max", "q"]) {
     if (f[key]) params.set(key, key === "agent" ? agentEndpoint(f[key]) : f[key]);
   }
   params.set("sort", state.sort || DEFAULTS.sort);

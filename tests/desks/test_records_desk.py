@@ -13,7 +13,9 @@ import pytest
 from app.records.desk import RecordWriter
 from app.records.query import CallFilters, Viewer, get_call, list_calls
 from app.records.store import CallChange, RecordJob
-from telephony.calls.model import CallAnswered
+from telephony.ami.link import LinkEvent
+from telephony.ami.scope import IdScope
+from telephony.calls.model import CallAnswered, CallEnded
 from tests.desks.fakes import (
     AGENT_ONE,
     TestDatabase,
@@ -30,11 +32,31 @@ CALL = "1795478681.0"  # normal_inbound_caller_hangup
 TIMELINE = ["ringing", "answered", "ended", "pop_missed"]
 
 
-def jobs_of_a_call() -> list[RecordJob]:
+def jobs_of_a_call(events: list[LinkEvent] | None = None) -> list[RecordJob]:
     """Agent one answers a customer, who hangs up; no console of agent one is connected."""
     pipeline = make_pipeline()
-    events = link_events("normal_inbound_caller_hangup")
+    events = events if events is not None else link_events("normal_inbound_caller_hangup")
     return [job for event in events for job in pipeline.handle(event)]
+
+
+LINKEDID = "1733490000.12"
+
+
+def jobs_on(pbx: str | None) -> list[RecordJob]:
+    """The same call with the Linkedid ``LINKEDID``, on the default PBX (None) or on ``pbx``,
+    its ids scoped there as the AMI link scopes them (two PBXs number their calls alike)."""
+    scope = IdScope.of(pbx)
+    events = link_events("normal_inbound_caller_hangup", rename={CALL: LINKEDID})
+    return jobs_of_a_call([replace(e, headers=scope.inward(e.headers)) for e in events])
+
+
+async def store_all(database: TestDatabase, jobs: list[RecordJob]) -> None:
+    writer = RecordWriter(database)
+    async with running(writer.run()):
+        for job in jobs:
+            await writer.put(job)
+        async with asyncio.timeout(1):
+            await writer.flush()
 
 
 
@@ -111,3 +133,32 @@ async def test_a_call_seen_again_with_less_keeps_what_was_stored(database: TestD
     assert call["agent"] == AGENT_ONE
     assert call["answered_at"] == answered.live.answered_at
     assert call["events_missed"] is True
+
+
+async def test_one_linkedid_on_two_pbxs_is_two_calls_each_with_its_pbx(
+    database: TestDatabase,
+) -> None:
+    await store_all(database, [*jobs_on(None), *jobs_on("south")])
+
+    found = {call["call_id"]: call for call in calls(database)}
+    assert set(found) == {LINKEDID, f"south:{LINKEDID}"}
+    assert (found[LINKEDID]["pbx"], found[LINKEDID]["linkedid"]) == ("default", LINKEDID)
+    south = found[f"south:{LINKEDID}"]
+    assert (south["pbx"], south["linkedid"]) == ("south", LINKEDID)
+    assert (south["status"], south["outcome"]) == ("ended", "completed")
+    assert south["agents"] == [AGENT_ONE]
+    assert [entry["kind"] for entry in south["timeline"]] == TIMELINE
+
+
+async def test_a_call_first_stored_at_its_end_has_its_pbx_too(database: TestDatabase) -> None:
+    # After an outage, a call may be written for the first time by its end.
+    ended = [
+        job for job in jobs_on("south")
+        if isinstance(job, CallChange) and isinstance(job.update, CallEnded)
+    ]
+    await store_all(database, ended)
+
+    (call,) = calls(database)
+    assert (call["call_id"], call["pbx"], call["linkedid"]) == (
+        f"south:{LINKEDID}", "south", LINKEDID
+    )

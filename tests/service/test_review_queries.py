@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from app.db.engine import Database
-from app.db.tables import Callback, CallParty, CallRow, Complaint
+from app.db.tables import Callback, CallParty, CallRow, Complaint, User
 from telephony.simulator.server import AmiServer
 from tests.service.harness import Service, running_service
 
@@ -237,3 +238,101 @@ async def test_a_recording_name_cannot_reach_outside_the_recordings_folder(
         reply = await get_recording(service, ids["c2"])
         assert reply.status_code == 404
         assert b"not yours" not in reply.content
+
+
+LINKEDID = "1733490000.12"
+ON_TWO_PBXS = {LINKEDID: "default", f"south:{LINKEDID}": "south"}  # call id: its PBX
+
+
+def seed_two_pbxs(url: str) -> dict[str, int]:
+    """One Linkedid on two PBXs, each call answered at a PJSIP/1001 (each PBX has its own),
+    as the recorder writes them: the PBX from the call id."""
+    database = Database(url)
+    ids: dict[str, int] = {}
+    with database.session() as db:
+        for hours, (call_id, pbx_name) in enumerate(ON_TWO_PBXS.items(), start=1):
+            started = T0 + hours * 3600
+            row = CallRow(
+                call_id=call_id, pbx=pbx_name, status="ended", direction="inbound",
+                customer="+861", agent="PJSIP/1001", started_at=started,
+                answered_at=started + 5, ended_at=started + 65, talk_seconds=60.0,
+                outcome="completed", ended_by="customer", updated_at=started,
+            )
+            db.add(row)
+            db.flush()
+            assert row.id is not None
+            ids[call_id] = row.id
+            db.add(CallParty(call_pk=row.id, endpoint="PJSIP/1001", connected=True))
+        db.commit()
+    database.dispose()
+    return ids
+
+
+def move_agent(url: str, username: str, pbx_name: str) -> None:
+    """The agent's phone is now on another PBX (an admin's change in users.pbx)."""
+    database = Database(url)
+    with database.session() as db:
+        user = db.exec(select(User).where(User.username == username)).one()
+        user.pbx = pbx_name
+        db.add(user)
+        db.commit()
+    database.dispose()
+
+
+async def test_one_linkedid_on_two_pbxs_is_listed_filtered_and_exported_by_pbx(
+    database_url: str, pbx: AmiServer
+) -> None:
+    ids = seed_two_pbxs(database_url)
+    async with running_service(database_url, pbx) as service:
+        listed = await service.calls()
+        assert {(c["call_id"], c["pbx"], c["linkedid"]) for c in listed} == {
+            (LINKEDID, "default", LINKEDID),
+            (f"south:{LINKEDID}", "south", LINKEDID),
+        }
+        assert await found(service, pbx="south") == [f"south:{LINKEDID}"]
+        assert await found(service, pbx="default") == [LINKEDID]
+        assert await found(service, pbx="north") == []  # a PBX with no calls: none, no error
+        detail = (await service.get(f"/api/calls/{ids[f'south:{LINKEDID}']}", "qa")).json()
+        assert (detail["pbx"], detail["linkedid"]) == ("south", LINKEDID)
+
+        reply = await service.get("/api/calls.csv", "qa", order="asc")
+        text = reply.content.decode("utf-8-sig")
+        header = text.splitlines()[0].split(",")
+        assert header[header.index("call_id"):][:3] == ["call_id", "pbx", "linkedid"]
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert [(r["call_id"], r["pbx"], r["linkedid"]) for r in rows] == [
+            (LINKEDID, "default", LINKEDID),
+            (f"south:{LINKEDID}", "south", LINKEDID),
+        ]
+        south_only = await service.get("/api/calls.csv", "qa", pbx="south")
+        assert [r["call_id"] for r in csv.DictReader(
+            io.StringIO(south_only.content.decode("utf-8-sig"))
+        )] == [f"south:{LINKEDID}"]
+
+
+async def test_a_pbx_filter_that_is_no_pbx_name_is_refused_saying_why(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        for malformed in ("south:1", "two words", "-south", "x" * 21, ""):
+            for path in ("/api/calls", "/api/calls.csv"):
+                reply = await service.get(path, "qa", pbx=malformed)
+                assert reply.status_code == 422, (malformed, path, reply.text)
+                assert "pbx is not a PBX name" in reply.json()["detail"]
+
+
+async def test_an_agent_sees_its_endpoints_calls_on_its_own_pbx_only(
+    database_url: str, pbx: AmiServer
+) -> None:
+    ids = seed_two_pbxs(database_url)
+    south, default = ids[f"south:{LINKEDID}"], ids[LINKEDID]
+    async with running_service(database_url, pbx) as service:
+        # agent1's phone is PJSIP/1001 on the default PBX: the south PJSIP/1001 is not theirs.
+        assert [c["call_id"] for c in await service.calls("agent1")] == [LINKEDID]
+        assert (await service.get(f"/api/calls/{south}", "agent1")).status_code == 404
+
+        move_agent(database_url, "agent1", "south")
+        assert [c["call_id"] for c in await service.calls("agent1")] == [f"south:{LINKEDID}"]
+        assert (await service.get(f"/api/calls/{south}", "agent1")).status_code == 200
+        assert (await service.get(f"/api/calls/{default}", "agent1")).status_code == 404
+        assert len(await service.calls("qa")) == 2  # QA sees every PBX's calls
