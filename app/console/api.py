@@ -131,7 +131,7 @@ async def console_call(
             call=call or _ended_view(call_id, facts),
             caller=console.caller(db, customer, call_id),
             session=view,
-            incidents=console.active_incidents(db, locations),
+            incidents=console.active_incidents(db, locations, user.pbx),
         )
 
     return await database.run(read)

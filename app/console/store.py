@@ -53,6 +53,7 @@ from app.db.tables import (
     Incident,
     User,
 )
+from app.pbxes.config import DEFAULT_PBX
 
 OPEN_COMPLAINT = ("received", "in_progress")
 REQUESTED_CALLBACK_STATUS = "queued"  # the customer asked: a person takes it from the queue
@@ -444,9 +445,11 @@ def _pending_callbacks(db: Session, number: str) -> list[dict[str, Any]]:
     ]
 
 
-def active_incidents(db: Session, locations: Sequence[str]) -> list[dict[str, Any]]:
-    """Line faults now affecting these locations (the call's trunk, the agent's phone): a
-    reloaded console offers the line-fault procedure again."""
+def active_incidents(
+    db: Session, locations: Sequence[str], pbx: str = DEFAULT_PBX
+) -> list[dict[str, Any]]:
+    """Line faults now affecting these locations (the call's trunk, the agent's phone) on
+    the call's PBX: a reloaded console offers the line-fault procedure again."""
     wanted = [location for location in locations if location]
     if not wanted:
         return []
@@ -455,6 +458,7 @@ def active_incidents(db: Session, locations: Sequence[str]) -> list[dict[str, An
         .where(
             col(Incident.status).in_(ACTIVE_INCIDENT),
             col(Incident.location).in_(wanted),
+            Incident.pbx == pbx,
         )
         .order_by(col(Incident.opened_at).desc())
     ).all()
