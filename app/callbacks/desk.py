@@ -45,6 +45,7 @@ from app.live.no_pbx import NOT_CONFIGURED, PbxLink, pbx_configured
 from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from app.logs import Trouble
+from app.pbxes.config import DEFAULT_PBX
 from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, LinkDown
 from telephony.ami.link import LinkStatus as AmiStatus
 from telephony.calls.model import CallEnded
@@ -98,7 +99,11 @@ class CallbackDesk:
         clock: Callable[[], float] = time.time,
         tick: float = 0.5,
         stored: Callable[[], Awaitable[None]] | None = None,
+        pbx: str = DEFAULT_PBX,
     ) -> None:
+        # Each PBX has its own desk, fed by that PBX's pipeline and dialling through its
+        # link: it loads, dials and rings agents of its own PBX only.
+        self.pbx = pbx
         self._database = database
         self._hub = hub
         self._link = link
@@ -308,7 +313,7 @@ class CallbackDesk:
 
     async def _dial_due(self) -> None:
         now = self._clock()
-        due = await self._db(lambda s: store.due(s, now))
+        due = await self._db(lambda s: store.due(s, now, self.pbx))
         for callback in due:
             await self._try_dial(callback, now)
 
@@ -343,7 +348,7 @@ class CallbackDesk:
         waiting = policy.queue_wait(self.rules, callback.queue, self._seen.waiting_by_queue())
         if waiting is not None:
             return waiting, None
-        agents = await self._db(lambda s: store.agent_endpoints(s, callback.queue))
+        agents = await self._db(lambda s: store.agent_endpoints(s, callback.queue, self.pbx))
         agent = policy.choose_agent(
             callback.agent, agents, self._busy_agents(), self._excluded_for(callback.id or 0)
         )
@@ -355,7 +360,8 @@ class CallbackDesk:
         """Store the attempt, then send its Originate; the callback's view afterwards.
 
         Raises store.CallbackError when the rules refuse (another call to that number in
-        progress, nothing to dial) and PbxUnavailable when the PBX is not reachable.
+        progress, nothing to dial; store.CallbackElsewhere: another PBX's callback) and
+        PbxUnavailable when the PBX is not reachable.
         """
         if not pbx_configured(self._link):
             raise PbxUnavailable(NOT_CONFIGURED)
@@ -363,7 +369,7 @@ class CallbackDesk:
             raise PbxUnavailable("the AMI link is down: the callback cannot be dialled now")
         now = self._clock()
         placed = await self._db(
-            lambda s: store.start_attempt(s, callback_id, agent, now, self.rules)
+            lambda s: store.start_attempt(s, callback_id, agent, now, self.rules, pbx=self.pbx)
         )
         self._flights[placed.channel_id] = Flight(callback_id, agent, now)
         await self._publish_id(callback_id)
@@ -460,7 +466,7 @@ class CallbackDesk:
 
     async def _load_flights(self) -> None:
         """After a restart: attempts not yet ended are unsure until the live channels say."""
-        attempts = await self._db(store.in_flight)
+        attempts = await self._db(lambda s: store.in_flight(s, self.pbx))
         for attempt in attempts:
             sent_at = attempt.sent_at or attempt.created_at
             self._flights[attempt.channel_id] = Flight(

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.callbacks.store import OPEN as OPEN_CALLBACKS
+from app.callbacks.store import open_for as callback_open_for
 from app.complaints.store import file_complaint
 from app.console.call_scripts import engine, view
 from app.console.call_scripts.model import (
@@ -53,6 +54,7 @@ from app.db.tables import (
     Incident,
     User,
 )
+from app.pbxes.config import split_call_id
 
 OPEN_COMPLAINT = ("received", "in_progress")
 REQUESTED_CALLBACK_STATUS = "queued"  # the customer asked: a person takes it from the queue
@@ -291,10 +293,12 @@ def _carry_out(
         )
     elif isinstance(effect, OfferCallback):
         number = effect.number or customer
-        if number and not _callback_open_for(db, number):
+        pbx = split_call_id(session.call_id)[0]  # dialled where the call came in
+        if number and not callback_open_for(db, number, pbx):
             db.add(
                 Callback(
                     call_pk=call.id if call is not None else None,
+                    pbx=pbx,
                     customer=number,
                     reason="requested",
                     status=REQUESTED_CALLBACK_STATUS,
@@ -305,17 +309,6 @@ def _carry_out(
                     updated_at=now,
                 )
             )
-
-
-def _callback_open_for(db: Session, number: str) -> bool:
-    """The customer is already owed a callback (the service's own after a drop, or an
-    earlier request): one callback per number, not a second one dialling the same person."""
-    found = db.exec(
-        select(Callback.id).where(
-            Callback.customer == number, col(Callback.status).in_(OPEN_CALLBACKS)
-        )
-    ).first()
-    return found is not None
 
 
 def _already_applied(db: Session, session: CallScriptSession, action_id: str) -> bool:
