@@ -26,6 +26,7 @@ from app.live.calls import LiveCalls, LiveCallsDep
 from app.live.hub import Hub, HubDep
 from app.live.pipeline import live_view
 from app.live.relay import RelayDown
+from app.pbxes.config import split_call_id
 from app.settings import Settings, SettingsDep
 from app.web.answers import (
     BAD_INPUT,
@@ -130,7 +131,7 @@ async def console_call(
             call=call or _ended_view(call_id, facts),
             caller=console.caller(db, customer, call_id),
             session=view,
-            incidents=console.active_incidents(db, locations),
+            incidents=console.active_incidents(db, locations, split_call_id(call_id)[0]),
         )
 
     return await database.run(read)

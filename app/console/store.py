@@ -54,7 +54,7 @@ from app.db.tables import (
     Incident,
     User,
 )
-from app.pbxes.config import split_call_id
+from app.pbxes.config import DEFAULT_PBX, split_call_id
 
 OPEN_COMPLAINT = ("received", "in_progress")
 REQUESTED_CALLBACK_STATUS = "queued"  # the customer asked: a person takes it from the queue
@@ -437,8 +437,11 @@ def _pending_callbacks(db: Session, number: str) -> list[dict[str, Any]]:
     ]
 
 
-def active_incidents(db: Session, locations: Sequence[str]) -> list[dict[str, Any]]:
-    """Line faults now affecting these locations (the call's trunk, the agent's phone): a
+def active_incidents(
+    db: Session, locations: Sequence[str], pbx: str = DEFAULT_PBX
+) -> list[dict[str, Any]]:
+    """Line faults now affecting these locations (the call's trunk, the agent's phone) on
+    the call's PBX (another PBX's trunk of the same name carries none of its calls): a
     reloaded console offers the line-fault procedure again."""
     wanted = [location for location in locations if location]
     if not wanted:
@@ -447,6 +450,7 @@ def active_incidents(db: Session, locations: Sequence[str]) -> list[dict[str, An
         select(Incident)
         .where(
             col(Incident.status).in_(ACTIVE_INCIDENT),
+            col(Incident.pbx) == pbx,
             col(Incident.location).in_(wanted),
         )
         .order_by(col(Incident.opened_at).desc())

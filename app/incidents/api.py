@@ -44,6 +44,7 @@ MOVE: Answers = {
 class IncidentView(BaseModel):
     id: int
     kind: str
+    pbx: str = Field(description="the PBX whose line it is (default: the one PBX)")
     location: str
     level: Literal["I", "II", "III", "IV"]
     status: Literal["open", "acknowledged", "resolved", "reviewed"]
