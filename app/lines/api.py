@@ -26,6 +26,7 @@ class LastFault(BaseModel):
 
 
 class EndpointLine(BaseModel):
+    pbx: str = Field(default="default", description="the PBX the endpoint is on")
     endpoint: str = Field(description="PJSIP/1001")
     kind: Literal["trunk", "agent"]
     state: Literal["reachable", "unreachable", "unregistered", "unknown"]
@@ -48,6 +49,7 @@ class Bucket(BaseModel):
 
 
 class TrunkDrops(BaseModel):
+    pbx: str = Field(description="the PBX the trunk is on")
     trunk: str
     calls: int
     dropped: int
