@@ -348,9 +348,14 @@ class CallbackDesk:
         waiting = policy.queue_wait(self.rules, callback.queue, self._seen.waiting_by_queue())
         if waiting is not None:
             return waiting, None
-        agents = await self._db(lambda s: store.agent_endpoints(s, callback.queue, self.pbx))
+        agents, preferred = await self._db(
+            lambda s: (
+                store.agent_endpoints(s, callback.queue, self.pbx),
+                store.phone_on(s, callback.agent, self.pbx),
+            )
+        )
         agent = policy.choose_agent(
-            callback.agent, agents, self._busy_agents(), self._excluded_for(callback.id or 0)
+            preferred, agents, self._busy_agents(), self._excluded_for(callback.id or 0)
         )
         if agent is None:
             return "no free agent", None

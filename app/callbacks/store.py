@@ -276,6 +276,14 @@ def _ids(pbx: str) -> IdScope:
     return IdScope.of(None if pbx == DEFAULT_PBX else pbx)
 
 
+def phone_on(session: Session, endpoint: str | None, pbx: str) -> str | None:
+    """The endpoint, unless it is a user's phone on another PBX: the PBX this callback is
+    dialled on would ring a phone of its own of that name, or none."""
+    if endpoint is None or _phone_pbx(session, endpoint) not in (None, pbx):
+        return None
+    return endpoint
+
+
 def _phone_pbx(session: Session, endpoint: str) -> str | None:
     """The PBX a user's phone is on; None for a phone no user has."""
     return session.exec(select(User.pbx).where(User.endpoint == endpoint)).first()
