@@ -802,4 +802,3 @@ async def test_one_number_owed_a_callback_on_two_pbxs_is_dialled_on_each(
     assert [o["Channel"] for o in default.originates()] == [AGENT_ONE]
     assert [o["Channel"] for o in south.originates()] == [AGENT_TWO]
     assert sorted(c["pbx"] for c in default.callbacks()) == [DEFAULT_PBX, SOUTH]
-
