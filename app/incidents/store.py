@@ -251,7 +251,7 @@ def due_reminders(db: Session, now: float, period: float, pbx: str = DEFAULT_PBX
 def active_by_level(db: Session, pbx: str | None = None) -> dict[str, int]:
     """Open or acknowledged incidents per level: that PBX's, or (None) every PBX's."""
     counts = dict.fromkeys(LEVELS, 0)
-    wanted = [col(Incident.status).in_(ACTIVE)]
+    wanted: list[ColumnElement[bool]] = [col(Incident.status).in_(ACTIVE)]
     if pbx is not None:
         wanted.append(col(Incident.pbx) == pbx)
     rows = db.exec(

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.db.tables import CallRow, User
@@ -25,7 +26,10 @@ _WILDCARDS = set("*?[")
 def agent_names(db: Session, pbx: str | None = None) -> dict[str, str]:
     """Endpoint -> the display name of the active user at it: on that PBX's phones (a
     board of one PBX lists its own agents), or (None) on every PBX's."""
-    wanted = [col(User.endpoint).is_not(None), col(User.active).is_(True)]
+    wanted: list[ColumnElement[bool]] = [
+        col(User.endpoint).is_not(None),
+        col(User.active).is_(True),
+    ]
     if pbx is not None:
         wanted.append(col(User.pbx) == pbx)
     rows = db.exec(select(User.endpoint, User.display_name).where(*wanted)).all()
