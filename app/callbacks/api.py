@@ -41,6 +41,7 @@ Overseer = Annotated[
     User, Depends(require_roles(Role.QA, Role.IT, Role.SUPERVISOR, Role.ADMIN))
 ]
 ENDPOINT = r"^[A-Za-z0-9]+/[A-Za-z0-9_.+-]+$"
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # a number or a queue is one line of text
 TAKE: Answers = {
     **UNREADABLE,
     **ROLE,
@@ -65,7 +66,10 @@ class DialRequest(BaseModel):
 
 class CallbackRequest(BaseModel):
     customer: str = Field(
-        min_length=1, max_length=64, description="the number to call back, as the PBX dials it"
+        min_length=1,
+        max_length=64,
+        pattern=PRINTABLE,
+        description="the number to call back, as the PBX dials it",
     )
     pbx: str = Field(
         default=DEFAULT_PBX,
@@ -78,7 +82,7 @@ class CallbackRequest(BaseModel):
         max_length=128,
         description="whose phone rings first; an agent's own by default",
     )
-    queue: str | None = Field(default=None, max_length=128)
+    queue: str | None = Field(default=None, max_length=128, pattern=PRINTABLE)
     note: str = Field(default="", max_length=callbacks.MAX_NOTE)
 
 
@@ -128,7 +132,6 @@ async def list_callbacks(
         **UNREADABLE,
         **ROLE,
         **conflict("the customer is already owed a callback on that PBX"),
-        422: problem("a PBX that is not configured, or a malformed field"),
     },
 )
 async def request_callback(
