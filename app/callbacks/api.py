@@ -20,6 +20,8 @@ from app.callbacks import store as callbacks
 from app.db.engine import Database, DatabaseDep, Session
 from app.db.tables import Callback, User
 from app.ownership.answers import AtOwnerDep
+from app.pbxes.config import DEFAULT_PBX
+from app.settings import Settings, SettingsDep
 from app.web.answers import (
     ROLE,
     SIGNED_IN,
@@ -39,6 +41,7 @@ Overseer = Annotated[
     User, Depends(require_roles(Role.QA, Role.IT, Role.SUPERVISOR, Role.ADMIN))
 ]
 ENDPOINT = r"^[A-Za-z0-9]+/[A-Za-z0-9_.+-]+$"
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # a number or a queue is one line of text
 TAKE: Answers = {
     **UNREADABLE,
     **ROLE,
@@ -61,6 +64,28 @@ class DialRequest(BaseModel):
     )
 
 
+class CallbackRequest(BaseModel):
+    customer: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=PRINTABLE,
+        description="the number to call back, as the PBX dials it",
+    )
+    pbx: str = Field(
+        default=DEFAULT_PBX,
+        max_length=40,
+        description="the PBX whose trunks reach the customer (one of the configured PBXs)",
+    )
+    agent: str | None = Field(
+        default=None,
+        pattern=ENDPOINT,
+        max_length=128,
+        description="whose phone rings first; an agent's own by default",
+    )
+    queue: str | None = Field(default=None, max_length=128, pattern=PRINTABLE)
+    note: str = Field(default="", max_length=callbacks.MAX_NOTE)
+
+
 class CloseRequest(BaseModel):
     result: Literal["reached", "not_reached", "closed"]
     note: str = Field(default="", max_length=callbacks.MAX_NOTE)
@@ -79,6 +104,7 @@ async def list_callbacks(
     ] = "open",
     reason: Literal["dropped", "abandoned", "missed", "requested"] | None = None,
     customer: Annotated[str | None, Query(max_length=64)] = None,
+    pbx: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> CallbackPage:
@@ -89,12 +115,60 @@ async def list_callbacks(
             status=status_filter,
             reason=reason,
             customer=customer,
+            pbx=pbx,
             limit=limit,
             offset=offset,
             agent=scope,
         )
     )
     return CallbackPage(items=items, total=total)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Ask for a callback without a call: it waits in the callback queue",
+    responses={
+        **UNREADABLE,
+        **ROLE,
+        **conflict("the customer is already owed a callback on that PBX"),
+    },
+)
+async def request_callback(
+    body: CallbackRequest, user: Worker, database: DatabaseDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """A person asks for a callback (a customer wrote in, a call on another channel):
+    it is dialled on the PBX named, by a person taking it from the queue."""
+    _known_pbx(settings, body.pbx)
+    agent = user.endpoint if user.role == Role.AGENT.value else body.agent
+    now = time.time()
+
+    def work(session: Session) -> dict[str, Any]:
+        made = callbacks.request(
+            session,
+            customer=body.customer,
+            pbx=body.pbx,
+            agent=agent,
+            queue=body.queue,
+            note=body.note,
+            now=now,
+        )
+        return reading.view(session, made, attempts=True)
+
+    try:
+        return await database.run(work)
+    except callbacks.CallbackError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+
+
+def _known_pbx(settings: Settings, pbx: str) -> None:
+    """A callback on a PBX the service does not attach to would never be dialled."""
+    names = [known.name for known in settings.pbx_list]
+    if pbx not in names:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"no PBX is named {pbx!r}: the PBXs are {', '.join(names)}",
+        )
 
 
 def _scope(user: User) -> reading.Scope:

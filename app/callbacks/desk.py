@@ -29,10 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar, cast
-
-from fastapi import Depends
-from starlette.requests import HTTPConnection
+from typing import Any, TypeVar
 
 from app.callbacks import query, store
 from app.callbacks import rules as policy
@@ -45,6 +42,7 @@ from app.live.no_pbx import NOT_CONFIGURED, PbxLink, pbx_configured
 from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from app.logs import Trouble
+from app.pbxes.config import DEFAULT_PBX
 from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, LinkDown
 from telephony.ami.link import LinkStatus as AmiStatus
 from telephony.calls.model import CallEnded
@@ -98,7 +96,11 @@ class CallbackDesk:
         clock: Callable[[], float] = time.time,
         tick: float = 0.5,
         stored: Callable[[], Awaitable[None]] | None = None,
+        pbx: str = DEFAULT_PBX,
     ) -> None:
+        # Each PBX has its own desk, fed by that PBX's pipeline and dialling through its
+        # link: it loads, dials and rings agents of its own PBX only.
+        self.pbx = pbx
         self._database = database
         self._hub = hub
         self._link = link
@@ -308,7 +310,7 @@ class CallbackDesk:
 
     async def _dial_due(self) -> None:
         now = self._clock()
-        due = await self._db(lambda s: store.due(s, now))
+        due = await self._db(lambda s: store.due(s, now, self.pbx))
         for callback in due:
             await self._try_dial(callback, now)
 
@@ -343,9 +345,14 @@ class CallbackDesk:
         waiting = policy.queue_wait(self.rules, callback.queue, self._seen.waiting_by_queue())
         if waiting is not None:
             return waiting, None
-        agents = await self._db(lambda s: store.agent_endpoints(s, callback.queue))
+        agents, preferred = await self._db(
+            lambda s: (
+                store.agent_endpoints(s, callback.queue, self.pbx),
+                store.phone_on(s, callback.agent, self.pbx),
+            )
+        )
         agent = policy.choose_agent(
-            callback.agent, agents, self._busy_agents(), self._excluded_for(callback.id or 0)
+            preferred, agents, self._busy_agents(), self._excluded_for(callback.id or 0)
         )
         if agent is None:
             return "no free agent", None
@@ -355,7 +362,8 @@ class CallbackDesk:
         """Store the attempt, then send its Originate; the callback's view afterwards.
 
         Raises store.CallbackError when the rules refuse (another call to that number in
-        progress, nothing to dial) and PbxUnavailable when the PBX is not reachable.
+        progress, nothing to dial; store.CallbackElsewhere: another PBX's callback) and
+        PbxUnavailable when the PBX is not reachable.
         """
         if not pbx_configured(self._link):
             raise PbxUnavailable(NOT_CONFIGURED)
@@ -363,7 +371,7 @@ class CallbackDesk:
             raise PbxUnavailable("the AMI link is down: the callback cannot be dialled now")
         now = self._clock()
         placed = await self._db(
-            lambda s: store.start_attempt(s, callback_id, agent, now, self.rules)
+            lambda s: store.start_attempt(s, callback_id, agent, now, self.rules, pbx=self.pbx)
         )
         self._flights[placed.channel_id] = Flight(callback_id, agent, now)
         await self._publish_id(callback_id)
@@ -460,7 +468,7 @@ class CallbackDesk:
 
     async def _load_flights(self) -> None:
         """After a restart: attempts not yet ended are unsure until the live channels say."""
-        attempts = await self._db(store.in_flight)
+        attempts = await self._db(lambda s: store.in_flight(s, self.pbx))
         for attempt in attempts:
             sent_at = attempt.sent_at or attempt.created_at
             self._flights[attempt.channel_id] = Flight(
@@ -482,11 +490,3 @@ class CallbackDesk:
         attempt = item.get("attempt") or {}
         audience = [a for a in (callback.agent, attempt.get("agent"), *(extra or [])) if a]
         self._hub.publish({"type": "callback.updated", "callback": item}, audience)
-
-
-def callback_desk(request: HTTPConnection) -> CallbackDesk:
-    """The running service's callback desk (app/wiring.py puts the parts on the app)."""
-    return cast(CallbackDesk, request.app.state.parts.callbacks)
-
-
-CallbackDeskDep = Annotated[CallbackDesk, Depends(callback_desk)]

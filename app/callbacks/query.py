@@ -59,12 +59,13 @@ def listing(
     status: str = "open",
     reason: str | None = None,
     customer: str | None = None,
+    pbx: str | None = None,
     limit: int = 100,
     offset: int = 0,
     agent: Scope = EVERYONE,
 ) -> tuple[list[dict[str, Any]], int]:
     """The callback list: open ones by default, oldest due first; for an agent, only what
-    ``agent_scope`` lets them see."""
+    ``agent_scope`` lets them see; with ``pbx``, that PBX's only."""
     conditions: list[ColumnElement[bool]] = agent_scope(agent)
     if status == "open":
         conditions.append(col(Callback.status).in_(OPEN))
@@ -74,6 +75,8 @@ def listing(
         conditions.append(col(Callback.reason) == reason)
     if customer:
         conditions.append(col(Callback.customer) == customer)
+    if pbx:
+        conditions.append(col(Callback.pbx) == pbx)
     total = session.exec(select(func.count()).select_from(Callback).where(*conditions)).one()
     rows = session.exec(
         select(Callback)

@@ -27,6 +27,8 @@ from app.callbacks.rules import (
 )
 from app.db.tables import Callback, CallbackAttempt, CallParty, CallRow, User, table_of
 from app.db.values import fitted
+from app.pbxes.config import DEFAULT_PBX, split_call_id
+from telephony.ami.scope import IdScope
 
 OPEN = ("queued", "pending", "dialling")
 CLOSED_RESULTS = ("reached", "not_reached", "closed")
@@ -49,6 +51,10 @@ class CallbackNotFound(CallbackError):
 
 class CallbackUndiallable(CallbackError):
     """The number (or the phone to ring) must not reach an Originate: a person's task."""
+
+
+class CallbackElsewhere(CallbackError):
+    """The callback is dialled on another PBX: only that PBX's desk may place it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,7 @@ def owe(session: Session, found: Candidate) -> None:
     values = {
         "call_pk": session.exec(select(CallRow.id).where(CallRow.call_id == found.call_id)).first(),
         "call_id": found.call_id,
+        "pbx": split_call_id(found.call_id)[0],  # dialled where the call came in
         "customer": found.customer,
         "reason": found.reason,
         "status": "pending" if found.auto else "queued",
@@ -119,11 +126,57 @@ def owed(session: Session, call_ids: Sequence[str]) -> list[Callback]:
     return list(session.exec(select(Callback).where(col(Callback.call_id).in_(call_ids))))
 
 
-def due(session: Session, now: float) -> list[Callback]:
-    """Callbacks the service dials itself whose next attempt is due, oldest first."""
+def request(
+    session: Session,
+    *,
+    customer: str,
+    pbx: str,
+    agent: str | None,
+    queue: str | None,
+    note: str,
+    now: float,
+) -> Callback:
+    """A callback a person asks for without a call: it waits in the queue for a person,
+    on the PBX named (whose trunks reach the customer). Once per number on a PBX: a
+    customer already owed one there is not given a second one dialling them too."""
+    if open_for(session, customer, pbx):
+        raise CallbackBusy(f"{customer} is already owed a callback on PBX {pbx}")
+    callback = Callback(
+        pbx=pbx,
+        customer=customer,
+        reason="requested",
+        status="queued",
+        agent=agent,
+        queue=queue,
+        note=note[:MAX_NOTE],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(callback)
+    session.commit()
+    session.refresh(callback)
+    return callback
+
+
+def open_for(session: Session, customer: str, pbx: str) -> bool:
+    """Whether the customer is owed a callback on that PBX already (one still open)."""
+    found = session.exec(
+        select(Callback.id).where(
+            Callback.customer == customer,
+            Callback.pbx == pbx,
+            col(Callback.status).in_(OPEN),
+        )
+    ).first()
+    return found is not None
+
+
+def due(session: Session, now: float, pbx: str = DEFAULT_PBX) -> list[Callback]:
+    """Callbacks the service dials itself on this PBX whose next attempt is due, oldest
+    first: another PBX's are its own desk's to dial."""
     statement = (
         select(Callback)
         .where(
+            Callback.pbx == pbx,
             Callback.status == "pending",
             col(Callback.auto).is_(True),
             col(Callback.next_attempt_at) <= now,
@@ -152,23 +205,37 @@ def _differs(column: Any, value: str | None) -> ColumnElement[bool]:
 
 
 def start_attempt(
-    session: Session, callback_id: int, agent: str, now: float, rules: CallbackRules
+    session: Session,
+    callback_id: int,
+    agent: str,
+    now: float,
+    rules: CallbackRules,
+    *,
+    pbx: str = DEFAULT_PBX,
 ) -> Placed:
     """Store the attempt before anything is sent; refuse a second call to the same number,
     and a number or a phone that must not reach an Originate (rules.undiallable).
 
     The callback moves to ``dialling`` only if it is still open and no other callback to
-    that number is dialling: two desks, or a person and the desk, cannot both pass.
+    that number is dialling: two desks, or a person and the desk, cannot both pass. Only
+    ``pbx``'s desk dials its callbacks, through a phone on that PBX: the Originate goes to
+    that PBX, which knows only its own phones. The ChannelId carries the PBX's name, as
+    every id past its link does, so the attempt's own call is matched to it.
     """
     callback = session.get(Callback, callback_id)
     if callback is None:
         raise CallbackNotFound(f"there is no callback {callback_id}")
+    if callback.pbx != pbx:
+        raise CallbackElsewhere(f"callback {callback_id} is dialled on PBX {callback.pbx}")
     if callback.status not in ("queued", "pending"):
         raise CallbackError(f"callback {callback_id} is {callback.status}: it is not waiting")
     refused = undiallable(callback.customer, rules) or unringable(agent)
     if refused is not None:
         raise CallbackUndiallable(refused)
-    if _dialling_to(session, callback.customer, callback_id):
+    elsewhere = _phone_pbx(session, agent)
+    if elsewhere not in (None, pbx):
+        raise CallbackError(f"{agent} is a phone on PBX {elsewhere}, not on PBX {pbx}")
+    if _dialling_to(session, callback.customer, pbx, callback_id):
         raise CallbackBusy(f"a callback to {callback.customer} is already being dialled")
     number = callback.attempts + 1
     moved = session.execute(
@@ -182,7 +249,7 @@ def start_attempt(
     attempt = CallbackAttempt(
         callback_id=callback_id,
         number=number,
-        channel_id=f"callassist-cb{callback_id}-{number}-{secrets.token_hex(4)}",
+        channel_id=f"{_ids(pbx).prefix}callassist-cb{callback_id}-{number}-{secrets.token_hex(4)}",
         agent=agent,
         created_at=now,
     )
@@ -204,11 +271,30 @@ def to_a_person(session: Session, callback_id: int, why: str, now: float) -> Non
     session.commit()
 
 
-def _dialling_to(session: Session, customer: str, other_than: int) -> bool:
+def _ids(pbx: str) -> IdScope:
+    """How ids look past that PBX's link (app/pbxes/config.py: the default PBX's are bare)."""
+    return IdScope.of(None if pbx == DEFAULT_PBX else pbx)
+
+
+def phone_on(session: Session, endpoint: str | None, pbx: str) -> str | None:
+    """The endpoint, unless it is a user's phone on another PBX: the PBX this callback is
+    dialled on would ring a phone of its own of that name, or none."""
+    if endpoint is None or _phone_pbx(session, endpoint) not in (None, pbx):
+        return None
+    return endpoint
+
+
+def _phone_pbx(session: Session, endpoint: str) -> str | None:
+    """The PBX a user's phone is on; None for a phone no user has."""
+    return session.exec(select(User.pbx).where(User.endpoint == endpoint)).first()
+
+
+def _dialling_to(session: Session, customer: str, pbx: str, other_than: int) -> bool:
     return (
         session.exec(
             select(Callback.id).where(
                 Callback.customer == customer,
+                Callback.pbx == pbx,
                 Callback.status == "dialling",
                 col(Callback.id) != other_than,
             )
@@ -244,10 +330,15 @@ def _move_attempt(
     session.commit()
 
 
-def in_flight(session: Session) -> list[CallbackAttempt]:
-    """Attempts not yet ended: after a restart these are looked for among live channels."""
+def in_flight(session: Session, pbx: str = DEFAULT_PBX) -> list[CallbackAttempt]:
+    """The PBX's attempts not yet ended: after a restart these are looked for among its
+    live channels (another PBX's are not among them, and are its own desk's)."""
     return list(
-        session.exec(select(CallbackAttempt).where(col(CallbackAttempt.status).in_(IN_FLIGHT)))
+        session.exec(
+            select(CallbackAttempt)
+            .join(Callback, col(Callback.id) == col(CallbackAttempt.callback_id))
+            .where(col(CallbackAttempt.status).in_(IN_FLIGHT), Callback.pbx == pbx)
+        )
     )
 
 
@@ -318,11 +409,13 @@ def _move_on(callback: Callback, result: str, step: NextStep, now: float) -> Non
 
 
 def _close_others_reached(session: Session, reached: Callback, now: float) -> None:
-    """The customer is reached: their other waiting callbacks are answered by this one."""
+    """The customer is reached: their other waiting callbacks on that PBX are answered by
+    this one (a number names a customer through one PBX's trunks)."""
     session.execute(
         update(Callback)
         .where(
             col(Callback.customer) == reached.customer,
+            col(Callback.pbx) == reached.pbx,
             col(Callback.id) != reached.id,
             col(Callback.status).in_(("queued", "pending")),
         )
@@ -368,11 +461,16 @@ def get(session: Session, callback_id: int) -> Callback:
     return callback
 
 
-def agent_endpoints(session: Session, queue: str | None) -> list[str]:
-    """Active agents' endpoints, those who took this queue's calls most recently first."""
+def agent_endpoints(session: Session, queue: str | None, pbx: str = DEFAULT_PBX) -> list[str]:
+    """Active agents' endpoints on this PBX (an Originate rings a phone of the PBX it is
+    sent to), those who took this queue's calls most recently first (their phones name
+    them on one PBX: users.endpoint is unique)."""
     agents = session.exec(
         select(User.endpoint).where(
-            User.role == "agent", col(User.active).is_(True), col(User.endpoint).is_not(None)
+            User.role == "agent",
+            col(User.active).is_(True),
+            col(User.endpoint).is_not(None),
+            User.pbx == pbx,
         )
     ).all()
     endpoints = sorted(a for a in agents if a)
@@ -380,7 +478,7 @@ def agent_endpoints(session: Session, queue: str | None) -> list[str]:
         return endpoints
     recent = session.exec(
         select(CallRow.agent, func.max(CallRow.ended_at).label("last"))
-        .where(CallRow.queue == queue, col(CallRow.agent).is_not(None))
+        .where(CallRow.queue == queue, col(CallRow.agent).in_(endpoints))
         .group_by(col(CallRow.agent))
         .order_by(func.max(CallRow.ended_at).desc())
     ).all()

@@ -131,7 +131,7 @@ async def console_call(
             call=call or _ended_view(call_id, facts),
             caller=console.caller(db, customer, call_id),
             session=view,
-            incidents=console.active_incidents(db, locations, user.pbx),
+            incidents=console.active_incidents(db, locations, split_call_id(call_id)[0]),
         )
 
     return await database.run(read)

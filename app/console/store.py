@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.callbacks.store import OPEN as OPEN_CALLBACKS
+from app.callbacks.store import open_for as callback_open_for
 from app.complaints.store import file_complaint
 from app.console.call_scripts import engine, view
 from app.console.call_scripts.model import (
@@ -53,7 +54,7 @@ from app.db.tables import (
     Incident,
     User,
 )
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.config import DEFAULT_PBX, split_call_id
 
 OPEN_COMPLAINT = ("received", "in_progress")
 REQUESTED_CALLBACK_STATUS = "queued"  # the customer asked: a person takes it from the queue
@@ -292,10 +293,12 @@ def _carry_out(
         )
     elif isinstance(effect, OfferCallback):
         number = effect.number or customer
-        if number and not _callback_open_for(db, number):
+        pbx = split_call_id(session.call_id)[0]  # dialled where the call came in
+        if number and not callback_open_for(db, number, pbx):
             db.add(
                 Callback(
                     call_pk=call.id if call is not None else None,
+                    pbx=pbx,
                     customer=number,
                     reason="requested",
                     status=REQUESTED_CALLBACK_STATUS,
@@ -306,17 +309,6 @@ def _carry_out(
                     updated_at=now,
                 )
             )
-
-
-def _callback_open_for(db: Session, number: str) -> bool:
-    """The customer is already owed a callback (the service's own after a drop, or an
-    earlier request): one callback per number, not a second one dialling the same person."""
-    found = db.exec(
-        select(Callback.id).where(
-            Callback.customer == number, col(Callback.status).in_(OPEN_CALLBACKS)
-        )
-    ).first()
-    return found is not None
 
 
 def _already_applied(db: Session, session: CallScriptSession, action_id: str) -> bool:
@@ -449,7 +441,8 @@ def active_incidents(
     db: Session, locations: Sequence[str], pbx: str = DEFAULT_PBX
 ) -> list[dict[str, Any]]:
     """Line faults now affecting these locations (the call's trunk, the agent's phone) on
-    the call's PBX: a reloaded console offers the line-fault procedure again."""
+    the call's PBX (another PBX's trunk of the same name carries none of its calls): a
+    reloaded console offers the line-fault procedure again."""
     wanted = [location for location in locations if location]
     if not wanted:
         return []
@@ -457,8 +450,8 @@ def active_incidents(
         select(Incident)
         .where(
             col(Incident.status).in_(ACTIVE_INCIDENT),
+            col(Incident.pbx) == pbx,
             col(Incident.location).in_(wanted),
-            Incident.pbx == pbx,
         )
         .order_by(col(Incident.opened_at).desc())
     ).all()

@@ -14,7 +14,7 @@ from app.auth.deps import MAX_INT, ItSideUser
 from app.db.engine import DatabaseDep, Session
 from app.db.tables import User
 from app.incidents import store
-from app.incidents.desk import IncidentDesk, IncidentDeskDep
+from app.incidents.desk import IncidentDesks, IncidentDesksDep
 from app.incidents.rules import IllegalMove
 from app.web.answers import ROLES, UNREADABLE, Answers, conflict, not_found
 
@@ -44,6 +44,7 @@ MOVE: Answers = {
 class IncidentView(BaseModel):
     id: int
     kind: str
+    pbx: str = Field(description="the PBX whose line it is (default: the one PBX)")
     location: str
     level: Literal["I", "II", "III", "IV"]
     status: Literal["open", "acknowledged", "resolved", "reviewed"]
@@ -105,7 +106,7 @@ class Review(BaseModel):
 @router.get("", response_model=IncidentPage, summary="Incidents: active ones first, level I first")
 async def list_incidents(
     user: ItSideUser,
-    desk: IncidentDeskDep,
+    desks: IncidentDesksDep,
     database: DatabaseDep,
     *,
     status: StatusFilter = "active",
@@ -116,7 +117,7 @@ async def list_incidents(
 
     def work(session: Session) -> dict[str, Any]:
         rows, total = store.list_incidents(session, status, limit=limit, offset=offset)
-        return {"items": store.views(session, rows, now, desk.reminder_period), "total": total}
+        return {"items": store.views(session, rows, now, desks.reminder_period), "total": total}
 
     return await database.run(work)
 
@@ -128,7 +129,7 @@ async def list_incidents(
     responses=not_found("incident"),
 )
 async def get_incident(
-    incident_id: IncidentId, user: ItSideUser, desk: IncidentDeskDep, database: DatabaseDep
+    incident_id: IncidentId, user: ItSideUser, desks: IncidentDesksDep, database: DatabaseDep
 ) -> dict[str, Any]:
     now = time.time()
 
@@ -136,7 +137,7 @@ async def get_incident(
         incident = store.get(session, incident_id)
         if incident is None:
             return None
-        return store.detail_view(session, incident, now, desk.reminder_period)
+        return store.detail_view(session, incident, now, desks.reminder_period)
 
     found = await database.run(work)
     if found is None:
@@ -151,9 +152,9 @@ async def get_incident(
     responses=MOVE,
 )
 async def acknowledge(
-    incident_id: IncidentId, body: Acknowledge, user: ItSideUser, desk: IncidentDeskDep
+    incident_id: IncidentId, body: Acknowledge, user: ItSideUser, desks: IncidentDesksDep
 ) -> dict[str, Any] | JSONResponse:
-    return await _act(desk, incident_id, "acknowledge", user)
+    return await _act(desks, incident_id, "acknowledge", user)
 
 
 @router.post(
@@ -163,9 +164,9 @@ async def acknowledge(
     responses=MOVE,
 )
 async def progress(
-    incident_id: IncidentId, body: Progress, user: ItSideUser, desk: IncidentDeskDep
+    incident_id: IncidentId, body: Progress, user: ItSideUser, desks: IncidentDesksDep
 ) -> dict[str, Any] | JSONResponse:
-    return await _act(desk, incident_id, "progress", user, text=body.note)
+    return await _act(desks, incident_id, "progress", user, text=body.note)
 
 
 @router.post(
@@ -175,9 +176,9 @@ async def progress(
     responses=MOVE,
 )
 async def resolve(
-    incident_id: IncidentId, body: Resolve, user: ItSideUser, desk: IncidentDeskDep
+    incident_id: IncidentId, body: Resolve, user: ItSideUser, desks: IncidentDesksDep
 ) -> dict[str, Any] | JSONResponse:
-    return await _act(desk, incident_id, "resolve", user, text=body.cause)
+    return await _act(desks, incident_id, "resolve", user, text=body.cause)
 
 
 @router.post(
@@ -187,15 +188,15 @@ async def resolve(
     responses=MOVE,
 )
 async def review(
-    incident_id: IncidentId, body: Review, user: ItSideUser, desk: IncidentDeskDep
+    incident_id: IncidentId, body: Review, user: ItSideUser, desks: IncidentDesksDep
 ) -> dict[str, Any] | JSONResponse:
     return await _act(
-        desk, incident_id, "review", user, text=body.summary, actions=body.actions
+        desks, incident_id, "review", user, text=body.summary, actions=body.actions
     )
 
 
 async def _act(
-    desk: IncidentDesk,
+    desks: IncidentDesks,
     incident_id: int,
     action: str,
     user: User,
@@ -204,7 +205,7 @@ async def _act(
     actions: str = "",
 ) -> dict[str, Any] | JSONResponse:
     try:
-        return await desk.act(incident_id, action, user, text=text, actions=actions)
+        return await desks.act(incident_id, action, user, text=text, actions=actions)
     except store.IncidentNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}") from None
     except IllegalMove as error:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends
@@ -35,8 +35,10 @@ from app.incidents.rules import (
 from app.live.hub import Hub
 from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
+from app.pbxes.config import DEFAULT_PBX
 from app.settings import Settings
 from telephony.calls.model import CallEnded
+from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import FaultSignal
 
 RETRY_INITIAL, RETRY_MAX = 0.5, 30.0  # seconds between tries to store a fault signal
@@ -56,12 +58,16 @@ class IncidentDesk:
         *,
         clock: Callable[[], float] = time.time,
         queue_size: int = 1000,
+        pbx: str = DEFAULT_PBX,
     ) -> None:
+        # Each PBX has its own desk, fed by that PBX's pipeline: its incidents are its
+        # PBX's, judged by that PBX's trunks (another PBX may name a trunk alike).
+        self.pbx = pbx
         self._database = database
         self._hub = hub
         self._seen = SeenCalls()
         self.clock = clock  # tests move it forward to make a reminder due
-        self._trunks = settings.trunk_plan
+        self._trunks = _trunks_of(settings, pbx)
         self._levels = settings.incident_level_rules
         self.reminder_period = settings.incident_reminder_minutes * 60
         self._signals: asyncio.Queue[tuple[FaultSignal, float]] = asyncio.Queue(queue_size)
@@ -135,7 +141,7 @@ class IncidentDesk:
 
     async def handle(self, signal: FaultSignal, received: float) -> None:
         now = self.clock()
-        active = await self._db(lambda db: store.active_at(db, signal.location))
+        active = await self._db(lambda db: store.active_at(db, signal.location, self.pbx))
         decision = decide(signal, trunks=self._trunks, levels=self._levels, active=active)
         if isinstance(decision, JoinIncident):
             if await self._join(decision, now):
@@ -164,7 +170,7 @@ class IncidentDesk:
 
     async def _open(self, decision: OpenIncident, received: float) -> None:
         detected = decision if decision.at is not None else replace(decision, at=received)
-        incident = await self._db(lambda db: store.create(db, detected, self.clock()))
+        incident = await self._db(lambda db: store.create(db, detected, self.clock(), self.pbx))
         view = store.view(incident, None, self.clock(), self.reminder_period)
         reported_at = self.clock()
         self._hub.publish_to_roles({"type": "incident.opened", "incident": view}, IT_SIDE)
@@ -216,9 +222,8 @@ class IncidentDesk:
         now = self.clock()
 
         def work(db: Any) -> list[dict[str, Any]]:
-            return store.views(
-                db, store.due_reminders(db, now, self.reminder_period), now, self.reminder_period
-            )
+            due = store.due_reminders(db, now, self.reminder_period, self.pbx)
+            return store.views(db, due, now, self.reminder_period)
 
         reminded = await self._db(work)
         for view in reminded:
@@ -232,7 +237,7 @@ class IncidentDesk:
 
     async def _refresh_counts(self) -> None:
         try:
-            self.active_by_level = await self._db(store.active_by_level)
+            self.active_by_level = await self._db(lambda db: store.active_by_level(db, self.pbx))
         except Exception:
             log.exception("open incidents not counted")
 
@@ -251,6 +256,7 @@ class IncidentDesk:
         brief = {
             "id": incident.id,
             "kind": incident.kind,
+            "pbx": incident.pbx,
             "location": incident.location,
             "level": incident.level,
             "status": incident.status,
@@ -261,13 +267,50 @@ class IncidentDesk:
             self._hub.publish_to_roles(message, (), [agent])
 
 
+def _trunks_of(settings: Settings, pbx: str) -> TrunkPlan:
+    """The PBX's own trunks; the first PBX's when it is not among the configured ones (a
+    desk built before CALLASSIST_PBXES named it: its lines are still judged)."""
+    for known in settings.pbx_list:
+        if known.name == pbx:
+            return settings.trunk_plan_of(known)
+    return settings.trunk_plan
+
+
 def _without_timeline(detail: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in detail.items() if key != "timeline"}
 
 
-def incident_desk(request: HTTPConnection) -> IncidentDesk:
-    """The running service's incident desk (app/wiring.py puts the parts on the app)."""
-    return cast(IncidentDesk, request.app.state.parts.incidents)
+@dataclass(frozen=True)
+class IncidentDesks:
+    """Every PBX's incident desk, by PBX: a person's move goes to the desk of the incident's
+    PBX, which knows the agents on the calls its line carries."""
+
+    by_pbx: Mapping[str, IncidentDesk]
+
+    def of(self, pbx: str) -> IncidentDesk:
+        """The PBX's desk; an incident of a PBX no longer configured, the first PBX's."""
+        return self.by_pbx.get(pbx) or next(iter(self.by_pbx.values()))
+
+    @property
+    def reminder_period(self) -> float:
+        return next(iter(self.by_pbx.values())).reminder_period
+
+    async def act(
+        self, incident_id: int, action: str, by: User, *, text: str = "", actions: str = ""
+    ) -> dict[str, Any]:
+        """A person's move, by the desk of the incident's PBX (IncidentDesk.act)."""
+        first = next(iter(self.by_pbx.values()))
+        incident = await first._db(lambda db: store.get(db, incident_id))
+        if incident is None:
+            raise store.IncidentNotFound(incident_id)
+        desk = self.of(incident.pbx)
+        return await desk.act(incident_id, action, by, text=text, actions=actions)
 
 
-IncidentDeskDep = Annotated[IncidentDesk, Depends(incident_desk)]
+def incident_desks(request: HTTPConnection) -> IncidentDesks:
+    """The running service's (app/wiring.py puts the parts on the app)."""
+    sides = request.app.state.parts.pbxes
+    return IncidentDesks({side.name: cast(IncidentDesk, side.term.incidents) for side in sides})
+
+
+IncidentDesksDep = Annotated[IncidentDesks, Depends(incident_desks)]

@@ -31,6 +31,7 @@ from app.incidents.rules import (
     reminder_due,
     should_remind,
 )
+from app.pbxes.config import DEFAULT_PBX
 
 MAX_TEXT = 4000  # a note, a cause, a review: a few paragraphs
 
@@ -43,11 +44,16 @@ class BadInput(ValueError):
     """The request itself is wrong (an empty note); the message says what is missing."""
 
 
-def active_at(db: Session, location: str) -> ActiveIncident | None:
-    """The open or acknowledged incident at a location, as the rules see it."""
+def active_at(db: Session, location: str, pbx: str = DEFAULT_PBX) -> ActiveIncident | None:
+    """The open or acknowledged incident at a location of that PBX, as the rules see it:
+    two PBXs may name a trunk alike, and each trunk's fault is an incident of its own."""
     row = db.exec(
         select(Incident)
-        .where(Incident.location == location, col(Incident.status).in_(ACTIVE))
+        .where(
+            Incident.pbx == pbx,
+            Incident.location == location,
+            col(Incident.status).in_(ACTIVE),
+        )
         .order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())
         .limit(1)
     ).first()
@@ -56,11 +62,13 @@ def active_at(db: Session, location: str) -> ActiveIncident | None:
     return ActiveIncident(row.id, row.kind, row.level, row.recovered_at is not None)
 
 
-def create(db: Session, decision: OpenIncident, now: float) -> Incident:
-    """The incident itself, before anyone is told: the report needs its id."""
+def create(db: Session, decision: OpenIncident, now: float, pbx: str = DEFAULT_PBX) -> Incident:
+    """The incident itself, on the PBX whose line it is, before anyone is told: the
+    report needs its id."""
     opened_at = decision.at if decision.at is not None else now
     incident = Incident(
         kind=decision.kind,
+        pbx=pbx,
         location=decision.location,
         level=decision.level,
         summary=decision.summary,
@@ -201,11 +209,14 @@ def move(
     return _fresh(db, incident_id)
 
 
-def due_reminders(db: Session, now: float, period: float) -> list[Incident]:
-    """Levels I and II nobody acted on within the period: each gets one reminder entry."""
+def due_reminders(db: Session, now: float, period: float, pbx: str = DEFAULT_PBX) -> list[Incident]:
+    """That PBX's levels I and II nobody acted on within the period: each gets one
+    reminder entry (from the PBX's own desk, so each is reminded once, by one owner)."""
     rows = db.exec(
         select(Incident).where(
-            col(Incident.status).in_(ACTIVE), col(Incident.level).in_(("I", "II"))
+            Incident.pbx == pbx,
+            col(Incident.status).in_(ACTIVE),
+            col(Incident.level).in_(("I", "II")),
         )
     ).all()
     reminded = []
@@ -237,12 +248,14 @@ def due_reminders(db: Session, now: float, period: float) -> list[Incident]:
     return [_fresh(db, _pk(incident)) for incident in reminded]
 
 
-def active_by_level(db: Session) -> dict[str, int]:
+def active_by_level(db: Session, pbx: str | None = None) -> dict[str, int]:
+    """Open or acknowledged incidents per level: that PBX's, or (None) every PBX's."""
     counts = dict.fromkeys(LEVELS, 0)
+    wanted: list[ColumnElement[bool]] = [col(Incident.status).in_(ACTIVE)]
+    if pbx is not None:
+        wanted.append(col(Incident.pbx) == pbx)
     rows = db.exec(
-        select(Incident.level, func.count())
-        .where(col(Incident.status).in_(ACTIVE))
-        .group_by(Incident.level)
+        select(Incident.level, func.count()).where(*wanted).group_by(Incident.level)
     ).all()
     for level, count in rows:
         counts[level] = int(count)
@@ -280,6 +293,7 @@ def view(incident: Incident, owner: str | None, now: float, period: float) -> di
     return {
         "id": incident.id,
         "kind": incident.kind,
+        "pbx": incident.pbx,
         "location": incident.location,
         "level": incident.level,
         "status": incident.status,

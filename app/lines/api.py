@@ -50,6 +50,7 @@ class Bucket(BaseModel):
 
 
 class TrunkDrops(BaseModel):
+    pbx: str = Field(description="the PBX the trunk is on")
     trunk: str
     calls: int
     dropped: int
@@ -72,13 +73,10 @@ class DropRates(BaseModel):
 )
 async def line_board(user: ItSideUser, owner: AtOwnerDep) -> dict[str, Any]:
     """Each PBX's owner's line watch, whichever instance took the request: every PBX's
-    trunks and phones (each row names its PBX), and the first PBX's link that is not up."""
+    trunks and phones (each row names its PBX), and the first PBX's link that is not up
+    (else the first's)."""
     boards = [await owner.ask("line_board", pbx=pbx) for pbx in owner.pbxes]
-    endpoints = [
-        {**row, "pbx": pbx}
-        for pbx, board in zip(owner.pbxes, boards, strict=True)
-        for row in board["endpoints"]
-    ]
+    endpoints = [row for board in boards for row in board["endpoints"]]
     links = [board["link"] for board in boards]
     link = next((link for link in links if link.get("status") != "connected"), links[0])
     return {**boards[0], "endpoints": endpoints, "link": link}

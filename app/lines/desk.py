@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Annotated, cast
-
-from fastapi import Depends
-from starlette.requests import HTTPConnection
 
 from app.db.engine import Database
 from app.lines import store
 from app.live.hub import Hub
 from app.live.updates import FaultSeen, LinesChanged, LiveCallsListed, Update
+from app.pbxes.config import DEFAULT_PBX
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import RECOVERED, FaultSignal, LineStatus
 
@@ -29,7 +26,12 @@ IT_SIDE = ("it", "supervisor", "admin")
 
 
 class LineDesk:
-    def __init__(self, database: Database, hub: Hub, trunks: TrunkPlan) -> None:
+    def __init__(
+        self, database: Database, hub: Hub, trunks: TrunkPlan, *, pbx: str = DEFAULT_PBX
+    ) -> None:
+        # Each PBX has its own desk, fed by that PBX's pipeline: its endpoints are named by
+        # that PBX (two PBXs may both have a PJSIP/1001), its agents are that PBX's users.
+        self.pbx = pbx
         self._database = database
         self._hub = hub
         self._trunks = trunks
@@ -75,20 +77,13 @@ class LineDesk:
             await self._names_wanted.wait()
             self._names_wanted.clear()
             try:
-                self._agent_names = await self._database.run(store.agent_names)
+                self._agent_names = await self._database.run(
+                    lambda db: store.agent_names(db, self.pbx)
+                )
             except Exception:
                 log.exception("agent names not read")
 
     def _publish(self, line: LineStatus) -> None:
-        view = store.endpoint_view(
-            line, self._trunks, self._agent_names, self._last_faults.get(line.endpoint)
-        )
+        fault = self._last_faults.get(line.endpoint)
+        view = store.endpoint_view(line, self._trunks, self._agent_names, fault, pbx=self.pbx)
         self._hub.publish_to_roles({"type": "line.status", "endpoint": view}, IT_SIDE)
-
-
-def line_desk(request: HTTPConnection) -> LineDesk:
-    """The running service's line desk (app/wiring.py puts the parts on the app)."""
-    return cast(LineDesk, request.app.state.parts.lines)
-
-
-LineDeskDep = Annotated[LineDesk, Depends(line_desk)]

@@ -12,22 +12,27 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.db.tables import CallRow, User
+from app.pbxes.config import DEFAULT_PBX, split_call_id
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import UNKNOWN, FaultSignal, LineStatus
 
 _WILDCARDS = set("*?[")
 
 
-def agent_names(db: Session) -> dict[str, str]:
-    """Endpoint -> the display name of the active user at it."""
-    rows = db.exec(
-        select(User.endpoint, User.display_name).where(
-            col(User.endpoint).is_not(None), col(User.active).is_(True)
-        )
-    ).all()
+def agent_names(db: Session, pbx: str | None = None) -> dict[str, str]:
+    """Endpoint -> the display name of the active user at it: on that PBX's phones (a
+    board of one PBX lists its own agents), or (None) on every PBX's."""
+    wanted: list[ColumnElement[bool]] = [
+        col(User.endpoint).is_not(None),
+        col(User.active).is_(True),
+    ]
+    if pbx is not None:
+        wanted.append(col(User.pbx) == pbx)
+    rows = db.exec(select(User.endpoint, User.display_name).where(*wanted)).all()
     return {endpoint: name for endpoint, name in rows if endpoint}
 
 
@@ -36,8 +41,12 @@ def endpoint_view(
     trunks: TrunkPlan,
     names: Mapping[str, str],
     last_fault: FaultSignal | None = None,
+    *,
+    pbx: str = DEFAULT_PBX,
 ) -> dict[str, Any]:
+    """One line of a PBX's board: an endpoint's name is its PBX's, so the view says which."""
     return {
+        "pbx": pbx,
         "endpoint": line.endpoint,
         "kind": "trunk" if trunks.is_trunk(line.endpoint) else "agent",
         "state": line.state,
@@ -59,6 +68,8 @@ def line_board(
     trunks: TrunkPlan,
     names: Mapping[str, str],
     last_faults: Mapping[str, FaultSignal] | None = None,
+    *,
+    pbx: str = DEFAULT_PBX,
 ) -> list[dict[str, Any]]:
     """Every line the watch has seen, plus the agents' phones and the named trunks it has
     not (state unknown): a phone that never said a word is still on the board. Trunks
@@ -68,25 +79,30 @@ def line_board(
     named_trunks = (p for p in trunks.patterns if not _WILDCARDS & set(p))
     for endpoint in (*names, *named_trunks):
         known.setdefault(endpoint, LineStatus(endpoint, UNKNOWN, None, None))
-    views = [endpoint_view(line, trunks, names, faults.get(e)) for e, line in known.items()]
+    views = [
+        endpoint_view(line, trunks, names, faults.get(e), pbx=pbx) for e, line in known.items()
+    ]
     return sorted(views, key=lambda v: (v["kind"] != "trunk", v["endpoint"]))
 
 
 def drop_rates(db: Session, *, since: float, until: float, bucket_seconds: float) -> dict[str, Any]:
-    """Calls and dropped calls per trunk, in total and per time bucket (for a chart)."""
+    """Calls and dropped calls per trunk of each PBX (two PBXs may name a trunk alike: each
+    is a line of its own), in total and per time bucket (for a chart). A call's PBX is
+    read from its id, which names it whatever else was stored."""
     rows = db.exec(
-        select(CallRow.trunk, CallRow.outcome, CallRow.ended_at).where(
+        select(CallRow.call_id, CallRow.trunk, CallRow.outcome, CallRow.ended_at).where(
             col(CallRow.trunk).is_not(None),
             col(CallRow.ended_at) >= since,
             col(CallRow.ended_at) < until,
         )
     ).all()
     count = max(1, math.ceil((until - since) / bucket_seconds))
-    per_trunk: dict[str, list[list[int]]] = {}
-    for trunk, outcome, ended_at in rows:
+    per_trunk: dict[tuple[str, str], list[list[int]]] = {}
+    for call_id, trunk, outcome, ended_at in rows:
         if trunk is None or ended_at is None:
             continue
-        buckets = per_trunk.setdefault(trunk, [[0, 0] for _ in range(count)])
+        line = (split_call_id(call_id)[0], trunk)
+        buckets = per_trunk.setdefault(line, [[0, 0] for _ in range(count)])
         bucket = buckets[min(count - 1, int((ended_at - since) // bucket_seconds))]
         bucket[0] += 1
         bucket[1] += outcome == "dropped"
@@ -95,14 +111,13 @@ def drop_rates(db: Session, *, since: float, until: float, bucket_seconds: float
         "until": until,
         "bucket_seconds": bucket_seconds,
         "trunks": [
-            _trunk_rates(trunk, per_trunk[trunk], since, bucket_seconds)
-            for trunk in sorted(per_trunk)
+            _trunk_rates(line, per_trunk[line], since, bucket_seconds) for line in sorted(per_trunk)
         ],
     }
 
 
 def _trunk_rates(
-    trunk: str, buckets: Iterable[list[int]], since: float, bucket_seconds: float
+    line: tuple[str, str], buckets: Iterable[list[int]], since: float, bucket_seconds: float
 ) -> dict[str, Any]:
     listed = [
         {"start": since + index * bucket_seconds, "calls": calls, "dropped": dropped}
@@ -110,7 +125,9 @@ def _trunk_rates(
     ]
     calls = sum(b["calls"] for b in listed)
     dropped = sum(b["dropped"] for b in listed)
+    pbx, trunk = line
     return {
+        "pbx": pbx,
         "trunk": trunk,
         "calls": calls,
         "dropped": dropped,

@@ -8,10 +8,6 @@ part needs a "maybe there is no link" branch of its own.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, cast
-
-from fastapi import Depends
-from starlette.requests import HTTPConnection
 
 from telephony.ami.actions import ActionHeaders
 from telephony.ami.link import AmiLink, LinkDown, LinkItem, LinkState
@@ -51,11 +47,3 @@ PbxLink = AmiLink | NoPbx
 
 def pbx_configured(link: PbxLink) -> bool:
     return not isinstance(link, NoPbx)
-
-
-def the_link(request: HTTPConnection) -> PbxLink:
-    """The running service's AMI link (app/wiring.py puts the parts on the app)."""
-    return cast(PbxLink, request.app.state.parts.link)
-
-
-LinkDep = Annotated[PbxLink, Depends(the_link)]

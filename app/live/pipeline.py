@@ -15,10 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, fields
-from typing import Annotated, Any, Protocol, cast
-
-from fastapi import Depends
-from starlette.requests import HTTPConnection
+from typing import Any, Protocol
 
 from app.callbacks.rules import CallbackRules, candidate, customer_of
 from app.console.pops import PopLedger
@@ -351,11 +348,3 @@ def live_call_of(view: dict[str, Any]) -> LiveCall:
 
 
 LIVE_FIELDS = tuple(field.name for field in fields(LiveCall))
-
-
-def the_pipeline(request: HTTPConnection) -> Pipeline:
-    """The running service's pipeline (app/wiring.py puts the parts on the app)."""
-    return cast(Pipeline, request.app.state.parts.pipeline)
-
-
-PipelineDep = Annotated[Pipeline, Depends(the_pipeline)]

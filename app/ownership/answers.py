@@ -29,6 +29,7 @@ from app.live.calls import LiveCalls
 from app.live.no_pbx import PbxLink
 from app.live.pipeline import Pipeline
 from app.live.relay import Relay, RelayDown
+from app.pbxes.config import Pbx
 from app.settings import Settings
 from app.shift_checks.desk import read_equipment
 from app.status.view import link_status
@@ -60,6 +61,8 @@ class OwnerParts(Protocol):
     def pbx_check(self) -> PbxChecker: ...
     @property
     def settings(self) -> Settings: ...
+    @property
+    def pbx(self) -> Pbx: ...
 
 
 class OwnerAnswers:
@@ -107,11 +110,14 @@ class OwnerAnswers:
         return pbx_side(parts.link, parts.pbx_check, parts.pipeline)
 
     async def _line_board(self) -> dict[str, Any]:
+        """This PBX's trunks and phones; the incidents active on every PBX (the board's
+        count is the centre's)."""
+        desk = self._parts.lines
         names, active = await self._database.run(
-            lambda s: (lines.agent_names(s), sum(incidents.active_by_level(s).values()))
+            lambda s: (lines.agent_names(s, desk.pbx), sum(incidents.active_by_level(s).values()))
         )
-        desk, trunks = self._parts.lines, self._parts.settings.trunk_plan
-        endpoints = lines.line_board(desk.lines, trunks, names, desk.last_faults)
+        trunks = self._parts.settings.trunk_plan_of(self._parts.pbx)
+        endpoints = lines.line_board(desk.lines, trunks, names, desk.last_faults, pbx=desk.pbx)
         board = {"endpoints": endpoints, "incidents_active": active}
         return {**board, "link": link_status(self._parts.link).model_dump()}
 

@@ -17,10 +17,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, cast
-
-from fastapi import Depends
-from starlette.requests import HTTPConnection
 
 from app.db.engine import Database, DatabaseError
 from app.records.journal import Journal
@@ -207,11 +203,3 @@ def _drain(queue: asyncio.Queue[RecordJob]) -> list[RecordJob]:
         jobs.append(queue.get_nowait())
         queue.task_done()
     return jobs
-
-
-def the_writer(request: HTTPConnection) -> RecordWriter:
-    """The running service's record writer (app/wiring.py puts the parts on the app)."""
-    return cast(RecordWriter, request.app.state.parts.writer)
-
-
-WriterDep = Annotated[RecordWriter, Depends(the_writer)]

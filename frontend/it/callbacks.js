@@ -5,7 +5,7 @@
 import { h, fill } from "/shared/dom.js";
 import { api, describeError } from "/shared/api.js";
 import { t, label } from "/shared/i18n.js";
-import { when, relativeNode, word } from "/it/format.js";
+import { when, relativeNode, word, pbxTag } from "/it/format.js";
 
 const OPEN = ["queued", "pending", "dialling"];
 const TABS = ["open", "loop"];
@@ -106,9 +106,9 @@ export class CallbackList {
       head(["customer", "reason", "cb_status", "next"]),
       h("tbody", {}, rows.map((row) => h("tr", {
         class: `cb-row cb-${row.status}${this.flash.has(row.id) ? " changed" : ""}`,
-        dataset: { id: String(row.id), status: row.status, customer: row.customer || "" },
+        dataset: { id: String(row.id), status: row.status, customer: row.customer || "", pbx: row.pbx || "" },
       },
-      h("td", { class: "number", text: row.customer || "—" }),
+      h("td", { class: "number" }, row.customer || "—", pbxTag(row.pbx)),
       h("td", {}, reasonBadge(row.reason)),
       h("td", { class: "cb-status-cell" }, h("span", { class: `badge cb-status cbs-${row.status}`, text: word("cb", row.status) }),
         h("span", { class: "cb-tries muted small", text: triesText(row) })),
@@ -133,6 +133,7 @@ export class CallbackList {
         },
         h("td", { class: "loop-call" },
           h("span", { class: "number", text: call.customer || "—" }),
+          pbxTag(callback?.pbx),
           // When and who: side by side if the card has room, else the agent under the time.
           h("span", { class: "loop-when muted" },
             h("span", { class: "when", text: when(call.ended_at) }),

@@ -5,6 +5,7 @@ import { h } from "/shared/dom.js";
 import { t, language, formatDuration } from "/shared/i18n.js";
 
 export const LEVELS = ["I", "II", "III", "IV"];
+const DEFAULT_PBX = "default"; // a centre with one PBX never sees its name
 
 /** Seconds since the epoch, as the server counts. */
 export function now() {
@@ -88,6 +89,24 @@ export function levelBadge(level) {
 export function levelRank(level) {
   const index = LEVELS.indexOf(level);
   return index < 0 ? LEVELS.length : index;
+}
+
+/** The PBX a row is on, as a small tag; nothing on the default PBX, so a centre with one
+ *  PBX sees no change. */
+export function pbxTag(pbx) {
+  if (!pbx || pbx === DEFAULT_PBX) return null;
+  return h("span", {
+    class: "badge pbx-tag",
+    attrs: { title: t("it.pbx_hint", { pbx }), "data-pbx": pbx },
+    text: t("it.pbx_tag", { pbx }),
+  });
+}
+
+/** Where a fault is, in words: the location, and its PBX when it is not the default one
+ *  (two PBXs may name a trunk alike). */
+export function placeText(view) {
+  if (!view.pbx || view.pbx === DEFAULT_PBX) return view.location;
+  return t("it.place_on_pbx", { location: view.location, pbx: view.pbx });
 }
 
 /** A word of ours for a server value ("it.kind.trunk_down"), or the value itself, readable. */

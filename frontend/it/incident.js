@@ -4,7 +4,7 @@
 import { h, fill } from "/shared/dom.js";
 import { api, describeError, ApiError } from "/shared/api.js";
 import { t } from "/shared/i18n.js";
-import { ageNode, relativeNode, when, levelBadge, word } from "/it/format.js";
+import { ageNode, relativeNode, when, levelBadge, word, pbxTag } from "/it/format.js";
 
 const ACTIVE = ["open", "acknowledged"];
 // The procedure's moves per status, as the server's workflow table has them (progress comes
@@ -131,7 +131,7 @@ export class IncidentView {
       h("div", { class: `drawer-head level-head-${view.level}` },
         levelBadge(view.level),
         h("div", { class: "drawer-title" },
-          h("h2", {}, word("kind", view.kind), h("span", { class: "drawer-location", text: view.location })),
+          h("h2", {}, word("kind", view.kind), h("span", { class: "drawer-location", text: view.location }), pbxTag(view.pbx)),
           h("div", { class: "drawer-sub" },
             h("span", { class: "muted", text: t("it.view.title", { id: view.id }) }),
             h("span", { class: `badge istatus istatus-${view.status}`, attrs: { "data-test": "incident-status" }, text: word("status", view.status) }),
@@ -151,6 +151,7 @@ export class IncidentView {
       : h("div", { class: `fact ${cls}` }, h("dt", { text: t(`it.view.${key}`) }), h("dd", {}, value)));
     const at = (epoch) => (epoch ? h("span", {}, when(epoch), " · ", relativeNode(epoch)) : null);
     return h("dl", { class: "facts" },
+      view.pbx && view.pbx !== "default" ? fact("pbx", view.pbx) : null,
       fact("opened_at", at(view.opened_at)),
       fact("owner", view.owner || t("it.owner.none"), { cls: view.owner ? "" : "fact-muted" }),
       fact("signals", String(view.signals ?? 1)),

@@ -4,7 +4,7 @@
 import { h, fill } from "/shared/dom.js";
 import { api, describeError } from "/shared/api.js";
 import { t } from "/shared/i18n.js";
-import { ageNode, when, levelBadge, levelRank, word } from "/it/format.js";
+import { ageNode, when, levelBadge, levelRank, word, pbxTag, placeText } from "/it/format.js";
 
 const FILTERS = [
   { id: "active", status: "active", statuses: ["open", "acknowledged"] },
@@ -126,7 +126,7 @@ export class IncidentList {
   renderAlerts() {
     fill(this.alertsEl, this.alerts.map((alert) => {
       const view = this.items.get(alert.id) || alert.view;
-      const text = t(`it.alert.${alert.kind}`, { level: view.level, kind: word("kind", view.kind), location: view.location });
+      const text = t(`it.alert.${alert.kind}`, { level: view.level, kind: word("kind", view.kind), location: placeText(view) });
       return h("div", {
         class: `alert alert-${alert.kind} alert-level-${view.level}`,
         attrs: { role: "alert", "data-test": `alert-${alert.kind}` },
@@ -194,14 +194,14 @@ export class IncidentList {
     return h("tr", {
       class: classes,
       tabIndex: 0,
-      dataset: { id: String(row.id), level: row.level, status: row.status, location: row.location },
-      attrs: { "aria-label": `${t("it.level", { level: row.level })} ${word("kind", row.kind)} ${row.location}` },
+      dataset: { id: String(row.id), level: row.level, status: row.status, location: row.location, pbx: row.pbx || "" },
+      attrs: { "aria-label": `${t("it.level", { level: row.level })} ${word("kind", row.kind)} ${placeText(row)}` },
       on: { click: open, keydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); open(); } } },
     },
     h("td", { class: "level-cell" }, levelBadge(row.level)),
     h("td", { class: "incident-kind" }, h("strong", { text: word("kind", row.kind) }),
       reminded ? h("span", { class: "reminder-flag", attrs: { "data-test": "reminder" }, text: t("it.reminder_due") }) : null),
-    h("td", { class: "location", attrs: { title: row.summary || "" }, text: row.location }),
+    h("td", { class: "location", attrs: { title: row.summary || "" } }, row.location, pbxTag(row.pbx)),
     h("td", { class: "num" }, ended ? h("span", { class: "muted", text: "—" }) : ageNode(row.opened_at)),
     h("td", { class: row.owner ? "owner" : "owner muted", text: row.owner || t("it.owner.none") }),
     h("td", {}, h("span", { class: `badge istatus istatus-${row.status}`, text: word("status", row.status) }),

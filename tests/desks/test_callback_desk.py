@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 import pytest
+from sqlmodel import select
 
 from app.callbacks import query, store
 from app.callbacks.desk import CallbackDesk, PbxUnavailable
@@ -25,15 +26,19 @@ from app.callbacks.rules import (
     CallbackRules,
     candidate,
 )
+from app.db.tables import User
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
+from app.pbxes.config import DEFAULT_PBX
 from app.records import store as records
 from app.records.desk import RecordWriter
 from app.records.store import CallChange
 from telephony.ami.actions import ActionHeaders
+from telephony.ami.items import LinkEvent
 from telephony.ami.link import ActionInterrupted
 from telephony.ami.replies import Reply
+from telephony.ami.scope import IdScope
 from telephony.calls.model import CallEnded
 from telephony.calls.originate import originate_answer
 from tests.desks.fakes import (
@@ -63,9 +68,15 @@ class Bench:
     """The desk and everything it talks to; the clock stands a minute after the captures."""
 
     def __init__(
-        self, database: TestDatabase, hub: Hub, link: FakeLink | NoPbx, rules: CallbackRules
+        self,
+        database: TestDatabase,
+        hub: Hub,
+        link: FakeLink | NoPbx,
+        rules: CallbackRules,
+        *,
+        pbx: str = DEFAULT_PBX,
     ) -> None:
-        self.database, self.hub, self.link = database, hub, link
+        self.database, self.hub, self.link, self.pbx = database, hub, link, pbx
         self.clock = ManualClock(T0 + 60)
         self.agent1 = Listener(hub, "agent", AGENT_ONE)
         self.desk = self.new_desk(rules)
@@ -81,6 +92,7 @@ class Bench:
             plan=DialPlan(),
             clock=self.clock,
             tick=0.001,
+            pbx=self.pbx,
         )
 
     def hand(self, updates: Iterable[Update]) -> None:
@@ -709,3 +721,84 @@ async def test_after_a_restart_an_attempt_the_agent_answered_is_found_by_its_cha
     assert [a["Channel"] for a in link.named("Status")] == [channel_id]
     assert len(bench.originates()) == 1, "never a second Originate for an accepted attempt"
     assert callback["status"] == ("reached" if found else "queued")
+
+
+# -- several PBXs -----------------------------------------------------------------------------
+
+SOUTH = "south"
+
+
+def on_south(events: list[LinkEvent]) -> list[LinkEvent]:
+    """Events as the south PBX's link hands them on: its ids with its name in front."""
+    scope = IdScope.of(SOUTH)
+    return [replace(event, headers=scope.inward(event.headers)) for event in events]
+
+
+def phones_on(database: TestDatabase, pbxes: dict[str, str]) -> None:
+    """Put agents' phones (endpoint -> PBX) on their PBXs, as an admin would."""
+
+    def move(session: Any) -> None:
+        for endpoint, pbx in pbxes.items():
+            user = session.exec(select(User).where(User.endpoint == endpoint)).one()
+            user.pbx = pbx
+            session.add(user)
+        session.commit()
+
+    database.read(move)
+
+
+async def test_a_call_dropped_on_one_pbx_is_called_back_only_there_through_its_own_agent(
+    database: TestDatabase, hub: Hub, link: FakeLink
+) -> None:
+    phones_on(database, {AGENT_ONE: DEFAULT_PBX, AGENT_TWO: SOUTH})
+    default = Bench(database, hub, link, RULES)
+    south = Bench(database, hub, FakeLink(), RULES, pbx=SOUTH)
+    south.hand(updates_of(on_south(link_events("dropped_mid_call_network"))))
+    await default.turn()
+    await south.turn()
+
+    assert default.originates() == []  # the default PBX's desk leaves it to south's
+    (originate,) = south.originates()
+    # Agent one had the customer, but their phone is on the default PBX: south rings its own.
+    assert (originate["Channel"], originate["Exten"]) == (AGENT_TWO, CUSTOMER)
+    channel_id = originate["ChannelId"]
+    assert channel_id.startswith("south:")  # as south's link names the call it makes
+    (callback,) = south.callbacks()
+    assert (callback["pbx"], callback["call_id"]) == (SOUTH, f"south:{DROPPED}")
+    assert callback["attempts_list"][0]["agent"] == AGENT_TWO
+    with pytest.raises(store.CallbackElsewhere):  # a person's dial goes to south's desk
+        await default.desk.dial(callback["id"], AGENT_ONE)
+
+    restarted = default.new_desk()  # a restart: each desk follows only its own attempts
+    await restarted._load_flights()
+    assert restarted._flights == {}
+    south.desk = south.new_desk()
+    await south.desk._load_flights()
+    assert list(south.desk._flights) == [channel_id]
+
+    bare = channel_id.removeprefix("south:")
+    call = link_events("originate_callback", south.clock.now, rename={"1795478958.14": bare})
+    south.hand(updates_of(on_south(call)))
+    south.clock.advance(20)
+    await south.turn()
+    (callback,) = south.callbacks()
+    assert (callback["status"], callback["last_result"]) == ("reached", "reached")
+    await default.turn()
+    assert default.originates() == [] and len(south.originates()) == 1
+
+
+async def test_one_number_owed_a_callback_on_two_pbxs_is_dialled_on_each(
+    database: TestDatabase, hub: Hub, link: FakeLink
+) -> None:
+    phones_on(database, {AGENT_ONE: DEFAULT_PBX, AGENT_TWO: SOUTH})
+    default = Bench(database, hub, link, RULES)
+    south = Bench(database, hub, FakeLink(), RULES, pbx=SOUTH)
+    default.hand(dropped_call())
+    south.hand(updates_of(on_south(link_events("dropped_mid_call_network"))))
+    await default.turn()
+    await south.turn()
+
+    # Each PBX's trunks reach the customer its own way: the number is dialled on both.
+    assert [o["Channel"] for o in default.originates()] == [AGENT_ONE]
+    assert [o["Channel"] for o in south.originates()] == [AGENT_TWO]
+    assert sorted(c["pbx"] for c in default.callbacks()) == [DEFAULT_PBX, SOUTH]

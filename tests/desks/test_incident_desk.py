@@ -4,6 +4,7 @@ on the failing line told, reminders on time, nothing lost to a database hiccup."
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -295,3 +296,48 @@ async def test_the_line_probes_registration_lapsing_after_a_check_opens_nothing(
 
     assert it.take() == []
     assert bench.incidents() == []
+
+
+# -- several PBXs -----------------------------------------------------------------------------
+
+
+def two_pbxs() -> Settings:
+    """A default and a south PBX, whose carriers both reach them over a trunk PJSIP/2001."""
+    pbxes = [
+        {"name": name, "ami_url": f"ami://callassist:secret@{host}:5038", "trunks": LAB_TRUNKS}
+        for name, host in (("default", "10.0.0.5"), ("south", "10.1.0.5"))
+    ]
+    return Settings(pbxes=json.dumps(pbxes))
+
+
+async def test_the_same_trunk_failing_on_two_pbxs_opens_an_incident_on_each(
+    database: TestDatabase, hub: Hub
+) -> None:
+    it = Listener(hub, "it")
+    clock = ManualClock(T0)
+    settings = two_pbxs()
+    default = IncidentDesk(database, hub, settings, clock=clock)
+    south = IncidentDesk(database, hub, settings, clock=clock, pbx="south")
+    down, _, back = faults(trunk_trouble())
+    for desk in (default, south):
+        await desk.handle(down.signal, down.received)
+    await south.handle(again(down, after=down).signal, down.received + 30)  # south's joins
+    clock.now = back.received
+    await south.handle(back.signal, back.received)  # south's trunk is back, not default's
+
+    opened = [m["incident"] for m in it.take("incident.opened")]
+    assert [(i["pbx"], i["kind"], i["location"]) for i in opened] == [
+        ("default", "trunk_down", TRUNK),
+        ("south", "trunk_down", TRUNK),
+    ]
+    rows, _ = database.read(lambda db: store.list_incidents(db, "all", limit=10, offset=0))
+    by_pbx = {row.pbx: row for row in rows}
+    assert (by_pbx["default"].signals, by_pbx["default"].recovered_at) == (1, None)
+    assert (by_pbx["south"].signals, by_pbx["south"].recovered_at) == (2, back.signal.at)
+
+    clock.now = down.received + 16 * MINUTES  # both level I, nobody acted: each desk its own
+    assert await south.remind_due() == 1
+    (reminder,) = [m["incident"] for m in it.take("incident.reminder")]
+    assert reminder["pbx"] == "south"
+    assert await default.remind_due() == 1
+    assert [m["incident"]["pbx"] for m in it.take("incident.reminder")] == ["default"]

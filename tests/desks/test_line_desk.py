@@ -57,6 +57,7 @@ async def test_a_line_change_reaches_the_it_side_with_the_agents_name(
     messages = it.take()
     assert [m["type"] for m in messages] == ["line.status", "line.status"]
     assert messages[0]["endpoint"] == {
+        "pbx": "default",
         "endpoint": AGENT_TWO,
         "kind": "agent",
         "state": "reachable",
@@ -151,3 +152,35 @@ async def test_the_line_probes_endpoint_is_no_line_on_the_board(
 
     assert it.take("line.status") == []
     assert PROBE not in desk.lines
+
+
+async def test_a_pbxs_line_desk_names_only_the_agents_whose_phones_are_on_it(
+    database: TestDatabase, hub: Hub
+) -> None:
+    it = Listener(hub, "it")
+
+    def to_south(session: Session) -> None:  # agent two's phone is on the south PBX
+        user = session.exec(select(User).where(User.endpoint == AGENT_TWO)).one()
+        user.pbx = "south"
+        session.add(user)
+        session.commit()
+
+    database.read(to_south)
+    default, south = LineDesk(database, hub, TRUNKS), LineDesk(database, hub, TRUNKS, pbx="south")
+    down, back, _ = phone_changes()
+    async with running(default.run()), running(south.run()):
+        await until(lambda: database.runs >= 2, "the agent names read")
+        default.take(down)  # the default PBX's PJSIP/1002 is nobody's phone
+        south.take(back)
+
+    on_default, on_south = (m["endpoint"] for m in it.take())
+    assert (on_default["pbx"], on_default["endpoint"], on_default["agent"]) == (
+        "default",
+        AGENT_TWO,
+        None,
+    )
+    assert (on_south["pbx"], on_south["endpoint"], on_south["agent"]) == (
+        "south",
+        AGENT_TWO,
+        "Agent Two",
+    )

@@ -310,3 +310,30 @@ async def test_an_agent_sees_and_works_only_their_own_callbacks_and_the_unclaime
     assert everyone == set(ids.values())
     assert closing.status_code == 404, "another agent's callback does not exist for them"
     assert loop.status_code == 403
+
+
+async def test_a_callback_asked_for_without_a_call_waits_on_a_configured_pbx_only(
+    database_url: str, pbx: AmiServer
+) -> None:
+    async with running_service(database_url, pbx) as service:
+        asked = {"customer": "+15550002222", "note": "wrote in: call me after 5"}
+        unknown = await service.post("/api/callbacks", "supervisor", {**asked, "pbx": "south"})
+        assert unknown.status_code == 422
+        assert unknown.json()["detail"] == "no PBX is named 'south': the PBXs are default"
+        assert await callbacks(service) == []
+
+        made = await service.post("/api/callbacks", "supervisor", asked)
+        assert made.status_code == 201, made.text
+        callback = made.json()
+        assert (callback["pbx"], callback["reason"], callback["status"]) == (
+            "default",
+            "requested",
+            "queued",
+        )
+        assert (callback["auto"], callback["note"]) == (False, asked["note"])
+        again = await service.post("/api/callbacks", "agent1", {**asked, "pbx": "default"})
+        assert again.status_code == 409  # once per number on a PBX
+        (listed,) = await callbacks(service)
+        assert (listed["id"], listed["pbx"]) == (callback["id"], "default")
+        mine = await service.post("/api/callbacks", "agent1", {"customer": "+15550003333"})
+        assert mine.json()["agent"] == "PJSIP/1001"  # an agent's own phone rings first
