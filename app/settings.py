@@ -16,7 +16,8 @@ from starlette.requests import HTTPConnection
 
 from app.callbacks.rules import DIALLABLE_NUMBER
 from app.incidents.rules import DEFAULT_LEVELS, KINDS, LEVELS
-from app.pbxes.config import DEFAULT_PBX, Pbx, parse_pbxes
+from app.pbxes.config import Pbx, parse_pbxes
+from app.pbxes.ids import DEFAULT_PBX
 from telephony.ami.link import LinkConfig
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import WatchRules

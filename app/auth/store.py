@@ -14,7 +14,7 @@ from sqlmodel import Session, col, delete, select
 
 from app.auth.tokens import TokenClaims
 from app.db.tables import RevokedToken, User
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 
 _hasher = PasswordHash.recommended()  # Argon2id with the library's current parameters
 MIN_PASSWORD_LENGTH = 8

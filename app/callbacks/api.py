@@ -20,7 +20,7 @@ from app.callbacks import store as callbacks
 from app.db.engine import Database, DatabaseDep, Session
 from app.db.tables import Callback, User
 from app.ownership.answers import AtOwnerDep
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 from app.settings import Settings, SettingsDep
 from app.web.answers import (
     ROLE,
@@ -216,6 +216,11 @@ async def dial(
     await _may_see(database, user, callback_id)
     agent = _dialling_agent(user, body)
     pbx = await database.run(lambda s: _pbx_of(s, callback_id))
+    if user.role == Role.AGENT.value and user.pbx != pbx:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"callback {callback_id} is dialled on PBX {pbx}; your phone is on PBX {user.pbx}",
+        )
     view: dict[str, Any] = await owner.ask("dial", pbx=pbx, callback_id=callback_id, agent=agent)
     return view
 

@@ -42,7 +42,7 @@ from app.live.no_pbx import NOT_CONFIGURED, PbxLink, pbx_configured
 from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from app.logs import Trouble
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 from telephony.ami.link import ActionInterrupted, ActionTimeout, AmiError, LinkDown
 from telephony.ami.link import LinkStatus as AmiStatus
 from telephony.calls.model import CallEnded

@@ -27,8 +27,7 @@ from app.callbacks.rules import (
 )
 from app.db.tables import Callback, CallbackAttempt, CallParty, CallRow, User, table_of
 from app.db.values import fitted
-from app.pbxes.config import DEFAULT_PBX, split_call_id
-from telephony.ami.scope import IdScope
+from app.pbxes.ids import DEFAULT_PBX, id_scope, split_call_id
 
 OPEN = ("queued", "pending", "dialling")
 CLOSED_RESULTS = ("reached", "not_reached", "closed")
@@ -222,21 +221,7 @@ def start_attempt(
     that PBX, which knows only its own phones. The ChannelId carries the PBX's name, as
     every id past its link does, so the attempt's own call is matched to it.
     """
-    callback = session.get(Callback, callback_id)
-    if callback is None:
-        raise CallbackNotFound(f"there is no callback {callback_id}")
-    if callback.pbx != pbx:
-        raise CallbackElsewhere(f"callback {callback_id} is dialled on PBX {callback.pbx}")
-    if callback.status not in ("queued", "pending"):
-        raise CallbackError(f"callback {callback_id} is {callback.status}: it is not waiting")
-    refused = undiallable(callback.customer, rules) or unringable(agent)
-    if refused is not None:
-        raise CallbackUndiallable(refused)
-    elsewhere = _phone_pbx(session, agent)
-    if elsewhere not in (None, pbx):
-        raise CallbackError(f"{agent} is a phone on PBX {elsewhere}, not on PBX {pbx}")
-    if _dialling_to(session, callback.customer, pbx, callback_id):
-        raise CallbackBusy(f"a callback to {callback.customer} is already being dialled")
+    callback = _diallable(session, callback_id, agent, rules, pbx)
     number = callback.attempts + 1
     moved = session.execute(
         update(Callback)
@@ -249,7 +234,7 @@ def start_attempt(
     attempt = CallbackAttempt(
         callback_id=callback_id,
         number=number,
-        channel_id=f"{_ids(pbx).prefix}callassist-cb{callback_id}-{number}-{secrets.token_hex(4)}",
+        channel_id=f"{id_scope(pbx).prefix}callassist-cb{callback_id}-{number}-{secrets.token_hex(4)}",
         agent=agent,
         created_at=now,
     )
@@ -259,6 +244,28 @@ def start_attempt(
     return Placed(
         callback_id, attempt.id, attempt.channel_id, agent, callback.customer, callback.call_id
     )
+
+
+def _diallable(
+    session: Session, callback_id: int, agent: str, rules: CallbackRules, pbx: str
+) -> Callback:
+    """The callback, if ``pbx``'s desk may dial it now through ``agent``; else the refusal."""
+    callback = session.get(Callback, callback_id)
+    if callback is None:
+        raise CallbackNotFound(f"there is no callback {callback_id}")
+    if callback.pbx != pbx:
+        raise CallbackElsewhere(f"callback {callback_id} is dialled on PBX {callback.pbx}")
+    if callback.status not in ("queued", "pending"):
+        raise CallbackError(f"callback {callback_id} is {callback.status}: it is not waiting")
+    refused = undiallable(callback.customer, rules) or unringable(agent)
+    if refused is not None:
+        raise CallbackUndiallable(refused)
+    elsewhere = _phone_elsewhere(session, agent, pbx)
+    if elsewhere is not None:
+        raise CallbackError(f"{agent} is a phone on PBX {elsewhere}, not on PBX {pbx}")
+    if _dialling_to(session, callback.customer, pbx, callback_id):
+        raise CallbackBusy(f"a callback to {callback.customer} is already being dialled")
+    return callback
 
 
 def to_a_person(session: Session, callback_id: int, why: str, now: float) -> None:
@@ -271,22 +278,21 @@ def to_a_person(session: Session, callback_id: int, why: str, now: float) -> Non
     session.commit()
 
 
-def _ids(pbx: str) -> IdScope:
-    """How ids look past that PBX's link (app/pbxes/config.py: the default PBX's are bare)."""
-    return IdScope.of(None if pbx == DEFAULT_PBX else pbx)
-
-
 def phone_on(session: Session, endpoint: str | None, pbx: str) -> str | None:
     """The endpoint, unless it is a user's phone on another PBX: the PBX this callback is
     dialled on would ring a phone of its own of that name, or none."""
-    if endpoint is None or _phone_pbx(session, endpoint) not in (None, pbx):
+    if endpoint is None or _phone_elsewhere(session, endpoint, pbx) is not None:
         return None
     return endpoint
 
 
-def _phone_pbx(session: Session, endpoint: str) -> str | None:
-    """The PBX a user's phone is on; None for a phone no user has."""
-    return session.exec(select(User.pbx).where(User.endpoint == endpoint)).first()
+def _phone_elsewhere(session: Session, endpoint: str, pbx: str) -> str | None:
+    """The PBX of the users' phones of that name when none of them is on ``pbx`` (an
+    endpoint names a phone per PBX); None when one is on ``pbx``, or no user has it."""
+    found = set(session.exec(select(User.pbx).where(User.endpoint == endpoint)).all())
+    if not found or pbx in found:
+        return None
+    return min(found)
 
 
 def _dialling_to(session: Session, customer: str, pbx: str, other_than: int) -> bool:

@@ -26,7 +26,7 @@ from app.live.calls import LiveCalls, LiveCallsDep
 from app.live.hub import Hub, HubDep
 from app.live.pipeline import live_view
 from app.live.relay import RelayDown
-from app.pbxes.config import split_call_id
+from app.pbxes.ids import split_call_id
 from app.settings import Settings, SettingsDep
 from app.web.answers import (
     BAD_INPUT,

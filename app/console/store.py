@@ -54,7 +54,7 @@ from app.db.tables import (
     Incident,
     User,
 )
-from app.pbxes.config import DEFAULT_PBX, split_call_id
+from app.pbxes.ids import DEFAULT_PBX, split_call_id
 
 OPEN_COMPLAINT = ("received", "in_progress")
 REQUESTED_CALLBACK_STATUS = "queued"  # the customer asked: a person takes it from the queue

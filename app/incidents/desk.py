@@ -35,7 +35,7 @@ from app.incidents.rules import (
 from app.live.hub import Hub
 from app.live.seen import SeenCalls
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 from app.settings import Settings
 from telephony.calls.model import CallEnded
 from telephony.calls.trunks import TrunkPlan

@@ -31,7 +31,7 @@ from app.incidents.rules import (
     reminder_due,
     should_remind,
 )
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 
 MAX_TEXT = 4000  # a note, a cause, a review: a few paragraphs
 

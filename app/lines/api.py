@@ -13,7 +13,7 @@ from app.auth.deps import ItSideUser
 from app.db.engine import DatabaseDep
 from app.lines import store as lines
 from app.ownership.answers import AtOwnerDep
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 from app.status.schemas import LinkStatus
 from app.web.answers import OWNER_UNREACHABLE, ROLES
 

@@ -17,7 +17,7 @@ from app.db.engine import Database
 from app.lines import store
 from app.live.hub import Hub
 from app.live.updates import FaultSeen, LinesChanged, LiveCallsListed, Update
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import RECOVERED, FaultSignal, LineStatus
 

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.db.tables import CallRow, User
-from app.pbxes.config import DEFAULT_PBX, split_call_id
+from app.pbxes.ids import DEFAULT_PBX, split_call_id
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import UNKNOWN, FaultSignal, LineStatus
 

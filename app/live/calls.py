@@ -22,7 +22,7 @@ from app.live.no_pbx import PbxLink, pbx_configured
 from app.live.pipeline import Pipeline, live_call_of
 from app.live.relay import Relay
 from app.ownership.desk import OwnerState
-from app.pbxes.config import split_call_id
+from app.pbxes.ids import split_call_id
 from app.records.query import Viewer
 from telephony.calls.model import LiveCall
 

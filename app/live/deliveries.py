@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.pbxes.config import DEFAULT_PBX, split_call_id
+from app.pbxes.ids import DEFAULT_PBX, split_call_id
 
 SLOTS = 1024  # instances told apart in message ids (app/live/hub.py, app/live/relay.py)
 AudienceKind = Literal["all", "parties", "roles", "user", "agents", "each", "logins"]

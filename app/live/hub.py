@@ -20,7 +20,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from app.live.deliveries import SLOTS, Audience, AudienceKind, Delivery, calls_for
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 
 DEFAULT_QUEUE = 512
 log = logging.getLogger("callassist.hub")

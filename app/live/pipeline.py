@@ -31,7 +31,7 @@ from app.live.updates import (
     LiveCallsListed,
     Update,
 )
-from app.pbxes.config import DEFAULT_PBX, split_call_id
+from app.pbxes.ids import DEFAULT_PBX, split_call_id
 from app.records.desk import RecordWriter
 from app.records.query import Viewer
 from app.records.store import (

@@ -10,23 +10,21 @@ is the ``default`` PBX. Several are listed in ``CALLASSIST_PBXES``, a JSON list:
 
 A call is named by (pbx, Linkedid): the ``default`` PBX's calls keep their bare Linkedid as
 their id (so a centre that adds a PBX keeps its call ids and its records), every other
-PBX's calls are ``<pbx>:<Linkedid>`` (telephony/ami/scope.py puts the name in front at the
+PBX's calls are ``<pbx>:<Linkedid>`` (telephony/scope.py puts the name in front at the
 link). Pure: parsing and checking, no I/O.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
+from app.pbxes.ids import DEFAULT_PBX, NAME_PATTERN, id_scope
 from telephony.ami.config import LinkConfig
-from telephony.ami.scope import SEPARATOR, IdScope
+from telephony.scope import IdScope
 
-DEFAULT_PBX = "default"
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$"  # no ":" (the id separator); short: ids fit 64
 MAX_PBXES = 32
 
 
@@ -51,7 +49,7 @@ class Pbx:
 
     @property
     def ids(self) -> IdScope:
-        return IdScope.of(None if self.name == DEFAULT_PBX else self.name)
+        return id_scope(self.name)
 
     def link_config(self) -> LinkConfig | None:
         if self.ami_url is None:
@@ -93,12 +91,3 @@ def _checked(entries: list[PbxEntry]) -> tuple[Pbx, ...]:
         except ValueError as error:
             raise ValueError(f"{number}.ami_url ({entry.name}): {error}") from None
     return tuple(Pbx(e.name, e.ami_url, e.trunks) for e in entries)
-
-
-def split_call_id(call_id: str) -> tuple[str, str]:
-    """(pbx, Linkedid) of a call id: ``south:1733490000.12`` -> ("south", "1733490000.12");
-    a bare Linkedid is the default PBX's."""
-    pbx, separator, linkedid = call_id.partition(SEPARATOR)
-    if separator and re.fullmatch(NAME_PATTERN, pbx):
-        return pbx, linkedid
-    return DEFAULT_PBX, call_id

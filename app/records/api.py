@@ -27,7 +27,7 @@ from app.auth.deps import (
 from app.auth.tokens import SignerDep
 from app.console.deps import CatalogDep
 from app.db.engine import DatabaseDep, Session
-from app.pbxes.config import NAME_PATTERN
+from app.pbxes.ids import NAME_PATTERN
 from app.records.query import CallFilters, get_call, iter_csv, list_calls, recording_of
 from app.records.recordings import AUDIO_TYPES, audible, media_type, recording_file
 from app.records.schemas import CallDetail, CallPage

@@ -25,7 +25,7 @@ from app.db.tables import (
     CallScriptSession,
     Complaint,
 )
-from app.pbxes.config import split_call_id
+from app.pbxes.ids import split_call_id
 from telephony.calls.model import CallRecord
 
 # The replay contract's fields (DESIGN.md), in its order, then the record's own; the call's

@@ -35,7 +35,7 @@ from app.callbacks.rules import CALLBACK_FOR_TAG, CUSTOMER_TAG, Candidate
 from app.console.pops import MissedPop
 from app.db.tables import CallEvent, CallParty, CallRow, table_of
 from app.db.values import fitted
-from app.pbxes.config import split_call_id
+from app.pbxes.ids import split_call_id
 from telephony.calls.causes import describe
 from telephony.calls.model import (
     CallAnswered,

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from telephony.ami import actions
-from telephony.ami.scope import NO_SCOPE, IdScope
+from telephony.scope import NO_SCOPE, IdScope
 from telephony.ami.wire import DEFAULT_MAX_FRAME
 
 

@@ -30,7 +30,7 @@ from app.db.tables import User
 from app.live.hub import Hub
 from app.live.no_pbx import NoPbx, PbxLink
 from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
-from app.pbxes.config import DEFAULT_PBX
+from app.pbxes.ids import DEFAULT_PBX
 from app.records import store as records
 from app.records.desk import RecordWriter
 from app.records.store import CallChange
@@ -38,9 +38,9 @@ from telephony.ami.actions import ActionHeaders
 from telephony.ami.items import LinkEvent
 from telephony.ami.link import ActionInterrupted
 from telephony.ami.replies import Reply
-from telephony.ami.scope import IdScope
 from telephony.calls.model import CallEnded
 from telephony.calls.originate import originate_answer
+from telephony.scope import IdScope
 from tests.desks.fakes import (
     AGENT_ONE,
     AGENT_TWO,

@@ -14,8 +14,8 @@ from app.records.desk import RecordWriter
 from app.records.query import CallFilters, Viewer, get_call, list_calls
 from app.records.store import CallChange, RecordJob
 from telephony.ami.link import LinkEvent
-from telephony.ami.scope import IdScope
 from telephony.calls.model import CallAnswered, CallEnded
+from telephony.scope import IdScope
 from tests.desks.fakes import (
     AGENT_ONE,
     TestDatabase,

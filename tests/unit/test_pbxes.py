@@ -1,5 +1,5 @@
 """Several PBXs: how they are named in the settings, and how a PBX's ids become the
-service's (app/pbxes/config.py, telephony/ami/scope.py)."""
+service's (app/pbxes/config.py, telephony/scope.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from app.pbxes.config import split_call_id
+from app.pbxes.ids import split_call_id
 from app.settings import Settings
-from telephony.ami.scope import IdScope
+from telephony.scope import IdScope
 
 SOUTH = IdScope.of("south")
 URL = "ami://callassist:Secret-In-A-Url@10.1.0.5:5038"
