@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from app.auth.guard import LoginGuard, LoginLimits
 from app.auth.tokens import TokenSigner
+from app.auth.watch import LoginWatch
 from app.callbacks.desk import CallbackDesk
 from app.callbacks.flights import DialPlan
 from app.callbacks.rules import CallbackRules
@@ -73,6 +74,7 @@ class Parts:
     live_calls: LiveCalls  # the calls in progress, this instance's or the owners'
     answers: PbxAnswers  # what this instance answers for the PBXs it owns
     at_owner: AtOwner  # where a route's PBX question is answered
+    logins: LoginWatch  # the open WebSockets' logins, checked together
     started_at: float = field(default_factory=time.time)
 
     def pbx(self, name: str) -> PbxSide:
@@ -106,6 +108,7 @@ def build(settings: Settings, link_configs: dict[str, LinkConfig | None]) -> Par
         live_calls=live_calls,
         answers=answers,
         at_owner=AtOwner(live_calls, relay, answers),
+        logins=LoginWatch(database, settings.ws_login_check_seconds),
     )
 
 
@@ -252,6 +255,7 @@ class Running:
             self._tasks.append(asyncio.create_task(side.ownership.run(), name=name))
         relay = parts.relay.run(parts.hub, parts.live_calls, parts.answers)
         self._tasks.append(asyncio.create_task(relay, name="relay"))
+        self._tasks.append(asyncio.create_task(parts.logins.run(), name="login-watch"))
         for number, work in enumerate(extra):
             self._tasks.append(asyncio.create_task(work, name=f"extra-{number}"))
 
@@ -276,8 +280,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         else None
     )
     configs = {pbx.name: pbx.link_config() for pbx in settings.pbx_list}
-    if demo is not None:  # the demo's one PBX is the simulator
-        configs = {settings.pbx_list[0].name: await demo.start()}
+    if demo is not None:  # the demo's simulator is the first PBX
+        configs[settings.pbx_list[0].name] = await demo.start()
     running = Running(build(settings, configs))
     app.state.parts = running.parts
     app.state.demo_pbx = demo

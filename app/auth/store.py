@@ -153,6 +153,35 @@ def login_user(session: Session, claims: TokenClaims) -> User | None:
     return user
 
 
+def ended_logins(session: Session, logins: Collection[TokenClaims]) -> set[str]:
+    """The token ids among ``logins`` whose login has been ended (``login_user``'s rules),
+    found for all of them in two queries: a process's open WebSockets are checked
+    together, not one query each."""
+    ended: set[str] = set()
+    names = sorted({claims.username for claims in logins})
+    current: dict[str, tuple[bool, int]] = {}
+    for chunk in _chunks(names):
+        rows = session.exec(
+            select(User.username, User.active, User.token_generation).where(
+                col(User.username).in_(chunk)
+            )
+        )
+        current.update((name, (active, generation)) for name, active, generation in rows)
+    for claims in logins:
+        active, generation = current.get(claims.username, (False, -1))
+        if not active or generation != claims.generation:
+            ended.add(claims.token_id)
+    token_ids = sorted({claims.token_id for claims in logins} - ended)
+    for chunk in _chunks(token_ids):
+        revoked = select(RevokedToken.token_id).where(col(RevokedToken.token_id).in_(chunk))
+        ended.update(session.exec(revoked))
+    return ended
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 def revoke_token(session: Session, claims: TokenClaims, now: float) -> None:
     """Log one token out; the list forgets tokens that have expired anyway."""
     session.exec(delete(RevokedToken).where(col(RevokedToken.expires_at) < now))

@@ -140,7 +140,9 @@ async def request_callback(
     """A person asks for a callback (a customer wrote in, a call on another channel):
     it is dialled on the PBX named, by a person taking it from the queue."""
     _known_pbx(settings, body.pbx)
-    agent = user.endpoint if user.role == Role.AGENT.value else body.agent
+    agent = body.agent
+    if user.role == Role.AGENT.value:  # their own phone first, if it is on that PBX
+        agent = user.endpoint if user.pbx == body.pbx else None
     now = time.time()
 
     def work(session: Session) -> dict[str, Any]:

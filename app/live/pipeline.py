@@ -271,7 +271,7 @@ class Pipeline:
     def _publish(self, signal: Signal, received: float) -> list[RecordJob]:
         if isinstance(signal, FaultSignal):
             # The agent whose own phone it is sees it too (check your headset, issue 6).
-            fault: dict[str, Any] = {"type": "line.fault", **signal.contract()}
+            fault: dict[str, Any] = {"type": "line.fault", **signal.contract(), "pbx": self.pbx}
             self._hub.publish(fault, [signal.location], pbx=self.pbx)
             self._tell(FaultSeen(signal, received))
             return []

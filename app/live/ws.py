@@ -15,15 +15,15 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from app.auth.deps import login_of, viewer_of
-from app.auth.tokens import SignerDep, TokenSigner
-from app.db.engine import Database, DatabaseDep, DatabaseError
+from app.auth.tokens import SignerDep
+from app.auth.watch import LoginWatchDep
+from app.db.engine import DatabaseDep
 from app.db.tables import User
 from app.live.calls import LiveCalls, LiveCallsDep
 from app.live.hub import Hub, HubDep, Subscriber
@@ -49,6 +49,7 @@ async def live_updates(
     live: LiveCallsDep,
     relay: RelayDep,
     owner: AtOwnerDep,
+    logins: LoginWatchDep,
     token: str | None = None,
 ) -> None:
     if not origin_allowed(websocket, settings.origins):
@@ -64,7 +65,7 @@ async def live_updates(
     subscriber = hub.subscribe(
         user.username, user.role, user.endpoint, claims.token_id, pbx=user.pbx
     )
-    watch = _login_watch(database, signer, token, settings.ws_login_check_seconds)
+    watch_key, watched = logins.watch(claims)
     try:
         # Subscribed first, then the snapshot: a change made meanwhile is in the snapshot or
         # in the queue after it (here: no await between; elsewhere the relay writes the
@@ -76,11 +77,12 @@ async def live_updates(
             return
         await websocket.send_text(json.dumps(snapshot, ensure_ascii=False))
         acks = Acks(live, relay)
-        await _serve(websocket, acks, subscriber, claims.expires_at, watch)
+        await _serve(websocket, acks, subscriber, claims.expires_at, watched.ended)
     except WebSocketDisconnect:
         pass
     finally:
         hub.unsubscribe(subscriber)
+        logins.forget(watch_key)
 
 
 def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
@@ -123,37 +125,19 @@ class Acks:
             self.relay.ack(message_id, endpoint, at)
 
 
-def _login_watch(
-    database: Database, signer: TokenSigner, token: str | None, every: float
-) -> Callable[[], Coroutine[Any, Any, None]]:
-    """Returns when the socket's login has been ended (checked every ``every`` seconds)."""
-
-    async def watch() -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await login_of(database, signer, token)
-            except HTTPException:
-                return
-            except DatabaseError:  # the database blinked: that ends no login
-                continue
-
-    return watch
-
-
 async def _serve(
     websocket: WebSocket,
     acks: Acks,
     subscriber: Subscriber,
     expires_at: float,
-    login_watch: Callable[[], Coroutine[Any, Any, None]],
+    login_ended: asyncio.Event,
 ) -> None:
     sender = asyncio.create_task(_send(websocket, subscriber))
     receiver = asyncio.create_task(_receive(websocket, acks, subscriber))
     dropped = asyncio.create_task(subscriber.dropped.wait())
     expired = asyncio.create_task(asyncio.sleep(max(0.0, expires_at - time.time())))
     ended = asyncio.create_task(subscriber.ended.wait())
-    watched = asyncio.create_task(login_watch())
+    watched = asyncio.create_task(login_ended.wait())
     tasks = {sender, receiver, dropped, expired, ended, watched}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

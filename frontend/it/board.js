@@ -9,7 +9,7 @@ import { Live } from "/shared/live.js";
 import { t, initLanguage, onLanguageChange, translatePage } from "/shared/i18n.js";
 import { showLogin, whoAmI, setUpLanguageSwitch } from "/shared/login.js";
 import { tick } from "/it/format.js";
-import { PbxLink, LinesTable } from "/it/lines.js";
+import { PbxLinks, LinesTable } from "/it/lines.js";
 import { IncidentList } from "/it/incidents.js";
 import { IncidentView } from "/it/incident.js";
 import { DropChart } from "/it/chart.js";
@@ -28,7 +28,7 @@ class Board {
   constructor(me) {
     this.me = me;
     this.live = new Live(token);
-    this.pbx = new PbxLink($("pbx-link"));
+    this.pbx = new PbxLinks($("pbx-link"));
     this.lines = new LinesTable($("card-lines"), this);
     this.incidents = new IncidentList($("card-incidents"), $("alerts"), this);
     this.incident = new IncidentView($("incident-view"), this);
@@ -73,9 +73,7 @@ class Board {
   async loadStatus() {
     try {
       const status = await api("/api/status");
-      this.pbx.set(status.ami);
-      this.pbx.setCheck(status.pbx);
-      this.pbx.setInstances(status);
+      this.pbx.setStatus(status);
     } catch (error) {
       if (!this.pbx.state) reportError(error, t("it.pbx"));
     }
@@ -96,11 +94,11 @@ class Board {
         this.pbx.setWord(message.link);
         break;
       case "link.down":
-        this.pbx.down(message.at, message.reason);
+        this.pbx.of(message.pbx).down(message.at, message.reason);
         this.pollStatus();
         break;
       case "link.up":
-        this.pbx.up(message.at);
+        this.pbx.of(message.pbx).up(message.at);
         this.loadStatus(); // the address, the PBX check of this login
         this.pollStatus();
         break;

@@ -5,16 +5,79 @@
 import { h, fill } from "/shared/dom.js";
 import { api, describeError } from "/shared/api.js";
 import { t } from "/shared/i18n.js";
-import { relativeNode, when, word, milliseconds, now } from "/it/format.js";
+import { relativeNode, when, word, milliseconds, now, pbxTag } from "/it/format.js";
 
 const FAULT_STATES = { unreachable: "unreachable", unregistered: "unregistered" };
 const REFETCH_AFTER_FAULT_MS = 700;
 
-/** The AMI link pill: "PBX link · connected · 127.0.0.1:5038 · since 10:02". */
-export class PbxLink {
+/** Every PBX's link pill: the first in the page's own element (with the PBX check's banner
+ *  and the instances line), another one beside it for each other PBX the status names. */
+export class PbxLinks {
   constructor(el) {
+    this.first = new PbxLink(el);
+    this.others = new Map(); // PBX name -> its PbxLink, in the order the status lists them
+  }
+
+  of(name) {
+    if (!name || name === "default" || name === this.first.name) return this.first;
+    if (!this.others.has(name)) {
+      const last = [...this.others.values()].at(-1)?.el || this.first.instances;
+      const el = h("div", { class: "pbx-link", attrs: { role: "status", "data-test": "pbx-link" } });
+      last.after(el);
+      this.others.set(name, new PbxLink(el, { name }));
+    }
+    return this.others.get(name);
+  }
+
+  get all() {
+    return [this.first, ...this.others.values()];
+  }
+
+  get state() {
+    return this.first.state;
+  }
+
+  /** /api/status: each PBX's link; the checks' problems under the bar, each named. */
+  setStatus(status) {
+    const pbxes = status.pbxes || [];
+    if (pbxes.length <= 1) {
+      this.first.set(status.ami);
+      this.first.setCheck(status.pbx);
+    } else {
+      this.first.name = pbxes[0].pbx;
+      pbxes.forEach((pbx) => this.of(pbx.pbx).set(pbx.ami));
+      this.first.setChecks(pbxes);
+    }
+    this.first.setInstances(status);
+  }
+
+  /** The snapshot's one word is every PBX's at once: it stands for the one PBX only. */
+  setWord(status) {
+    if (this.others.size === 0) this.first.setWord(status);
+  }
+
+  isUp() {
+    return this.all.every((link) => link.isUp());
+  }
+
+  /** /api/lines's link: the first that is not up of every PBX's; for the one PBX only. */
+  setLink(link) {
+    if (this.others.size === 0) this.first.set(link);
+  }
+
+  render() {
+    this.all.forEach((link) => link.render());
+  }
+}
+
+/** The AMI link pill: "PBX link · connected · 127.0.0.1:5038 · since 10:02"; on a PBX
+ *  other than the default one, "PBX south · connected · ...". */
+export class PbxLink {
+  constructor(el, { name = null } = {}) {
     this.el = el;
+    this.name = name; // null: the first PBX, labelled as the one PBX always was
     this.state = null; // /api/status "ami" (or /api/lines "link")
+    if (name) return; // the first pill carries the check's banner and the instances line
     this.serving = null; // /api/status "pbxes" and "redis": which instance owns, serves
     // /api/status "pbx": what the PBX lacks (AMI permissions, dialplan), shown under the bar.
     this.problems = h("div", { class: "banner banner-offline pbx-problems", hidden: true,
@@ -52,7 +115,17 @@ export class PbxLink {
 
   /** The PBX check: nothing when it passed, else each problem as the server words it. */
   setCheck(check) {
-    const problems = check && !check.ok ? check.problems || [] : [];
+    this.showProblems(check && !check.ok ? check.problems || [] : []);
+  }
+
+  /** Several PBXs' checks: each problem named with its PBX. */
+  setChecks(pbxes) {
+    const problems = pbxes.flatMap((pbx) => (pbx.check && !pbx.check.ok ? pbx.check.problems || [] : [])
+      .map((problem) => `${t("it.pbx_tag", { pbx: pbx.pbx })}: ${problem}`));
+    this.showProblems(problems);
+  }
+
+  showProblems(problems) {
     this.problems.hidden = problems.length === 0;
     fill(this.problems,
       h("span", { text: t("it.pbx.check") }),
@@ -96,15 +169,17 @@ export class PbxLink {
     this.el.className = `pbx-link ${up ? "pbx-up" : bad ? "pbx-down" : "pbx-other"}`;
     this.el.dataset.status = status;
     this.el.title = [t("it.pbx.title"), state.address, state.last_error].filter(Boolean).join(" — ");
+    this.el.dataset.pbx = this.name || "";
     const since = up ? state.connected_since : state.down_since;
+    const label = this.name && this.name !== "default" ? t("it.pbx_tag", { pbx: this.name }) : t("it.pbx");
     fill(this.el,
       h("span", { class: "dot", attrs: { "aria-hidden": "true" } }),
-      h("span", { class: "pbx-label", text: t("it.pbx") }),
+      h("span", { class: "pbx-label", text: label }),
       h("strong", { class: "pbx-status", text: t(`it.pbx.${status.replaceAll(" ", "_")}`, {}, status) }),
       state.address ? h("span", { class: "pbx-address", text: state.address }) : null,
       since ? h("span", { class: "pbx-since", text: t("it.pbx.since", { time: when(since) }) }) : null,
       !up && state.last_error ? h("span", { class: "pbx-error", text: state.last_error }) : null);
-    this.renderInstances();
+    if (this.instances) this.renderInstances();
   }
 }
 
@@ -112,7 +187,7 @@ export class LinesTable {
   constructor(root, board) {
     this.root = root;
     this.board = board;
-    this.endpoints = new Map(); // endpoint -> view, with its last_fault from the server
+    this.endpoints = new Map(); // lineKey -> view, with its last_fault from the server
     this.error = null;
     this.loadedAt = null;
     this.refetchTimer = null;
@@ -133,12 +208,12 @@ export class LinesTable {
       this.error = null;
       const seen = new Map();
       for (const view of reply.endpoints || []) {
-        const known = this.endpoints.get(view.endpoint);
-        seen.set(view.endpoint, { ...view, last_fault: view.last_fault || known?.last_fault || null });
+        const known = this.endpoints.get(lineKey(view.pbx, view.endpoint));
+        seen.set(lineKey(view.pbx, view.endpoint), { ...view, last_fault: view.last_fault || known?.last_fault || null });
       }
       this.endpoints = seen;
       this.loadedAt = now();
-      if (reply.link) this.board.pbx.set(reply.link);
+      if (reply.link) this.board.pbx.setLink(reply.link);
     } catch (error) {
       this.error = error;
     }
@@ -148,16 +223,17 @@ export class LinesTable {
   /** line.status: one endpoint's new view. */
   status(view) {
     if (!view || !view.endpoint) return;
-    const known = this.endpoints.get(view.endpoint);
-    this.endpoints.set(view.endpoint, { ...(known || {}), ...view, last_fault: view.last_fault || known?.last_fault || null });
-    this.mark(view.endpoint);
+    const key = lineKey(view.pbx, view.endpoint);
+    const known = this.endpoints.get(key);
+    this.endpoints.set(key, { ...(known || {}), ...view, last_fault: view.last_fault || known?.last_fault || null });
+    this.mark(key);
     this.render();
   }
 
   /** line.fault: the state a fault implies, at once; then the server's truth. */
   fault(message) {
-    const location = message.location;
-    if (!location) return;
+    if (!message.location) return;
+    const location = lineKey(message.pbx, message.location);
     const known = this.endpoints.get(location);
     if (known) {
       const recovered = message.fault === "recovered";
@@ -178,11 +254,11 @@ export class LinesTable {
     this.refetchTimer = setTimeout(() => this.load(), REFETCH_AFTER_FAULT_MS);
   }
 
-  mark(endpoint) {
-    this.flash.add(endpoint);
+  mark(key) {
+    this.flash.add(key);
     setTimeout(() => {
-      this.flash.delete(endpoint);
-      const row = this.table.querySelector(`tr[data-endpoint="${CSS.escape(endpoint)}"]`);
+      this.flash.delete(key);
+      const row = this.table.querySelector(`tr[data-line="${CSS.escape(key)}"]`);
       if (row) row.classList.remove("changed");
     }, 4000);
   }
@@ -210,11 +286,12 @@ export class LinesTable {
   renderRow(row) {
     const state = row.state || "unknown";
     const fault = row.last_fault;
+    const key = lineKey(row.pbx, row.endpoint);
     return h("tr", {
-      class: `line-row line-${state} kind-${row.kind || "agent"}${this.flash.has(row.endpoint) ? " changed" : ""}`,
-      dataset: { endpoint: row.endpoint, state, kind: row.kind || "" },
+      class: `line-row line-${state} kind-${row.kind || "agent"}${this.flash.has(key) ? " changed" : ""}`,
+      dataset: { endpoint: row.endpoint, line: key, pbx: row.pbx || "default", state, kind: row.kind || "" },
     },
-    h("td", { class: "endpoint" }, row.endpoint),
+    h("td", { class: "endpoint" }, row.endpoint, pbxTag(row.pbx)),
     h("td", {}, h("span", { class: `tag type-${row.kind}`, text: word("type", row.kind) })),
     h("td", { class: "agent-name", text: row.agent || "—" }),
     h("td", { class: "state-cell" }, h("span", { class: `line-state state-${state}` },
@@ -226,6 +303,11 @@ export class LinesTable {
         word("fault", fault.fault), relativeNode(fault.at, { className: "ago fault-when" }))
       : h("span", { class: "muted", text: "—" })));
   }
+}
+
+/** A line among every PBX's: an endpoint names a phone or trunk on one PBX. */
+function lineKey(pbx, endpoint) {
+  return `${pbx || "default"}|${endpoint}`;
 }
 
 /** Trouble first, then trunks before phones, then by name. */

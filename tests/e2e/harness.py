@@ -196,12 +196,9 @@ def start_demo(directory: Path, **settings_overrides: Any) -> DemoService:
     further Settings (the QA test points ``recordings_dir`` at a folder of its own)."""
     database_url = f"sqlite:///{directory}/e2e.db"
     passwords = prepare_database(database_url)
+    values: dict[str, Any] = {"trunks": DEMO_TRUNKS, "demo_calls_per_minute": 0}
     settings = Settings(
-        demo=True,
-        database_url=database_url,
-        trunks=DEMO_TRUNKS,
-        demo_calls_per_minute=0,
-        **settings_overrides,
+        demo=True, database_url=database_url, **{**values, **settings_overrides}
     )
     app = create_app(settings)
     port = free_port()

@@ -275,6 +275,7 @@ async def test_disabling_a_user_ends_their_tokens_and_websockets_and_enabling_le
             "display_name": "agent1",
             "role": "agent",
             "endpoint": "PJSIP/1001",
+            "pbx": "default",
             "position": None,
             "active": True,
         }
