@@ -489,4 +489,4 @@ class CallbackDesk:
         item = await self._db(lambda s: query.view(s, callback))
         attempt = item.get("attempt") or {}
         audience = [a for a in (callback.agent, attempt.get("agent"), *(extra or [])) if a]
-        self._hub.publish({"type": "callback.updated", "callback": item}, audience)
+        self._hub.publish({"type": "callback.updated", "callback": item}, audience, pbx=self.pbx)

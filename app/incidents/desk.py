@@ -264,7 +264,7 @@ class IncidentDesk:
         }
         for agent, call_ids in calls.items():
             message = {"type": "line.incident", "incident": brief, "call_ids": call_ids}
-            self._hub.publish_to_roles(message, (), [agent])
+            self._hub.publish_to_roles(message, (), [agent], pbx=self.pbx)
 
 
 def _trunks_of(settings: Settings, pbx: str) -> TrunkPlan:

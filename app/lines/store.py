@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.db.tables import CallRow, User
-from app.pbxes.ids import DEFAULT_PBX, split_call_id
+from app.pbxes.ids import DEFAULT_PBX
 from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import UNKNOWN, FaultSignal, LineStatus
 
@@ -87,10 +87,9 @@ def line_board(
 
 def drop_rates(db: Session, *, since: float, until: float, bucket_seconds: float) -> dict[str, Any]:
     """Calls and dropped calls per trunk of each PBX (two PBXs may name a trunk alike: each
-    is a line of its own), in total and per time bucket (for a chart). A call's PBX is
-    read from its id, which names it whatever else was stored."""
+    is a line of its own), in total and per time bucket (for a chart)."""
     rows = db.exec(
-        select(CallRow.call_id, CallRow.trunk, CallRow.outcome, CallRow.ended_at).where(
+        select(CallRow.pbx, CallRow.trunk, CallRow.outcome, CallRow.ended_at).where(
             col(CallRow.trunk).is_not(None),
             col(CallRow.ended_at) >= since,
             col(CallRow.ended_at) < until,
@@ -98,10 +97,10 @@ def drop_rates(db: Session, *, since: float, until: float, bucket_seconds: float
     ).all()
     count = max(1, math.ceil((until - since) / bucket_seconds))
     per_trunk: dict[tuple[str, str], list[list[int]]] = {}
-    for call_id, trunk, outcome, ended_at in rows:
+    for pbx, trunk, outcome, ended_at in rows:
         if trunk is None or ended_at is None:
             continue
-        line = (split_call_id(call_id)[0], trunk)
+        line = (pbx, trunk)
         buckets = per_trunk.setdefault(line, [[0, 0] for _ in range(count)])
         bucket = buckets[min(count - 1, int((ended_at - since) // bucket_seconds))]
         bucket[0] += 1
