@@ -250,6 +250,12 @@ class Settings(BaseSettings):
             return parse_pbxes(self.pbxes.get_secret_value())
         return (Pbx(DEFAULT_PBX, self.ami_url, self.trunks),)
 
+    def recordings_dir_of(self, pbx: str) -> Path:
+        """Where a PBX's recordings are: its own folder if CALLASSIST_PBXES names one (each
+        Asterisk writes its own disk), else CALLASSIST_RECORDINGS_DIR."""
+        named = next((p.recordings_dir for p in self.pbx_list if p.name == pbx), None)
+        return named or self.recordings_dir
+
     def trunk_plan_of(self, pbx: Pbx) -> TrunkPlan:
         """A PBX's trunks; the line probe's account counts as one on every PBX."""
         probe = self.probe_endpoint

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
@@ -36,6 +37,7 @@ class PbxEntry(BaseModel):
     name: str = Field(pattern=NAME_PATTERN)
     ami_url: SecretStr
     trunks: str = ""
+    recordings_dir: Path | None = None  # its MixMonitor files; None: CALLASSIST_RECORDINGS_DIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class Pbx:
     name: str = DEFAULT_PBX
     ami_url: SecretStr | None = field(default=None, repr=False)
     trunks: str = ""
+    recordings_dir: Path | None = None
 
     @property
     def ids(self) -> IdScope:
@@ -90,4 +93,4 @@ def _checked(entries: list[PbxEntry]) -> tuple[Pbx, ...]:
             LinkConfig.from_url(entry.ami_url.get_secret_value())
         except ValueError as error:
             raise ValueError(f"{number}.ami_url ({entry.name}): {error}") from None
-    return tuple(Pbx(e.name, e.ami_url, e.trunks) for e in entries)
+    return tuple(Pbx(e.name, e.ami_url, e.trunks, e.recordings_dir) for e in entries)

@@ -147,13 +147,13 @@ async def calls(
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict[str, Any]:
     viewer = viewer_of(user)
-    folder = settings.recordings_dir
 
     def work(session: Session) -> tuple[list[dict[str, Any]], int]:
         items, total = list_calls(session, filters, viewer, limit=limit, offset=offset)
         # A stat per call of the page, off the event loop: the list flags only a recording
         # there is something in (a header-only WAV is none).
         for item in items:
+            folder = settings.recordings_dir_of(item["pbx"])
             item["recording_available"] = audible(recording_file(folder, item["recording"]))
         return items, total
 
@@ -207,7 +207,7 @@ async def call(
         found = get_call(session, call_pk, viewer)
         if found is None:
             return None
-        path = recording_file(settings.recordings_dir, found["recording"])
+        path = recording_file(settings.recordings_dir_of(found["pbx"]), found["recording"])
         found["recording_available"] = audible(path)
         found["recording_empty"] = path is not None and not found["recording_available"]
         return review_of(session, found, catalog, card, adherence_rules)
@@ -239,10 +239,11 @@ async def recording(
 ) -> FileResponse:
     user = await user_of(database, signer, header_token or token)
     viewer = viewer_of(user)
-    name = await database.run(lambda s: recording_of(s, call_pk, viewer))
-    if name is None:
+    found = await database.run(lambda s: recording_of(s, call_pk, viewer))
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this call has no recording")
-    path = recording_file(settings.recordings_dir, name)
+    name, pbx = found
+    path = recording_file(settings.recordings_dir_of(pbx), name)
     if path is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,

@@ -202,11 +202,17 @@ def _complaints(session: Session, call_id: str, call_pk: int) -> list[dict[str, 
     ]
 
 
-def recording_of(session: Session, call_pk: int, viewer: Viewer) -> str | None:
-    """The call's recording file name, if the viewer may see the call and it has one."""
-    return session.scalars(
-        select(col(CallRow.recording)).where(col(CallRow.id) == call_pk, *_scope(viewer))
+def recording_of(session: Session, call_pk: int, viewer: Viewer) -> tuple[str, str] | None:
+    """The call's recording file name and its PBX (whose folder holds it), if the viewer
+    may see the call and it has one."""
+    row = session.execute(
+        select(col(CallRow.recording), col(CallRow.pbx)).where(
+            col(CallRow.id) == call_pk, *_scope(viewer)
+        )
     ).first()
+    if row is None or not row[0]:
+        return None
+    return str(row[0]), str(row[1])
 
 
 def iter_csv(session: Session, filters: CallFilters, viewer: Viewer) -> Iterator[str]:

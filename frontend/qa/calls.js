@@ -100,13 +100,16 @@ export class CallList {
       text: t("filters.dropped"),
       on: { click: () => this.toggleDropped() },
     });
+    // The PBX filter only where there is more than one PBX to tell apart.
+    this.pbxControl = control("pbx", text("pbx", { list: "pbxes-seen", placeholder: t("filters.pbx_hint"), spellcheck: "false" }));
+    this.showPbxFilter();
     fill(this.form,
       control("since", date("since")),
       control("until", date("until")),
       control("agent", text("agent", { list: "agents-seen", placeholder: t("filters.agent_hint") })),
       control("customer", text("customer", { inputmode: "tel" })),
       control("queue", text("queue", { list: "queues-seen" })),
-      control("pbx", text("pbx", { list: "pbxes-seen", placeholder: t("filters.pbx_hint"), spellcheck: "false" })),
+      this.pbxControl,
       control("outcome", pick("outcome", [["", t("filters.any")], ...OUTCOMES.map((o) => [o, label("outcome", o)])])),
       control("has_callback", pick("has_callback", yesNo)),
       control("has_complaint", pick("has_complaint", yesNo)),
@@ -194,6 +197,13 @@ export class CallList {
       if (item.disposition) this.seen.disposition.add(item.disposition);
     }
     this.fillDatalists();
+    this.showPbxFilter();
+  }
+
+  showPbxFilter() {
+    if (!this.pbxControl) return;
+    const several = [...this.seen.pbx].some((pbx) => otherPbx(pbx));
+    this.pbxControl.hidden = !several && !this.review.state?.filters?.pbx;
   }
 
   // --- the table ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The IT board with several PBXs (issue 16, CALLASSIST_PBXES): a link pill per PBX, each
-line with its PBX, and a PBX whose link goes down says so on its own pill only; in English
-and in Chinese. The demo PBX is the default one; a second simulator is the south PBX."""
+"""The pages with several PBXs (issue 16, CALLASSIST_PBXES). The IT board: a link pill per
+PBX, each line with its PBX, and a PBX whose link goes down says so on its own pill only, in
+English and in Chinese. QA: a call on another PBX carries its name, and the PBX filter shows
+up. The demo PBX is the default one; a second simulator is the south PBX."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from playwright.sync_api import Page, expect
 
 from app.demo.pbx import DEMO_TRUNKS
 from telephony.simulator.server import AmiServer
+from tests.conftest import CAPTURES
 from tests.e2e.conftest import screenshot
 from tests.e2e.harness import DemoService, start_demo
 from tests.e2e.test_it_board import log_in, no_table_overflows
+from tests.e2e.test_qa_review import log_in as qa_log_in
 
 T = TypeVar("T")
 USER, SECRET = "south-svc", "south-Secret-Not-For-Logs"
@@ -92,3 +95,30 @@ def test_each_pbx_has_its_own_link_and_lines_on_the_it_board(
     expect(other).to_contain_text("交换机 south")
     expect(row).to_contain_text("交换机 south")
     screenshot(page, "it_board_pbxes_zh")
+
+
+def test_qa_tells_the_calls_of_the_pbxs_apart(
+    two_pbxes: tuple[DemoService, SouthPbx], page: Page
+) -> None:
+    demo, south = two_pbxes
+    south.run(south.server.play_capture(CAPTURES / "normal_inbound_caller_hangup.ami"))
+    page.goto(f"{demo.url}/qa/")
+    qa_log_in(page, demo, "qa")
+    calls = page.locator("[data-test=calls] tbody tr")
+    expect(calls).to_have_count(1)
+    expect(calls.first.locator("[data-test=pbx]")).to_have_text("south")
+    pbx_filter = page.locator("input[name=pbx]")
+    expect(pbx_filter).to_be_visible()  # shown once a call names another PBX
+    pbx_filter.fill("default")
+    pbx_filter.dispatch_event("change")
+    expect(calls).to_have_count(0)  # no call on the demo PBX yet
+    expect(page.locator("[data-test=total]")).to_have_text("0–0 of 0")
+    screenshot(page, "qa_pbxes_filtered")
+    pbx_filter.fill("south")
+    pbx_filter.dispatch_event("change")
+    expect(calls).to_have_count(1)
+    expect(calls.first.locator("[data-test=pbx]")).to_have_text("south")
+    link = calls.first.locator("td.when a")
+    page.goto(f"{demo.url}{link.get_attribute('href')}")
+    expect(page.locator("[data-test=call-pbx]")).to_contain_text("PBX south")
+    screenshot(page, "qa_pbxes_call")

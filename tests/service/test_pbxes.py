@@ -9,6 +9,7 @@ import asyncio
 import json
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,13 +49,18 @@ def south_agent(database_url: str) -> str:
     return "southagent"
 
 
-def two_pbxes(default: AmiServer, south: AmiServer) -> dict[str, Any]:
-    """The settings naming both simulators, each with its trunk."""
-    pbxes = [
+def two_pbxes(
+    default: AmiServer, south: AmiServer, south_recordings: Path | None = None
+) -> dict[str, Any]:
+    """The settings naming both simulators, each with its trunk; the south PBX's
+    recordings in a folder of their own if given."""
+    pbxes: list[dict[str, Any]] = [
         {"name": name, "ami_url": f"ami://{AMI_USER}:{AMI_SECRET}@127.0.0.1:{server.port}",
          "trunks": "PJSIP/2001"}
         for name, server in (("default", default), ("south", south))
     ]
+    if south_recordings is not None:
+        pbxes[1]["recordings_dir"] = str(south_recordings)
     return {"ami_url": None, "trunks": "", "pbxes": json.dumps(pbxes)}
 
 
@@ -73,9 +79,10 @@ async def ended_calls(service: Service, count: int) -> list[dict[str, Any]] | No
 
 
 async def test_one_linkedid_on_two_pbxs_is_two_calls_each_popped_on_its_own_pbx_only(
-    database_url: str, pbx: AmiServer, south: AmiServer, south_agent: str
+    database_url: str, pbx: AmiServer, south: AmiServer, south_agent: str, tmp_path: Path
 ) -> None:
-    async with running_service(database_url, pbx, **two_pbxes(pbx, south)) as service:
+    settings = two_pbxes(pbx, south, south_recordings=tmp_path / "south")
+    async with running_service(database_url, pbx, **settings) as service:
         await pbx.wait_logged_in()
         await south.wait_logged_in()
         async with (
@@ -110,6 +117,14 @@ async def test_one_linkedid_on_two_pbxs_is_two_calls_each_popped_on_its_own_pbx_
         assert by_pbx["south"]["outcome"] == by_pbx["default"]["outcome"] == "completed"
         mine = [c["call_id"] for c in await service.calls(south_agent)]
         assert mine == [f"south:{linkedid}"]
+        # Each Asterisk writes its own disk: the south call's file is in south's folder.
+        recording = Path(by_pbx["south"]["recording"]).name
+        (tmp_path / "south").mkdir()
+        (tmp_path / "south" / recording).write_bytes(b"RIFF" + bytes(100))
+        heard = {c["pbx"]: c["recording_available"] for c in await service.calls()}
+        assert heard == {"south": True, "default": False}
+        played = await service.get(f"/api/calls/{by_pbx['south']['id']}/recording", "qa")
+        assert played.status_code == 200 and len(played.content) == 104
 
         status = (await service.get("/api/status", "it")).json()
         assert [(p["pbx"], p["pbx_owner"], p["ami"]["status"]) for p in status["pbxes"]] == [

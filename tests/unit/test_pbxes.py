@@ -76,8 +76,14 @@ def test_several_pbxs_are_named_with_their_ami_urls_and_trunks() -> None:
     settings = Settings(
         pbxes=pbxes(
             {"name": "default", "ami_url": URL, "trunks": "PJSIP/2001"},
-            {"name": "south", "ami_url": URL.replace("10.1", "10.2"), "trunks": "PJSIP/gw-*"},
-        )
+            {
+                "name": "south",
+                "ami_url": URL.replace("10.1", "10.2"),
+                "trunks": "PJSIP/gw-*",
+                "recordings_dir": "/srv/south/monitor",
+            },
+        ),
+        recordings_dir="/var/spool/asterisk/monitor",
     )
     default, south = settings.pbx_list
     assert (default.name, south.name) == ("default", "south")
@@ -87,6 +93,8 @@ def test_several_pbxs_are_named_with_their_ami_urls_and_trunks() -> None:
     first = default.link_config()
     assert first is not None and first.ids == IdScope()
     assert settings.journal_file_of("south").name == "callassist.db.south.unstored.jsonl"
+    assert str(settings.recordings_dir_of("south")) == "/srv/south/monitor"
+    assert str(settings.recordings_dir_of("default")) == "/var/spool/asterisk/monitor"
 
 
 def test_one_pbx_of_ami_url_is_the_default_one() -> None:
