@@ -221,9 +221,17 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     from app.main import create_app  # noqa: PLC0415
 
     configure_logging()
+    # No permessage-deflate: the live messages are small JSON, each compressed once per
+    # socket; with thousands of consoles that was the costliest step of a pop on the owner
+    # (bench/screenpop.py), for bandwidth a call centre's LAN has plenty of.
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings), host=host, port=port, ws="websockets-sansio", log_config=None
+            create_app(settings),
+            host=host,
+            port=port,
+            ws="websockets-sansio",
+            ws_per_message_deflate=False,
+            log_config=None,
         )
     )
     # uvicorn shuts down cleanly on Ctrl-C, then re-raises it; the shutdown is the answer.

@@ -262,9 +262,10 @@ class IncidentDesk:
             "status": incident.status,
             "recovered_at": incident.recovered_at,
         }
-        for agent, call_ids in calls.items():
-            message = {"type": "line.incident", "incident": brief, "call_ids": call_ids}
-            self._hub.publish_to_roles(message, (), [agent], pbx=self.pbx)
+        if calls:
+            parts = {agent: {"call_ids": call_ids} for agent, call_ids in calls.items()}
+            message = {"type": "line.incident", "incident": brief}
+            self._hub.publish_per_agent(message, parts, pbx=self.pbx)
 
 
 def _trunks_of(settings: Settings, pbx: str) -> TrunkPlan:

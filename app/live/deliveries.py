@@ -20,7 +20,7 @@ from typing import Any, Literal
 from app.pbxes.ids import DEFAULT_PBX, split_call_id
 
 SLOTS = 1024  # instances told apart in message ids (app/live/hub.py, app/live/relay.py)
-AudienceKind = Literal["all", "parties", "roles", "user", "agents", "each", "logins"]
+AudienceKind = Literal["all", "parties", "roles", "user", "agents", "each", "per_agent", "logins"]
 KINDS: frozenset[str] = frozenset(AudienceKind.__args__)  # type: ignore[attr-defined]
 
 
@@ -34,6 +34,9 @@ class Audience:
     - ``user``: the consoles of ``username`` (their other tabs).
     - ``agents``: the consoles at ``endpoints`` only (a pop sent again).
     - ``each``: every client, the message's ``calls`` cut to what that client may see.
+    - ``per_agent``: the consoles of each agent the message's ``per_agent`` names, each
+      with its own part of it (a line fault's calls at that agent's phone): one delivery
+      for a thousand agents, not a thousand.
     - ``logins``: no message: the logins of ``username`` (one token, or all) were ended.
 
     ``pbx``: the message is about that PBX only (one of its calls, its link), so of the

@@ -201,6 +201,16 @@ class Hub:
         self._publish(Delivery(audience, {**message, "id": message_id}))
         return message_id
 
+    def publish_per_agent(
+        self, message: dict[str, Any], parts: dict[str, dict[str, Any]], *, pbx: str | None = None
+    ) -> int:
+        """One message for many agents, each agent's consoles getting ``message`` with their
+        own ``parts[endpoint]`` merged in; one id for all. Returns it."""
+        message_id = self.next_id()
+        to = Audience("per_agent", tuple(parts), pbx=pbx)
+        self._publish(Delivery(to, {**message, "per_agent": parts, "id": message_id}))
+        return message_id
+
     def resend(
         self, message: dict[str, Any], endpoint: str, resends: int, *, pbx: str | None = None
     ) -> None:
@@ -217,6 +227,8 @@ class Hub:
                 self._end_logins(audience.username, audience.token_id)
         elif audience.kind == "each":
             self._send_each(message, audience)
+        elif audience.kind == "per_agent":
+            self._send_per_agent(message, audience)
         else:
             self._send(message, self._recipients(audience))
 
@@ -253,6 +265,15 @@ class Hub:
                 continue
             mine = calls_for(calls, subscriber.role, subscriber.endpoint)
             self._send({**message, "calls": mine}, [subscriber])
+
+    def _send_per_agent(self, message: dict[str, Any], audience: Audience) -> None:
+        parts = dict(message.get("per_agent") or {})
+        common = {key: value for key, value in message.items() if key != "per_agent"}
+        for endpoint, part in parts.items():
+            consoles = self._agents.get(str(endpoint), ())
+            mine = [s for s in consoles if audience.reaches_agent_on(s.pbx)]
+            if mine:
+                self._send({**common, **dict(part)}, mine)
 
     def _end_logins(self, username: str, token_id: str | None) -> int:
         ended = [

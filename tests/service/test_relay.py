@@ -196,6 +196,27 @@ async def test_after_the_link_comes_back_each_console_gets_only_the_calls_it_may
     assert ([c["call_id"] for c in snapshot], link) == (["c1", "c2"], "connected")
 
 
+async def test_a_line_fault_reaches_each_agent_on_every_instance_with_their_own_calls_only(
+    pair: tuple[Instance, Instance],
+) -> None:
+    alpha, beta = pair
+    here = alpha.hub.subscribe("agent1", "agent", "PJSIP/1001")
+    there = beta.hub.subscribe("agent2", "agent", "PJSIP/1002")
+    elsewhere = beta.hub.subscribe("agent3", "agent", "PJSIP/1002", pbx="south")
+    bystander = beta.hub.subscribe("agent4", "agent", "PJSIP/1004")
+    parts = {"PJSIP/1001": {"call_ids": ["c1"]}, "PJSIP/1002": {"call_ids": ["c2", "c3"]}}
+    fault = {"type": "line.incident", "incident": {"id": 7}}
+    alpha.hub.publish_per_agent(fault, parts, pbx="default")
+
+    mine, theirs = await next_message(here), await next_message(there)
+    assert (mine["call_ids"], theirs["call_ids"]) == (["c1"], ["c2", "c3"])
+    assert mine["id"] == theirs["id"] and theirs["incident"] == {"id": 7}
+    assert "per_agent" not in theirs, "no agent hears of another's calls"
+    await asyncio.sleep(0.2)
+    assert elsewhere.queue.empty(), "PJSIP/1002 on another PBX is another phone"
+    assert bystander.queue.empty()
+
+
 async def test_a_login_ended_on_one_instance_closes_its_sockets_on_the_others(
     pair: tuple[Instance, Instance],
 ) -> None:
