@@ -56,27 +56,31 @@ class Audience:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """A message and its audience. ``text`` is the message as JSON, encoded once for every
+    console and every instance (a delivery read off the wire has the text only, unless its
+    audience cuts the message per console)."""
+
     audience: Audience
     message: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
 
-    def to_json(self, origin: str) -> str:
-        """The wire form, naming the instance it comes from (which ignores its own)."""
+    @classmethod
+    def of(cls, audience: Audience, message: dict[str, Any]) -> Delivery:
+        return cls(audience, message, json.dumps(message, ensure_ascii=False))
+
+    def to_wire(self, origin: str) -> str:
+        """Three lines: the instance it comes from (which skips its own without decoding
+        anything), the audience, the message's text as it was encoded here."""
         audience = self.audience
-        return json.dumps(
-            {
-                "from": origin,
-                "to": {
-                    "kind": audience.kind,
-                    "endpoints": list(audience.endpoints),
-                    "roles": list(audience.roles),
-                    "username": audience.username,
-                    "token_id": audience.token_id,
-                    "pbx": audience.pbx,
-                },
-                "message": self.message,
-            },
-            ensure_ascii=False,
-        )
+        to = {
+            "kind": audience.kind,
+            "endpoints": list(audience.endpoints),
+            "roles": list(audience.roles),
+            "username": audience.username,
+            "token_id": audience.token_id,
+            "pbx": audience.pbx,
+        }
+        return f"{origin}\n{json.dumps(to, ensure_ascii=False)}\n{self.text or '{}'}"
 
 
 class NotADelivery(ValueError):
@@ -84,13 +88,22 @@ class NotADelivery(ValueError):
     PUBLISH): counted and skipped, never delivered half-read."""
 
 
-def read_delivery(text: str | bytes) -> tuple[str, Delivery]:
-    """The instance a delivery comes from, and the delivery."""
+CUT_PER_CONSOLE = frozenset({"each", "per_agent"})  # audiences whose message is read here
+
+
+def origin_of(wire: bytes) -> bytes:
+    """The instance a delivery comes from, read without decoding the rest."""
+    return wire.partition(b"\n")[0]
+
+
+def read_delivery(wire: str | bytes) -> Delivery:
+    """The delivery of a wire form (``Delivery.to_wire``)."""
+    text = wire.decode() if isinstance(wire, bytes) else wire
     try:
-        frame = json.loads(text)
-        to = frame["to"]
+        _origin, to_text, message_text = text.split("\n", 2)
+        to = json.loads(to_text)
         kind = to["kind"]
-        if kind not in KINDS or not isinstance(frame["message"], dict):
+        if kind not in KINDS:
             raise NotADelivery(f"unknown audience {kind!r}")
         audience = Audience(
             kind,
@@ -100,8 +113,11 @@ def read_delivery(text: str | bytes) -> tuple[str, Delivery]:
             token_id=to.get("token_id"),
             pbx=to.get("pbx"),
         )
-        return str(frame["from"]), Delivery(audience, frame["message"])
-    except (ValueError, TypeError, KeyError) as error:
+        message = json.loads(message_text) if kind in CUT_PER_CONSOLE else {}
+        if not isinstance(message, dict):
+            raise NotADelivery("the message is not a JSON object")
+        return Delivery(audience, message, message_text)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise NotADelivery(str(error)) from error
 
 

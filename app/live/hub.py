@@ -161,7 +161,7 @@ class Hub:
         kind: AudienceKind = "all" if audience is None else "parties"
         endpoints = () if audience is None else tuple(audience)
         to = Audience(kind, endpoints, pbx=pbx)
-        self._publish(Delivery(to, {**message, "id": message_id}))
+        self._publish(Delivery.of(to, {**message, "id": message_id}))
         return message_id
 
     def publish_calls(
@@ -171,13 +171,14 @@ class Hub:
         calls it may see (``calls``: all of them, each with its parties); one id for all."""
         message_id = self.next_id()
         to = Audience("each", pbx=pbx)
-        self._publish(Delivery(to, {**message, "calls": calls, "id": message_id}))
+        self._publish(Delivery.of(to, {**message, "calls": calls, "id": message_id}))
         return message_id
 
     def publish_to(self, username: str, message: dict[str, Any]) -> int:
         """A message for one user's own consoles (their other tabs)."""
         message_id = self.next_id()
-        self._publish(Delivery(Audience("user", username=username), {**message, "id": message_id}))
+        to = Audience("user", username=username)
+        self._publish(Delivery.of(to, {**message, "id": message_id}))
         return message_id
 
     def watching(self, roles: Iterable[str]) -> int:
@@ -198,7 +199,7 @@ class Hub:
         only their own."""
         message_id = self.next_id()
         audience = Audience("roles", tuple(endpoints), tuple(roles), pbx=pbx)
-        self._publish(Delivery(audience, {**message, "id": message_id}))
+        self._publish(Delivery.of(audience, {**message, "id": message_id}))
         return message_id
 
     def publish_per_agent(
@@ -208,7 +209,7 @@ class Hub:
         own ``parts[endpoint]`` merged in; one id for all. Returns it."""
         message_id = self.next_id()
         to = Audience("per_agent", tuple(parts), pbx=pbx)
-        self._publish(Delivery(to, {**message, "per_agent": parts, "id": message_id}))
+        self._publish(Delivery.of(to, {**message, "per_agent": parts, "id": message_id}))
         return message_id
 
     def resend(
@@ -216,7 +217,7 @@ class Hub:
     ) -> None:
         """Send a pop again, same id, to the agent's consoles only."""
         to = Audience("agents", (endpoint,), pbx=pbx)
-        self._publish(Delivery(to, {**message, "resent": resends}))
+        self._publish(Delivery.of(to, {**message, "resent": resends}))
 
     def deliver(self, delivery: Delivery) -> None:
         """Hand a delivery to this instance's consoles it is for (one of ours, or one the
@@ -230,7 +231,7 @@ class Hub:
         elif audience.kind == "per_agent":
             self._send_per_agent(message, audience)
         else:
-            self._send(message, self._recipients(audience))
+            self._send_text(delivery.text, self._recipients(audience))
 
     def _publish(self, delivery: Delivery) -> None:
         self.deliver(delivery)
@@ -291,7 +292,9 @@ class Hub:
             self._relay.consoles_changed()
 
     def _send(self, message: dict[str, Any], subscribers: Iterable[Subscriber]) -> None:
-        text = json.dumps(message, ensure_ascii=False)
+        self._send_text(json.dumps(message, ensure_ascii=False), subscribers)
+
+    def _send_text(self, text: str, subscribers: Iterable[Subscriber]) -> None:
         for subscriber in list(subscribers):
             try:
                 subscriber.queue.put_nowait(text)

@@ -48,6 +48,7 @@ from app.live.deliveries import (
     Delivery,
     NotADelivery,
     ViewChange,
+    origin_of,
     read_delivery,
     view_change,
 )
@@ -161,6 +162,7 @@ class RedisRelay:
         self._url = url
         self._ask_within = ask_within
         self._instance = instance
+        self._origin = instance.encode()
         self._live, self._acks = f"{prefix}:live", f"{prefix}:acks"
         self._presence = f"{prefix}:presence"
         self._asks, self._answers = f"{prefix}:asks", f"{prefix}:answers"
@@ -180,7 +182,7 @@ class RedisRelay:
     def send(self, delivery: Delivery) -> None:
         """Queue a delivery for the other instances; while Redis is down it is dropped
         (their consoles are told to reconnect when it is back, and get a snapshot)."""
-        self._queue(self._live, delivery.to_json(self._instance), view_change(delivery.message))
+        self._queue(self._live, delivery.to_wire(self._instance), view_change(delivery.message))
 
     def ack(self, message_id: int, endpoint: str | None, at: float) -> None:
         text = json.dumps(
@@ -351,10 +353,10 @@ class RedisRelay:
         raise ConnectionError("Redis closed the subscription")
 
     def _take_delivery(self, data: bytes, consoles: Consoles) -> None:
-        origin, delivery = read_delivery(data)
-        if origin != self._instance:
-            self.state.received += 1
-            consoles.deliver(delivery)
+        if origin_of(data) == self._origin:
+            return  # delivered here already, before it was published
+        self.state.received += 1
+        consoles.deliver(read_delivery(data))
 
     def _take_ack(self, data: bytes, owner: Owner) -> None:
         ack = json.loads(data)
