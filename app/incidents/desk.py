@@ -45,6 +45,11 @@ RETRY_INITIAL, RETRY_MAX = 0.5, 30.0  # seconds between tries to store a fault s
 log = logging.getLogger("callassist.incidents")
 
 IT_SIDE = ("it", "supervisor", "admin")
+# A line that flaps (down, back, down: a trunk's qualify failing every other second) would
+# send its agents the line-fault procedure again at every change. They are told at once the
+# first time and when a person resolves it; changes in between reach them at most this
+# often, the latest one last.
+TELL_AGENTS_EVERY = 30.0
 REMINDER_EVERY = 15.0  # how often the reminder rule is checked
 _T = TypeVar("_T")
 
@@ -58,6 +63,7 @@ class IncidentDesk:
         *,
         clock: Callable[[], float] = time.time,
         queue_size: int = 1000,
+        tell_agents_every: float = TELL_AGENTS_EVERY,
         pbx: str = DEFAULT_PBX,
     ) -> None:
         # Each PBX has its own desk, fed by that PBX's pipeline: its incidents are its
@@ -66,6 +72,9 @@ class IncidentDesk:
         self._database = database
         self._hub = hub
         self._seen = SeenCalls()
+        self._tell_every = tell_agents_every
+        self._told_at: dict[int, float] = {}  # incident -> when its agents were last told
+        self._untold: dict[int, asyncio.TimerHandle] = {}  # incident -> its deferred news
         self.clock = clock  # tests move it forward to make a reminder due
         self._trunks = _trunks_of(settings, pbx)
         self._levels = settings.incident_level_rules
@@ -98,6 +107,10 @@ class IncidentDesk:
         """At the end of a term of ownership: the calls seen go; fault signals not handled
         yet are the next owner's to see (as at a stop)."""
         self._seen = SeenCalls()
+        for deferred in self._untold.values():
+            deferred.cancel()
+        self._untold.clear()
+        self._told_at.clear()
         while not self._signals.empty():
             self._signals.get_nowait()
 
@@ -159,14 +172,14 @@ class IncidentDesk:
             return False
         await self._publish_updated(joined)
         if decision.escalated or decision.relapsed:
-            self._tell_agents(joined)  # worse, or back: the agents' procedure applies again
+            self._tell_agents_soon(joined)  # worse, or back: the procedure applies again
         return True
 
     async def _recover(self, decision: MarkRecovered, now: float) -> None:
         recovered = await self._db(lambda db: store.mark_recovered(db, decision, now))
         if recovered is not None:
             await self._publish_updated(recovered)
-            self._tell_agents(recovered)
+            self._tell_agents_soon(recovered)
 
     async def _open(self, decision: OpenIncident, received: float) -> None:
         detected = decision if decision.at is not None else replace(decision, at=received)
@@ -249,9 +262,33 @@ class IncidentDesk:
         self._hub.publish_to_roles({"type": "incident.updated", "incident": view}, IT_SIDE)
         await self._refresh_counts()
 
+    def _tell_agents_soon(self, incident: Incident) -> None:
+        """A change the agents must hear of: now, or (their last news was less than
+        TELL_AGENTS_EVERY ago) when that time is up, with the incident as it is then."""
+        key = incident.id or 0
+        last = self._told_at.get(key)
+        loop = asyncio.get_running_loop()
+        wait = 0.0 if last is None else last + self._tell_every - loop.time()
+        pending = self._untold.pop(key, None)
+        if pending is not None:
+            pending.cancel()
+        if wait <= 0:
+            self._tell_agents(incident)
+            return
+        self._untold[key] = loop.call_later(wait, self._tell_latest, incident)
+
+    def _tell_latest(self, incident: Incident) -> None:
+        self._untold.pop(incident.id or 0, None)
+        self._tell_agents(incident)
+
     def _tell_agents(self, incident: Incident) -> None:
         """The agents on live calls over the incident's line: their call script's line-fault
         procedure (tell the customer, offer another channel)."""
+        key = incident.id or 0
+        self._told_at[key] = asyncio.get_running_loop().time()  # a period of real time
+        pending = self._untold.pop(key, None)
+        if pending is not None:  # this news is the latest
+            pending.cancel()
         calls = self._seen.carried_by(incident.location)
         brief = {
             "id": incident.id,

@@ -4,6 +4,7 @@ on the failing line told, reminders on time, nothing lost to a database hiccup."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from typing import Any
@@ -58,7 +59,10 @@ class Bench:
     def __init__(self, database: TestDatabase, hub: Hub) -> None:
         self.database, self.hub = database, hub
         self.clock = ManualClock(T0)
-        self.desk = IncidentDesk(database, hub, Settings(trunks=LAB_TRUNKS), clock=self.clock)
+        # Agents told of every change at once (their damping is a test of its own).
+        self.desk = IncidentDesk(
+            database, hub, Settings(trunks=LAB_TRUNKS), clock=self.clock, tell_agents_every=0
+        )
 
     def hand(self, updates: list[Update]) -> None:
         for update in updates:
@@ -178,6 +182,31 @@ async def test_agents_on_calls_over_the_failing_trunk_are_told_and_told_again_wh
     bench.hand([again(down, after=back)])
     await bench.turn()
     assert agent1.take("line.incident") == []  # their call is over
+
+
+async def test_a_flapping_trunk_tells_its_agents_at_once_then_its_latest_state_at_most_every_period(
+    bench: Bench, hub: Hub
+) -> None:
+    bench.desk = IncidentDesk(
+        bench.database, hub, Settings(trunks=LAB_TRUNKS), clock=bench.clock, tell_agents_every=0.3
+    )
+    agent1 = Listener(hub, "agent", AGENT_ONE)
+    updates = trunk_trouble()
+    on_the_call, _ = split_at(updates, lambda u: isinstance(u, CallEnded))
+    down, _, back = faults(updates)
+    bench.hand(on_the_call)
+    await bench.turn()
+    (told,) = agent1.take("line.incident")
+    assert told["incident"]["recovered_at"] is None
+
+    bench.hand([back])  # back, down, back again within the period: no news yet
+    bench.hand([FaultSeen(replace(down.signal, at=back.received + 1), back.received + 1)])
+    bench.hand([FaultSeen(replace(back.signal, at=back.received + 2), back.received + 2)])
+    await bench.turn()
+    assert agent1.take("line.incident") == []
+    await asyncio.sleep(0.5)
+    (latest,) = agent1.take("line.incident")  # one message, the state the line is in now
+    assert latest["incident"]["recovered_at"] == back.received + 2
 
 
 async def test_the_it_side_is_reminded_of_urgent_incidents_nobody_acted_on(
