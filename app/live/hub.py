@@ -268,13 +268,20 @@ class Hub:
             self._send({**message, "calls": mine}, [subscriber])
 
     def _send_per_agent(self, message: dict[str, Any], audience: Audience) -> None:
+        """Each agent's consoles get the common part with their own merged in: the common
+        part is encoded once, each agent's own part (a few call ids) alone."""
         parts = dict(message.get("per_agent") or {})
         common = {key: value for key, value in message.items() if key != "per_agent"}
+        head = json.dumps(common, ensure_ascii=False)[:-1]  # '{...' without its '}'
         for endpoint, part in parts.items():
             consoles = self._agents.get(str(endpoint), ())
             mine = [s for s in consoles if audience.reaches_agent_on(s.pbx)]
-            if mine:
-                self._send({**common, **dict(part)}, mine)
+            own = {k: v for k, v in dict(part).items() if k not in common}
+            if mine and own:
+                tail = json.dumps(own, ensure_ascii=False)[1:]  # '...}' without its '{'
+                self._send_text(f"{head}, {tail}" if common else "{" + tail, mine)
+            elif mine:
+                self._send_text(head + "}", mine)
 
     def _end_logins(self, username: str, token_id: str | None) -> int:
         ended = [
