@@ -318,7 +318,8 @@ class CallbackDesk:
         callback_id = callback.id or 0  # rows from the database have ids
         why, agent = await self._dial_check(callback)
         if why is not None or agent is None:
-            await self._wait(callback_id, why, now)
+            if why != callback.waiting_for:  # the same reason as at the last look: nothing new
+                await self._wait(callback_id, why, now)
             return
         try:
             await self.dial(callback_id, agent)
