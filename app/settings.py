@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, TypeVar, cast
 from urllib.parse import unquote, urlsplit
@@ -242,7 +243,7 @@ class Settings(BaseSettings):
     def origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
-    @property
+    @cached_property
     def pbx_list(self) -> tuple[Pbx, ...]:
         """The PBXs, in the order named: CALLASSIST_PBXES's, else the one of AMI_URL and
         TRUNKS (not configured without AMI_URL: the service runs with no live calls)."""
