@@ -76,6 +76,15 @@ _Item = _Ended | OriginateAnswer | _LiveSeen | _Stored
 
 
 @dataclass(slots=True)
+class _PassReads:
+    """What one pass over the due callbacks read of the users: by queue, the agents to
+    ring; by a callback's own agent, that phone if it is on this PBX."""
+
+    agents: dict[str | None, list[str]] = field(default_factory=dict)
+    phones: dict[str | None, str | None] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class DeskState:
     """What /api/status and the metrics show."""
 
@@ -309,14 +318,18 @@ class CallbackDesk:
     # -- dialling -----------------------------------------------------------------------------
 
     async def _dial_due(self) -> None:
+        """Every due callback, each dialled or told why not. The agents of a queue and a
+        callback's own agent's phone are read once per pass: a backlog of due callbacks
+        (every agent busy) costs a few reads every tick, not two per callback."""
         now = self._clock()
         due = await self._db(lambda s: store.due(s, now, self.pbx))
+        reads = _PassReads()
         for callback in due:
-            await self._try_dial(callback, now)
+            await self._try_dial(callback, now, reads)
 
-    async def _try_dial(self, callback: Callback, now: float) -> None:
+    async def _try_dial(self, callback: Callback, now: float, reads: _PassReads) -> None:
         callback_id = callback.id or 0  # rows from the database have ids
-        why, agent = await self._dial_check(callback)
+        why, agent = await self._dial_check(callback, reads)
         if why is not None or agent is None:
             if why != callback.waiting_for:  # the same reason as at the last look: nothing new
                 await self._wait(callback_id, why, now)
@@ -337,7 +350,9 @@ class CallbackDesk:
         if await self._db(lambda s: store.note_waiting(s, callback_id, why, now)):
             await self._publish_id(callback_id)
 
-    async def _dial_check(self, callback: Callback) -> tuple[str | None, str | None]:
+    async def _dial_check(
+        self, callback: Callback, reads: _PassReads
+    ) -> tuple[str | None, str | None]:
         """Why this callback cannot be dialled now, or the agent to ring."""
         if self._link.state.status is not AmiStatus.CONNECTED:
             return "the AMI link is down: it will be dialled when the link is back", None
@@ -346,12 +361,15 @@ class CallbackDesk:
         waiting = policy.queue_wait(self.rules, callback.queue, self._seen.waiting_by_queue())
         if waiting is not None:
             return waiting, None
-        agents, preferred = await self._db(
-            lambda s: (
-                store.agent_endpoints(s, callback.queue, self.pbx),
-                store.phone_on(s, callback.agent, self.pbx),
+        queue, wanted = callback.queue, callback.agent
+        if queue not in reads.agents or wanted not in reads.phones:
+            reads.agents[queue], reads.phones[wanted] = await self._db(
+                lambda s: (
+                    store.agent_endpoints(s, queue, self.pbx),
+                    store.phone_on(s, wanted, self.pbx),
+                )
             )
-        )
+        agents, preferred = reads.agents[queue], reads.phones[wanted]
         agent = policy.choose_agent(
             preferred, agents, self._busy_agents(), self._excluded_for(callback.id or 0)
         )
