@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from telephony.ami import actions
-from telephony.scope import NO_SCOPE, IdScope
 from telephony.ami.wire import DEFAULT_MAX_FRAME
+from telephony.scope import NO_SCOPE, IdScope
 
 
 @dataclass(frozen=True, slots=True)
