@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from app.callbacks import query, store
+from app.callbacks import flights, query, store
 from app.callbacks import rules as policy
 from app.callbacks.flights import GONE, DialPlan, Flight, Found, look_for, originate_for
 from app.callbacks.rules import CallbackRules
@@ -73,15 +73,7 @@ class _Stored:
 
 
 _Item = _Ended | OriginateAnswer | _LiveSeen | _Stored
-
-
-@dataclass(slots=True)
-class _PassReads:
-    """What one pass over the due callbacks read of the users: by queue, the agents to
-    ring; by a callback's own agent, that phone if it is on this PBX."""
-
-    agents: dict[str | None, list[str]] = field(default_factory=dict)
-    phones: dict[str | None, str | None] = field(default_factory=dict)
+_Check = tuple[str | None, str | None]  # why a callback waits, or the agent to ring
 
 
 @dataclass(slots=True)
@@ -323,11 +315,11 @@ class CallbackDesk:
         (every agent busy) costs a few reads every tick, not two per callback."""
         now = self._clock()
         due = await self._db(lambda s: store.due(s, now, self.pbx))
-        reads = _PassReads()
+        reads = flights.PassReads()
         for callback in due:
             await self._try_dial(callback, now, reads)
 
-    async def _try_dial(self, callback: Callback, now: float, reads: _PassReads) -> None:
+    async def _try_dial(self, callback: Callback, now: float, reads: flights.PassReads) -> None:
         callback_id = callback.id or 0  # rows from the database have ids
         why, agent = await self._dial_check(callback, reads)
         if why is not None or agent is None:
@@ -350,9 +342,7 @@ class CallbackDesk:
         if await self._db(lambda s: store.note_waiting(s, callback_id, why, now)):
             await self._publish_id(callback_id)
 
-    async def _dial_check(
-        self, callback: Callback, reads: _PassReads
-    ) -> tuple[str | None, str | None]:
+    async def _dial_check(self, callback: Callback, reads: flights.PassReads) -> _Check:
         """Why this callback cannot be dialled now, or the agent to ring."""
         if self._link.state.status is not AmiStatus.CONNECTED:
             return "the AMI link is down: it will be dialled when the link is back", None
@@ -361,13 +351,10 @@ class CallbackDesk:
         waiting = policy.queue_wait(self.rules, callback.queue, self._seen.waiting_by_queue())
         if waiting is not None:
             return waiting, None
-        queue, wanted = callback.queue, callback.agent
+        queue, wanted, pbx = callback.queue, callback.agent, self.pbx
         if queue not in reads.agents or wanted not in reads.phones:
             reads.agents[queue], reads.phones[wanted] = await self._db(
-                lambda s: (
-                    store.agent_endpoints(s, queue, self.pbx),
-                    store.phone_on(s, wanted, self.pbx),
-                )
+                lambda s: (store.agent_endpoints(s, queue, pbx), store.phone_on(s, wanted, pbx))
             )
         agents, preferred = reads.agents[queue], reads.phones[wanted]
         agent = policy.choose_agent(

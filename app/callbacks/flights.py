@@ -9,7 +9,7 @@ PBX with ``Status`` (``look_for``). The desk (app/callbacks/desk.py) decides wha
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
@@ -62,6 +62,15 @@ async def look_for(link: Asks, channel_id: str) -> Found:
         return Found.GONE
     log.warning("callbacks: Status for attempt %s refused: %s", channel_id, reply.message)
     return Found.UNKNOWN
+
+
+@dataclass(slots=True)
+class PassReads:
+    """What one pass of the desk over the due callbacks read of the users: by queue, the
+    agents to ring; by a callback's own agent, that phone if it is on the desk's PBX."""
+
+    agents: dict[str | None, list[str]] = field(default_factory=dict)
+    phones: dict[str | None, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
