@@ -270,7 +270,7 @@ def _run_user_add(args: argparse.Namespace) -> int:
                 display_name=args.display_name,
                 position=args.position,
                 pbx=args.pbx,
-                pbxes=[pbx.name for pbx in settings.pbx_list],
+                pbxes=settings.pbx_names,
             )
         except UserError as error:
             print(f"{PROG} user add: error: {error}", file=sys.stderr)

@@ -251,11 +251,19 @@ class Settings(BaseSettings):
             return parse_pbxes(self.pbxes.get_secret_value())
         return (Pbx(DEFAULT_PBX, self.ami_url, self.trunks),)
 
+    @property
+    def pbx_names(self) -> list[str]:
+        return [pbx.name for pbx in self.pbx_list]
+
+    def pbx_named(self, name: str) -> Pbx | None:
+        """The configured PBX of that name; None for one the settings do not name."""
+        return next((pbx for pbx in self.pbx_list if pbx.name == name), None)
+
     def recordings_dir_of(self, pbx: str) -> Path:
         """Where a PBX's recordings are: its own folder if CALLASSIST_PBXES names one (each
         Asterisk writes its own disk), else CALLASSIST_RECORDINGS_DIR."""
-        named = next((p.recordings_dir for p in self.pbx_list if p.name == pbx), None)
-        return named or self.recordings_dir
+        named = self.pbx_named(pbx)
+        return (named.recordings_dir if named else None) or self.recordings_dir
 
     def trunk_plan_of(self, pbx: Pbx) -> TrunkPlan:
         """A PBX's trunks; the line probe's account counts as one on every PBX."""

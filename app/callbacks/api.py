@@ -165,11 +165,10 @@ async def request_callback(
 
 def _known_pbx(settings: Settings, pbx: str) -> None:
     """A callback on a PBX the service does not attach to would never be dialled."""
-    names = [known.name for known in settings.pbx_list]
-    if pbx not in names:
+    if settings.pbx_named(pbx) is None:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"no PBX is named {pbx!r}: the PBXs are {', '.join(names)}",
+            f"no PBX is named {pbx!r}: the PBXs are {', '.join(settings.pbx_names)}",
         )
 
 

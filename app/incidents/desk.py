@@ -38,7 +38,6 @@ from app.live.updates import CallSeen, FaultSeen, LiveCallsListed, Update
 from app.pbxes.ids import DEFAULT_PBX
 from app.settings import Settings
 from telephony.calls.model import CallEnded
-from telephony.calls.trunks import TrunkPlan
 from telephony.lines.watch import FaultSignal
 
 RETRY_INITIAL, RETRY_MAX = 0.5, 30.0  # seconds between tries to store a fault signal
@@ -76,7 +75,9 @@ class IncidentDesk:
         self._told_at: dict[int, float] = {}  # incident -> when its agents were last told
         self._untold: dict[int, asyncio.TimerHandle] = {}  # incident -> its deferred news
         self.clock = clock  # tests move it forward to make a reminder due
-        self._trunks = _trunks_of(settings, pbx)
+        # A PBX the settings do not name (a desk of an older database's PBX): the first's.
+        known = settings.pbx_named(pbx)
+        self._trunks = settings.trunk_plan_of(known) if known else settings.trunk_plan
         self._levels = settings.incident_level_rules
         self.reminder_period = settings.incident_reminder_minutes * 60
         self._signals: asyncio.Queue[tuple[FaultSignal, float]] = asyncio.Queue(queue_size)
@@ -304,14 +305,6 @@ class IncidentDesk:
             message = {"type": "line.incident", "incident": brief}
             self._hub.publish_per_agent(message, parts, pbx=self.pbx)
 
-
-def _trunks_of(settings: Settings, pbx: str) -> TrunkPlan:
-    """The PBX's own trunks; the first PBX's when it is not among the configured ones (a
-    desk built before CALLASSIST_PBXES named it: its lines are still judged)."""
-    for known in settings.pbx_list:
-        if known.name == pbx:
-            return settings.trunk_plan_of(known)
-    return settings.trunk_plan
 
 
 def _without_timeline(detail: dict[str, Any]) -> dict[str, Any]:

@@ -89,7 +89,7 @@ class LiveCalls:
                 return live_call_of(view)
         return None
 
-    def acked_here(self, message_id: int, endpoint: str | None, at: float) -> bool:
+    def acked(self, message_id: int, endpoint: str | None, at: float) -> bool:
         """A console's acknowledgement, to the ledger of the owned PBX that sent the pop;
         False when none of this instance's did (the relay takes it to the owner)."""
         return any(
@@ -118,9 +118,6 @@ class LiveCalls:
 
     def link_view(self, pbx: str) -> str:
         return self._pbxes[pbx].link_view()
-
-    def acked(self, message_id: int, endpoint: str | None, at: float) -> bool:
-        return self.acked_here(message_id, endpoint, at)
 
 
 def the_live_calls(request: HTTPConnection) -> LiveCalls:

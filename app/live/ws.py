@@ -121,7 +121,7 @@ class Acks:
         if not isinstance(message_id, int):
             return  # acknowledgements of other messages need nothing
         at = time.time()
-        if not self.live.acked_here(message_id, endpoint, at):
+        if not self.live.acked(message_id, endpoint, at):
             self.relay.ack(message_id, endpoint, at)
 
 

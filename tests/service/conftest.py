@@ -6,6 +6,7 @@ CALLASSIST_TEST_DATABASE_URL names a PostgreSQL server the tests may create data
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -59,10 +60,19 @@ class throwaway_postgres:
             admin.execute(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
 
 
-@pytest_asyncio.fixture
-async def pbx() -> AsyncIterator[AmiServer]:
+@contextlib.asynccontextmanager
+async def simulator() -> AsyncIterator[AmiServer]:
+    """An AMI simulator on a free loopback port, with the tests' AMI user."""
     server = AmiServer(username=AMI_USER, secret=AMI_SECRET)
     await server.start()
-    yield server
-    await server.close()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@pytest_asyncio.fixture
+async def pbx() -> AsyncIterator[AmiServer]:
+    async with simulator() as server:
+        yield server
 

@@ -20,6 +20,7 @@ from app.db.engine import Database
 from telephony.simulator.server import AmiServer
 from telephony.simulator.traffic import Traffic
 from tests.conftest import CAPTURES
+from tests.service.conftest import simulator
 from tests.service.harness import AMI_SECRET, AMI_USER, PASSWORD, Service, running_service
 
 pytestmark = pytest.mark.asyncio
@@ -29,10 +30,8 @@ CAPTURE = CAPTURES / "normal_inbound_caller_hangup.ami"  # its agent is PJSIP/10
 
 @pytest_asyncio.fixture
 async def south() -> AsyncIterator[AmiServer]:
-    server = AmiServer(username=AMI_USER, secret=AMI_SECRET)
-    await server.start()
-    yield server
-    await server.close()
+    async with simulator() as server:
+        yield server
 
 
 @pytest.fixture
