@@ -33,12 +33,13 @@ class IdScope:
     def of(cls, pbx: str | None) -> IdScope:
         return cls(f"{pbx}{SEPARATOR}" if pbx else "")
 
-    def inward(self, headers: Mapping[str, str]) -> dict[str, str]:
+    def inward(self, headers: dict[str, str]) -> dict[str, str]:
         """An event's headers as the service sees them: every Uniqueid and Linkedid header
         (the channel's own and the ones AMI prefixes: Dest..., Transferer..., LocalOne...)
-        and the ActionID an OriginateResponse echoes, each with the PBX's name in front."""
+        and the ActionID an OriginateResponse echoes, each with the PBX's name in front. The
+        default PBX's are the same dict: every event passes here, and most need nothing."""
         if not self.prefix:
-            return dict(headers)
+            return headers
         return {name: self._in(name, value) for name, value in headers.items()}
 
     def outward(self, action: Mapping[str, _V]) -> dict[str, _V]:

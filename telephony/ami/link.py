@@ -413,7 +413,7 @@ class AmiLink(Manager):  # type: ignore[misc]
             self.state.last_error = "CoreShowChannels was refused: live calls not re-read"
             return
         listed = (e for e in reply.messages if e.get("Event") == "CoreShowChannel")
-        channels = tuple(self.settings.ids.inward(entry) for entry in listed)
+        channels = tuple(self.settings.ids.inward(dict(entry)) for entry in listed)
         self._enqueue(LiveChannels(channels, self._clock()))
 
     def _enqueue(self, item: LinkItem) -> None:
